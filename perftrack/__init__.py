@@ -1,0 +1,1 @@
+"""perftrack: live, exact trading performance tracking for bots."""
