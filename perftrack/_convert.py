@@ -1,0 +1,224 @@
+"""
+Input normalisation: every public entry point turns its arguments into exact, validated values
+here before it touches any state.
+
+Money and quantities become ``Decimal`` (from ``Decimal``, ``int`` or ``str``; a ``float`` goes
+through ``str()`` first so ``0.1`` stays ``Decimal('0.1')``). Times become aware datetimes (from
+aware datetimes or ISO 8601 strings with an offset). Each failure raises the error class the
+caller asks for, with a message naming the field and the value received.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Final
+
+from perftrack.errors import InvalidInputError, InvalidTradeError
+
+__all__ = [
+    "SIDES",
+    "to_date_or_time",
+    "to_decimal",
+    "to_name",
+    "to_optional_decimal",
+    "to_side",
+    "to_tags",
+    "to_time",
+]
+
+SIDES: Final = ("long", "short")
+_ZERO: Final = Decimal(0)
+
+# Prices and quantities repeat (tick grids, lot sizes, fixed fees): sharing one Decimal per
+# distinct input text saves both the parse and ~100 bytes per stored value. Bounded, and
+# cleared when full, so a stream of unique values cannot grow it.
+_DECIMAL_CACHE: dict[object, Decimal] = {}
+_DECIMAL_CACHE_MAX: Final = 16384
+
+
+def _bad(error: type[InvalidInputError], field: str, why: str, value: object) -> InvalidInputError:
+    return error(f"{field!r} {why} (got {value!r})")
+
+
+def to_decimal(
+    field: str,
+    value: object,
+    *,
+    minimum: str = "positive",
+    error: type[InvalidInputError] = InvalidTradeError,
+) -> Decimal:
+    """
+    ``value`` as a finite Decimal, checked against ``minimum``.
+
+    Args:
+        field: The argument's name, for the error message.
+        value: A Decimal, int, str, or float (converted through ``str()``).
+        minimum: ``"positive"`` (> 0), ``"nonnegative"`` (>= 0) or ``"any"``.
+        error: The error class to raise.
+
+    Raises:
+        InvalidInputError: (or ``error``) for bools, non-numbers, NaN, infinities and values
+            below the minimum.
+    """
+    cached = _DECIMAL_CACHE.get(value) if type(value) in (str, int) else None
+    if cached is None:
+        number = _parse_decimal(field, value, error)
+        if type(value) in (str, int):
+            if len(_DECIMAL_CACHE) >= _DECIMAL_CACHE_MAX:
+                _DECIMAL_CACHE.clear()
+            _DECIMAL_CACHE[value] = number
+    else:
+        number = cached
+    if minimum == "positive":
+        if number <= _ZERO:
+            raise _bad(error, field, "must be > 0", value)
+    elif minimum == "nonnegative" and number < _ZERO:
+        raise _bad(error, field, "must be >= 0", value)
+    return number
+
+
+def _parse_decimal(field: str, value: object, error: type[InvalidInputError]) -> Decimal:
+    if isinstance(value, bool):
+        # bool is an int subclass: True would silently become a quantity of 1.
+        raise _bad(error, field, "must be a number, not a bool", value)
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _bad(error, field, "must be finite", value)
+        number = Decimal(str(value))
+    elif isinstance(value, str):
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise _bad(error, field, "must be a decimal number", value) from None
+    else:
+        raise _bad(error, field, "must be a Decimal, int or str", value)
+    if not number.is_finite():
+        raise _bad(error, field, "must be finite", value)
+    return number
+
+
+def to_optional_decimal(
+    field: str,
+    value: object,
+    *,
+    minimum: str = "positive",
+    error: type[InvalidInputError] = InvalidTradeError,
+) -> Decimal | None:
+    """
+    Like ``to_decimal`` but ``None`` passes through.
+    """
+    if value is None:
+        return None
+    return to_decimal(field, value, minimum=minimum, error=error)
+
+
+def to_time(
+    field: str, value: object, *, error: type[InvalidInputError] = InvalidTradeError
+) -> datetime:
+    """
+    ``value`` as an aware datetime.
+
+    Accepts an aware ``datetime`` or an ISO 8601 string with an offset (``Z`` allowed).
+
+    Raises:
+        InvalidInputError: (or ``error``) for naive datetimes, strings without an offset,
+            and anything else.
+    """
+    if isinstance(value, datetime):
+        when = value
+    elif isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise _bad(error, field, "must be an ISO 8601 time with an offset", value) from None
+    else:
+        raise _bad(error, field, "must be an aware datetime or ISO 8601 string", value)
+    if when.tzinfo is None or when.tzinfo.utcoffset(when) is None:
+        raise _bad(error, field, "must be timezone-aware", value)
+    return when
+
+
+def to_date_or_time(field: str, value: object) -> date | datetime:
+    """
+    A window bound: a ``date`` (an inclusive session day) or an aware datetime (half-open).
+
+    Strings are read as a date (``2025-01-31``) or an ISO 8601 time with an offset.
+    """
+    if isinstance(value, datetime):
+        return to_time(field, value, error=InvalidInputError)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and len(value.strip()) == 10:
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise _bad(InvalidInputError, field, "must be a date or time", value) from None
+    return to_time(field, value, error=InvalidInputError)
+
+
+def to_side(value: object, *, error: type[InvalidInputError] = InvalidTradeError) -> str:
+    """
+    ``"long"`` or ``"short"`` (case-insensitive input; ``buy``/``sell`` are not accepted, since
+    a sell may open a short or close a long).
+    """
+    if isinstance(value, str):
+        side = value.strip().lower()
+        if side in SIDES:
+            return side
+    raise _bad(error, "side", "must be 'long' or 'short'", value)
+
+
+_NAMES: dict[str, str] = {}
+
+
+def to_name(
+    field: str,
+    value: object,
+    *,
+    error: type[InvalidInputError] = InvalidTradeError,
+) -> str:
+    """
+    A non-empty label (symbol, strategy, tag, id) with surrounding space removed.
+
+    Labels are interned: a million trades on one symbol hold one string.
+    """
+    if isinstance(value, str):
+        name = value.strip()
+        if name and "\x00" not in name:
+            cached = _NAMES.get(name)
+            if cached is None:
+                if len(_NAMES) >= _DECIMAL_CACHE_MAX:
+                    _NAMES.clear()
+                _NAMES[name] = cached = name
+            return cached
+    raise _bad(error, field, "must be a non-empty string", value)
+
+
+_TAGS: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def to_tags(
+    value: object, *, error: type[InvalidInputError] = InvalidTradeError
+) -> tuple[str, ...]:
+    """
+    A tuple of distinct tag names in first-seen order; a lone string is one tag.
+    """
+    if isinstance(value, str):
+        items: tuple[object, ...] = (value,)
+    elif isinstance(value, (tuple, list, set, frozenset)):
+        items = tuple(sorted(value)) if isinstance(value, (set, frozenset)) else tuple(value)
+    else:
+        raise _bad(error, "tags", "must be a string or a sequence of strings", value)
+    names = tuple(dict.fromkeys(to_name("tags", item, error=error) for item in items))
+    shared = _TAGS.get(names)
+    if shared is None:
+        if len(_TAGS) >= _DECIMAL_CACHE_MAX:
+            _TAGS.clear()
+        _TAGS[names] = shared = names
+    return shared

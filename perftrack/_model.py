@@ -1,0 +1,227 @@
+"""
+The public value types: closed trades, open-trade views, live figures and summaries.
+
+All are frozen attrs classes: immutable and safe to share between threads.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+
+__all__ = ["LiveStats", "OpenTrade", "Summary", "Trade", "json_safe"]
+
+_ZERO: Final = Decimal(0)
+
+
+def json_safe(value: Any) -> Any:
+    """
+    ``value`` with Decimals as strings, datetimes and dates in ISO 8601, timedeltas in seconds
+    (a float), tuples as lists; recursively through lists and dicts.
+    """
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    return value
+
+
+@attrs.frozen(slots=True)
+class Trade:
+    """
+    A closed round trip.
+
+    ``entry_price`` and ``exit_price`` are quantity-weighted averages over the fills.
+    ``net_pnl`` is the gross P&L less every fee of the trade (entry, scale-in and exit fees).
+    """
+
+    trade_id: str
+    symbol: str
+    strategy: str
+    side: str
+    quantity: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
+    entry_time: datetime
+    exit_time: datetime
+    fees: Decimal
+    net_pnl: Decimal
+    stop_price: Decimal | None = None
+    target_price: Decimal | None = None
+    tags: tuple[str, ...] = ()
+    idea_id: str | None = None
+    #: Risk in money, |entry - stop| x quantity, when the trade was opened with a stop.
+    risk: Decimal | None = None
+    #: True when the whole trade was realized in one step (record_trade); False when it was
+    #: opened and closed through open_trade/close_trade, whose fills were booked as they came.
+    booked_whole: bool = attrs.field(default=True, repr=False)
+
+    @property
+    def gross_pnl(self) -> Decimal:
+        """
+        The P&L before fees.
+        """
+        return self.net_pnl + self.fees
+
+    @property
+    def r_multiple(self) -> float | None:
+        """
+        net_pnl / risk, or None when the trade had no stop.
+        """
+        return None if self.risk is None else float(self.net_pnl / self.risk)
+
+    @property
+    def outcome(self) -> str:
+        """
+        ``"win"`` (net_pnl > 0), ``"loss"`` (< 0) or ``"breakeven"``.
+        """
+        if self.net_pnl > _ZERO:
+            return "win"
+        if self.net_pnl < _ZERO:
+            return "loss"
+        return "breakeven"
+
+    @property
+    def holding_time(self) -> timedelta:
+        """
+        exit_time - entry_time.
+        """
+        return self.exit_time - self.entry_time
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Every field (and gross_pnl, r_multiple, outcome) as JSON-safe values.
+        """
+        data = {
+            f.name: getattr(self, f.name) for f in attrs.fields(Trade) if f.name != "booked_whole"
+        }
+        data["gross_pnl"] = self.gross_pnl
+        data["r_multiple"] = self.r_multiple
+        data["outcome"] = self.outcome
+        return {k: json_safe(v) for k, v in data.items()}
+
+
+@attrs.frozen(slots=True)
+class OpenTrade:
+    """
+    A view of an open trade at the moment it was taken.
+
+    ``quantity`` is what is still open, ``entry_price`` its weighted average; ``realized_pnl``
+    is what partial exits and fees have booked so far; ``unrealized_pnl`` values the open
+    quantity at ``mark_price``.
+    """
+
+    trade_id: str
+    symbol: str
+    strategy: str
+    side: str
+    quantity: Decimal
+    entry_price: Decimal
+    entry_time: datetime
+    fees: Decimal
+    realized_pnl: Decimal
+    mark_price: Decimal
+    unrealized_pnl: Decimal
+    stop_price: Decimal | None
+    target_price: Decimal | None
+    tags: tuple[str, ...]
+    idea_id: str | None
+    exited_quantity: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Every field as JSON-safe values.
+        """
+        return {f.name: json_safe(getattr(self, f.name)) for f in attrs.fields(OpenTrade)}
+
+
+@attrs.frozen(slots=True)
+class LiveStats:
+    """
+    The account right now.
+
+    ``equity`` = starting equity + realized + unrealized P&L (marked to market).
+    ``peak_equity``, ``drawdown`` and ``max_drawdown`` follow that marked-to-market path;
+    percentages are fractions of the peak (0.05 is 5 %).
+    """
+
+    time: datetime | None
+    starting_equity: Decimal
+    equity: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    peak_equity: Decimal
+    drawdown: Decimal
+    drawdown_pct: float | None
+    max_drawdown: Decimal
+    max_drawdown_pct: float | None
+    open_trades: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Every field as JSON-safe values.
+        """
+        return {f.name: json_safe(getattr(self, f.name)) for f in attrs.fields(LiveStats)}
+
+
+@attrs.frozen(slots=True)
+class Summary:
+    """
+    Performance over one window (a day, week, month, all time, a date range or the last n
+    trades), optionally filtered by strategy, symbol, side or tag.
+
+    Definitions, units and the None rules are in docs/metrics.md. Money is Decimal; ratios
+    and statistics are floats; an undefined value is None, never NaN or infinity.
+    """
+
+    period: str
+    start: datetime | None
+    end: datetime | None
+    trades: int = 0
+    wins: int = 0
+    losses: int = 0
+    breakeven: int = 0
+    win_rate: float | None = None
+    gross_profit: Decimal = _ZERO
+    gross_loss: Decimal = _ZERO
+    fees: Decimal = _ZERO
+    net_pnl: Decimal = _ZERO
+    avg_win: Decimal | None = None
+    avg_loss: Decimal | None = None
+    payoff_ratio: float | None = None
+    profit_factor: float | None = None
+    expectancy: Decimal | None = None
+    best_trade: Decimal | None = None
+    worst_trade: Decimal | None = None
+    current_streak: int = 0
+    max_win_streak: int = 0
+    max_loss_streak: int = 0
+    max_drawdown: Decimal = _ZERO
+    max_drawdown_pct: float | None = None
+    avg_r_multiple: float | None = None
+    sharpe: float | None = None
+    sortino: float | None = None
+    sqn: float | None = None
+    avg_holding_time: timedelta | None = None
+    open_trades: int = 0
+    unrealized_pnl: Decimal = _ZERO
+    partial: bool = False
+    note: str | None = None
+    #: The filter the summary was taken with, e.g. {"strategy": "breakout"}; empty for all.
+    scope: dict[str, str] = attrs.field(factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Every field as JSON-safe values: Decimals as strings, datetimes in ISO 8601 with their
+        offset, avg_holding_time in seconds.
+        """
+        return {f.name: json_safe(getattr(self, f.name)) for f in attrs.fields(Summary)}

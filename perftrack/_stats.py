@@ -1,0 +1,452 @@
+"""
+Aggregates that merge: the per-day buckets behind every summary, and the walk that merges them.
+
+A ``Bucket`` summarises, for one dimension value (all trades, one strategy, one symbol, one side,
+one tag) on one session day:
+
+* the trades that closed that day (counts, sums, best/worst, R-multiples, holding time and the
+  streak quintet: leading run, trailing run, all-one-run flag, longest win and loss runs), and
+* the realizations booked that day (exit P&L and fees) as a path relative to the equity at the
+  start of the day: its net change, highest and lowest points, deepest fall inside, and a
+  "staircase" of the new highs that were followed by a dip, which answers the percentage
+  drawdown for any equity level and any peak carried in from earlier days in O(log n).
+
+Buckets fold events in time order in O(1). A window (a week, a month, a range) is answered by
+``Walk``: it visits the window's buckets in order carrying equity, peak and merged trade
+statistics; no query ever visits a trade. Realizations that share one timestamp are one point
+of the path ("pending" until a later time arrives), so simultaneous closes move the equity
+once, together.
+
+Nothing here is thread-safe; the tracker calls it under its lock.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Final
+
+__all__ = ["Bucket", "TradeStats", "Walk"]
+
+ZERO: Final = Decimal(0)
+_NO_TIME: Final = timedelta(0)
+
+
+class TradeStats:
+    """
+    Statistics of a sequence of closed trades, folded one at a time in close order or merged
+    with the statistics of the sequence that follows.
+    """
+
+    __slots__ = (
+        "best",
+        "full",
+        "hold",
+        "last_exit",
+        "lead",
+        "loss_sum",
+        "losses",
+        "max_loss",
+        "max_win",
+        "n",
+        "r_n",
+        "r_sum",
+        "sum_sq",
+        "trail",
+        "win_sum",
+        "wins",
+        "worst",
+    )
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.wins = 0
+        self.losses = 0
+        self.win_sum = ZERO
+        self.loss_sum = ZERO
+        self.sum_sq = ZERO
+        self.best: Decimal | None = None
+        self.worst: Decimal | None = None
+        self.r_sum = ZERO
+        self.r_n = 0
+        self.hold = _NO_TIME
+        # Streaks: signed length of the leading and trailing runs (+ wins, - losses, 0 when the
+        # sequence starts or ends with a breakeven), whether the whole sequence is one run.
+        self.lead = 0
+        self.trail = 0
+        self.full = False
+        self.max_win = 0
+        self.max_loss = 0
+        self.last_exit: datetime | None = None
+
+    def fold_trade(
+        self, net: Decimal, r: Decimal | None, hold: timedelta, exit_time: datetime
+    ) -> None:
+        """
+        Append one closed trade (the latest in close order).
+        """
+        self.n += 1
+        if net > ZERO:
+            self.wins += 1
+            self.win_sum += net
+            sign = 1
+        elif net < ZERO:
+            self.losses += 1
+            self.loss_sum += net
+            sign = -1
+        else:
+            sign = 0
+        self.sum_sq += net * net
+        if self.best is None or net > self.best:
+            self.best = net
+        if self.worst is None or net < self.worst:
+            self.worst = net
+        if r is not None:
+            self.r_sum += r
+            self.r_n += 1
+        self.hold += hold
+        self.last_exit = exit_time
+        # Streaks.
+        if self.n == 1:
+            self.lead = self.trail = sign
+            self.full = sign != 0
+        else:
+            trail = self.trail
+            self.trail = trail + sign if sign and (trail > 0) == (sign > 0) and trail else sign
+            if self.full and sign and (self.lead > 0) == (sign > 0):
+                self.lead += sign
+            else:
+                self.full = False
+        if sign > 0:
+            self.max_win = max(self.max_win, self.trail)
+        elif sign < 0 and -self.trail > self.max_loss:
+            self.max_loss = -self.trail
+
+    def merge_trades(self, other: TradeStats) -> None:
+        """
+        Append the statistics of the sequence that follows this one.
+        """
+        if other.n == 0:
+            return
+        if self.n == 0:
+            self._copy_trades(other)
+            return
+        joined = 0
+        if self.trail and other.lead and (self.trail > 0) == (other.lead > 0):
+            joined = self.trail + other.lead
+        self.max_win = max(self.max_win, other.max_win, joined)
+        self.max_loss = max(self.max_loss, other.max_loss, -joined)
+        same = bool(joined)
+        lead = self.lead + other.lead if self.full and same else self.lead
+        trail = self.trail + other.trail if other.full and same else other.trail
+        self.full = self.full and other.full and same
+        self.lead, self.trail = lead, trail
+        self.n += other.n
+        self.wins += other.wins
+        self.losses += other.losses
+        self.win_sum += other.win_sum
+        self.loss_sum += other.loss_sum
+        self.sum_sq += other.sum_sq
+        if other.best is not None and (self.best is None or other.best > self.best):
+            self.best = other.best
+        if other.worst is not None and (self.worst is None or other.worst < self.worst):
+            self.worst = other.worst
+        self.r_sum += other.r_sum
+        self.r_n += other.r_n
+        self.hold += other.hold
+        self.last_exit = other.last_exit
+
+    def _copy_trades(self, other: TradeStats) -> None:
+        for name in TradeStats.__slots__:
+            setattr(self, name, getattr(other, name))
+
+
+class Bucket(TradeStats):
+    """
+    One dimension value on one session day: its closed trades and its realization path.
+    """
+
+    __slots__ = (
+        "cache_e0",
+        "cur_l",
+        "dd_c",
+        "fees",
+        "first_c",
+        "has_pending",
+        "last_time",
+        "max_c",
+        "min_c",
+        "net_c",
+        "pending",
+        "realized",
+        "seg_h",
+        "seg_l",
+        "seg_pmin",
+        "stack_i",
+        "stack_r",
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._reset_path()
+
+    def _reset_path(self) -> None:
+        self.realized = ZERO
+        self.fees = ZERO
+        self.last_time: datetime | None = None
+        self.pending = ZERO
+        self.has_pending = False
+        # The committed path, relative to the equity at the start of the day (0).
+        self.net_c = ZERO
+        self.max_c = ZERO  # running high, the start included
+        self.min_c = ZERO
+        self.dd_c = ZERO  # deepest fall from a running high, in money
+        self.cur_l = ZERO  # lowest point since the running high was set
+        self.first_c: Decimal | None = None
+        # Finished segments that dipped: a new high and the lowest point before the next one.
+        # Highs rise strictly; seg_pmin is the running minimum of the lows.
+        self.seg_h: list[Decimal] = []
+        self.seg_l: list[Decimal] = []
+        self.seg_pmin: list[Decimal] = []
+        # For one start-of-day equity: indices of segments whose drawdown ratio exceeds every
+        # later segment's, and those ratios (strictly falling), to answer suffix maxima.
+        self.cache_e0: Decimal | None = None
+        self.stack_i: list[int] = []
+        self.stack_r: list[Decimal] = []
+
+    # -- folding ---------------------------------------------------------------------------
+
+    def fold_realization(self, when: datetime, amount: Decimal, fee: Decimal) -> bool:
+        """
+        Book ``amount`` (fees included, so a fee is a negative amount) at ``when``.
+
+        Returns False, changing nothing, when ``when`` is earlier than the last booked time:
+        the caller then rebuilds the bucket from its raw events.
+        """
+        last = self.last_time
+        if last is not None and when < last:
+            return False
+        self.realized += amount
+        self.fees += fee
+        if last is not None and when == last:
+            self.pending += amount
+            return True
+        if self.has_pending:
+            self._commit(self.net_c + self.pending)
+        self.last_time = when
+        self.pending = amount
+        self.has_pending = True
+        return True
+
+    def _commit(self, c: Decimal) -> None:
+        self.net_c = c
+        if self.first_c is None:
+            self.first_c = c
+        high = self.max_c
+        if c > high:
+            if self.cur_l < high:
+                self._finish_segment(high, self.cur_l)
+            self.max_c = c
+            self.cur_l = c
+        else:
+            self.cur_l = min(self.cur_l, c)
+            self.dd_c = max(self.dd_c, high - c)
+        self.min_c = min(self.min_c, c)
+
+    def _finish_segment(self, high: Decimal, low: Decimal) -> None:
+        pmin = self.seg_pmin
+        self.seg_h.append(high)
+        self.seg_l.append(low)
+        pmin.append(low if not pmin or low < pmin[-1] else pmin[-1])
+        if self.cache_e0 is not None:
+            self._push_ratio(len(self.seg_h) - 1, self.cache_e0)
+
+    def _push_ratio(self, i: int, e0: Decimal) -> None:
+        peak = e0 + self.seg_h[i]
+        if peak <= ZERO:
+            return  # undefined ratio; such a segment can only lie before any positive peak
+        ratio = (self.seg_h[i] - self.seg_l[i]) / peak
+        stack_r = self.stack_r
+        while stack_r and stack_r[-1] <= ratio:
+            stack_r.pop()
+            self.stack_i.pop()
+        stack_r.append(ratio)
+        self.stack_i.append(i)
+
+    def rebuild(
+        self,
+        trades: Iterable[tuple[Decimal, Decimal | None, timedelta, datetime]],
+        points: Iterable[tuple[datetime, Decimal, Decimal]],
+    ) -> None:
+        """
+        Recompute everything from raw events, after an event arrived out of time order.
+
+        Args:
+            trades: (net_pnl, r_multiple, holding_time, exit_time) in close order.
+            points: (time, amount, fee) in any order.
+        """
+        TradeStats.__init__(self)
+        for net, r, hold, exit_time in trades:
+            self.fold_trade(net, r, hold, exit_time)
+        self._reset_path()
+        for when, amount, fee in sorted(points, key=lambda p: p[0]):
+            self.fold_realization(when, amount, fee)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def end_value(self) -> Decimal:
+        """
+        The path's final value relative to the start of the day (the day's realized P&L).
+        """
+        return self.net_c + self.pending if self.has_pending else self.net_c
+
+    def pct_drawdown(self, e0: Decimal, peak: Decimal) -> Decimal:
+        """
+        The deepest fall relative to its running peak over this day's points, given the
+        equity ``e0`` at the start of the day and the ``peak`` carried in (``peak >= e0``,
+        ``peak > 0``).
+        """
+        best = ZERO
+        rel_peak = peak - e0
+        first = self.first_c
+        if first is not None:
+            seg_h = self.seg_h
+            if seg_h:
+                k = bisect.bisect_left(seg_h, rel_peak)
+                if k:
+                    ratio = (rel_peak - self.seg_pmin[k - 1]) / peak
+                    best = max(best, ratio)
+                if k < len(seg_h):
+                    if self.cache_e0 != e0:
+                        self._rebuild_stack(e0)
+                    j = bisect.bisect_left(self.stack_i, k)
+                    if j < len(self.stack_i):
+                        best = max(best, self.stack_r[j])
+            if first < rel_peak:
+                best = max(best, (rel_peak - first) / peak)
+            if self.max_c < rel_peak:
+                best = max(best, (rel_peak - self.cur_l) / peak)
+            elif self.cur_l < self.max_c:
+                best = max(best, (self.max_c - self.cur_l) / (e0 + self.max_c))
+        if self.has_pending:
+            value = self.net_c + self.pending
+            high = max(rel_peak, self.max_c)
+            if value < high:
+                best = max(best, (high - value) / (e0 + high))
+        return best
+
+    def _rebuild_stack(self, e0: Decimal) -> None:
+        self.cache_e0 = e0
+        self.stack_i = []
+        self.stack_r = []
+        for i in range(len(self.seg_h)):
+            self._push_ratio(i, e0)
+
+    def path_extremes(self) -> tuple[Decimal, Decimal, Decimal]:
+        """
+        (highest point, lowest point, deepest fall inside) of the day's path relative to its
+        start, the pending point included.
+        """
+        high, low, dd = self.max_c, self.min_c, self.dd_c
+        if self.has_pending:
+            value = self.net_c + self.pending
+            high = max(high, value)
+            low = min(low, value)
+            dd = max(dd, self.max_c - value)
+        return high, low, dd
+
+    @property
+    def has_points(self) -> bool:
+        return self.has_pending
+
+
+class Walk(TradeStats):
+    """
+    Merges consecutive buckets of one dimension value into the figures of a window.
+    """
+
+    __slots__ = (
+        "bad_equity",
+        "equity",
+        "fees",
+        "has_points",
+        "max_dd",
+        "max_dd_pct",
+        "peak",
+        "realized",
+        "sum_neg2",
+        "sum_r",
+        "sum_r2",
+    )
+
+    def __init__(self, equity: Decimal) -> None:
+        super().__init__()
+        self.equity = equity
+        self.peak = equity
+        self.realized = ZERO
+        self.fees = ZERO
+        self.max_dd = ZERO
+        self.max_dd_pct = ZERO
+        self.has_points = False
+        # Daily returns: sum, sum of squares, sum of squared negative returns.
+        self.sum_r = ZERO
+        self.sum_r2 = ZERO
+        self.sum_neg2 = ZERO
+        # A day that started with equity <= 0 has no return; the window's ratios are undefined.
+        self.bad_equity = equity <= ZERO
+
+    def clone(self) -> Walk:
+        twin = Walk.__new__(Walk)
+        for name in TradeStats.__slots__ + Walk.__slots__:
+            setattr(twin, name, getattr(self, name))
+        return twin
+
+    def add(self, bucket: Bucket) -> None:
+        """
+        Merge the next day's bucket; its start-of-day equity is the walk's current equity.
+        """
+        self.merge_trades(bucket)
+        if not bucket.has_pending:
+            return
+        e0 = self.equity
+        peak = self.peak
+        high, low, inner_dd = bucket.path_extremes()
+        dd = max(inner_dd, peak - (e0 + low))
+        self.max_dd = max(self.max_dd, dd)
+        if peak > ZERO:
+            pct = bucket.pct_drawdown(e0, peak)
+            self.max_dd_pct = max(self.max_dd_pct, pct)
+        else:
+            self.bad_equity = True
+        if e0 + high > peak:
+            self.peak = e0 + high
+        day_pnl = bucket.realized
+        if e0 > ZERO:
+            r = day_pnl / e0
+            self.sum_r += r
+            self.sum_r2 += r * r
+            if r < ZERO:
+                self.sum_neg2 += r * r
+        else:
+            self.bad_equity = True
+        self.equity = e0 + day_pnl
+        self.realized += day_pnl
+        self.fees += bucket.fees
+        self.has_points = True
+
+    def ratios(self, days: int, periods_per_year: float) -> tuple[float | None, float | None]:
+        """
+        (sharpe, sortino) of the window's daily returns over ``days`` session days.
+        """
+        if self.bad_equity or days < 2:
+            return None, None
+        mean = self.sum_r / days
+        var = (self.sum_r2 - self.sum_r * mean) / (days - 1)
+        scale = math.sqrt(periods_per_year)
+        sharpe = float(mean / var.sqrt()) * scale if var > ZERO else None
+        downside = self.sum_neg2 / days
+        sortino = float(mean / downside.sqrt()) * scale if downside > ZERO else None
+        return sharpe, sortino

@@ -1,0 +1,1559 @@
+"""
+The Tracker: one account's ledger, day buckets and live figures behind one lock.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Context, Decimal, localcontext
+from typing import Any, Final
+
+import structlog
+from blinker import Signal
+
+from perftrack import signals
+from perftrack._convert import (
+    to_date_or_time,
+    to_decimal,
+    to_name,
+    to_optional_decimal,
+    to_side,
+    to_tags,
+    to_time,
+)
+from perftrack._model import LiveStats, OpenTrade, Summary, Trade
+from perftrack._periods import PERIODS, Calendar
+from perftrack._stats import ZERO, Bucket, Walk
+from perftrack.errors import (
+    DuplicateTradeError,
+    InvalidInputError,
+    InvalidTradeError,
+    UnknownTradeError,
+)
+
+__all__ = ["Tracker"]
+
+log = structlog.get_logger("perftrack")
+
+#: The arithmetic context of every money computation, whatever the calling thread's context
+#: says: 50 significant digits keep sums of prices x quantities exact far beyond any account.
+MONEY_CONTEXT: Final = Context(prec=50)
+#: Averages (avg_win, expectancy, average prices) are quotients, inexact by nature: they are
+#: given to Python's familiar 28 significant digits rather than 50.
+AVERAGE_CONTEXT: Final = Context(prec=28)
+DIMENSIONS: Final = ("strategy", "symbol", "side", "tag")
+#: How many recent closed trades each dimension value keeps for rolling windows without a scan.
+ROLLING_CAPACITY: Final = 512
+_NO_SCOPE: Final = (None, None, None, None)
+_SIGN: Final = {"long": 1, "short": -1}
+
+# A filter over closed trades and realizations: (strategy, symbol, side, tag), None = any.
+Key = tuple[str | None, str | None, str | None, str | None]
+
+
+def _matches(key: Key, strategy: str, symbol: str, side: str, tags: tuple[str, ...]) -> bool:
+    k_strategy, k_symbol, k_side, k_tag = key
+    return (
+        (k_strategy is None or k_strategy == strategy)
+        and (k_symbol is None or k_symbol == symbol)
+        and (k_side is None or k_side == side)
+        and (k_tag is None or k_tag in tags)
+    )
+
+
+class _Position:
+    """
+    The mutable state of an open trade. Lives only under the tracker's lock.
+    """
+
+    __slots__ = (
+        "cost",
+        "entry_cost",
+        "entry_qty",
+        "entry_time",
+        "exit_qty",
+        "exit_value",
+        "fees",
+        "idea_id",
+        "opened",
+        "qty",
+        "realized",
+        "side",
+        "sign",
+        "stop_price",
+        "strategy",
+        "symbol",
+        "tags",
+        "target_price",
+        "trade_id",
+    )
+
+    def __init__(
+        self,
+        trade_id: str,
+        symbol: str,
+        strategy: str,
+        side: str,
+        quantity: Decimal,
+        price: Decimal,
+        time: datetime,
+        fees: Decimal,
+        stop_price: Decimal | None,
+        target_price: Decimal | None,
+        tags: tuple[str, ...],
+        idea_id: str | None,
+    ) -> None:
+        self.trade_id = trade_id
+        self.symbol = symbol
+        self.strategy = strategy
+        self.side = side
+        self.sign = _SIGN[side]
+        self.qty = quantity
+        self.cost = price * quantity  # cost basis of the open quantity
+        self.entry_qty = quantity
+        self.entry_cost = self.cost
+        self.exit_qty = ZERO
+        self.exit_value = ZERO
+        self.fees = fees
+        self.realized = -fees
+        self.entry_time = time
+        self.stop_price = stop_price
+        self.target_price = target_price
+        self.tags = tags
+        self.idea_id = idea_id
+        # The normalised open_trade() arguments, to recognise a re-sent identical event.
+        self.opened: tuple[object, ...] = (
+            symbol,
+            strategy,
+            side,
+            quantity,
+            price,
+            time,
+            fees,
+            stop_price,
+            target_price,
+            tags,
+            idea_id,
+        )
+
+
+class _Day:
+    """
+    The raw events of one session day, kept to rebuild a bucket when an event arrives out of
+    time order and to answer windows that start or end inside the day.
+    """
+
+    __slots__ = ("points", "trades")
+
+    def __init__(self) -> None:
+        self.trades: list[Trade] = []  # closed this day, in arrival order
+        # Realizations of opened trades: (time, amount, fee, position or trade attributes).
+        self.points: list[tuple[datetime, Decimal, Decimal, _Position]] = []
+
+
+class _Series:
+    """
+    The day buckets of one filter key, in day order, with the running realized P&L before each
+    bucket and a cached walk of every bucket but the last (the all-time prefix).
+    """
+
+    __slots__ = ("buckets", "cum", "cum_ok", "days", "prefix", "prefix_n")
+
+    def __init__(self) -> None:
+        self.days: list[int] = []
+        self.buckets: list[Bucket] = []
+        self.cum: list[Decimal] = []  # realized P&L of buckets[:i]
+        self.cum_ok = 0  # cum[:cum_ok] is up to date
+        self.prefix: Walk | None = None
+        self.prefix_n = 0
+
+    def bucket(self, ordinal: int) -> tuple[int, Bucket]:
+        """
+        The index and bucket of session day ``ordinal``, created when missing.
+        """
+        days = self.days
+        if days and days[-1] == ordinal:
+            return len(days) - 1, self.buckets[-1]
+        i = bisect.bisect_left(days, ordinal)
+        if i < len(days) and days[i] == ordinal:
+            return i, self.buckets[i]
+        bucket = Bucket()
+        days.insert(i, ordinal)
+        self.buckets.insert(i, bucket)
+        self.cum.insert(i, ZERO)
+        # Everything from i on shifted: its running sums and the cached prefix are stale.
+        self.cum_ok = min(self.cum_ok, i)
+        if i < self.prefix_n:
+            self.prefix = None
+            self.prefix_n = 0
+        return i, bucket
+
+    def changed(self, i: int) -> None:
+        """
+        Bucket ``i`` changed: what was derived from it for later buckets is stale.
+        """
+        self.cum_ok = min(self.cum_ok, i + 1)
+        if i < self.prefix_n:
+            self.prefix = None
+            self.prefix_n = 0
+
+    def realized_before(self, i: int) -> Decimal:
+        """
+        The realized P&L of every bucket before index ``i`` (``i`` may be ``len``).
+        """
+        buckets, cum = self.buckets, self.cum
+        if not buckets:
+            return ZERO
+        if i >= len(buckets):
+            return self.realized_before(len(buckets) - 1) + buckets[-1].realized
+        if self.cum_ok == 0:
+            cum[0] = ZERO
+            self.cum_ok = 1
+        for j in range(self.cum_ok, i + 1):
+            cum[j] = cum[j - 1] + buckets[j - 1].realized
+        self.cum_ok = max(self.cum_ok, i + 1)
+        return cum[i]
+
+
+class _LivePath:
+    """
+    The marked-to-market equity path: its peak and deepest falls, with the latest instant
+    pending so that everything sharing one timestamp moves it once.
+    """
+
+    __slots__ = ("equity", "max_dd", "max_dd_pct", "peak", "time")
+
+    def __init__(self, equity: Decimal) -> None:
+        self.time: datetime | None = None
+        self.equity = equity
+        self.peak = equity
+        self.max_dd = ZERO
+        self.max_dd_pct = ZERO
+
+    def update(self, when: datetime, equity: Decimal) -> None:
+        if self.time is None or when > self.time:
+            self._commit()
+            self.time = when
+        self.equity = equity
+
+    def _commit(self) -> None:
+        self.peak, self.max_dd, self.max_dd_pct = self.figures()[:3]
+
+    def figures(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """
+        (peak, max drawdown, max drawdown fraction, current drawdown) with the pending point.
+        """
+        peak = max(self.peak, self.equity)
+        drawdown = peak - self.equity
+        max_dd = max(self.max_dd, drawdown)
+        max_pct = self.max_dd_pct
+        if peak > ZERO and drawdown / peak > max_pct:
+            max_pct = drawdown / peak
+        return peak, max_dd, max_pct, drawdown
+
+
+class _Symbol:
+    """
+    Open exposure on one symbol: signed quantity and signed cost basis, so that a mark values
+    every open trade on the symbol in O(1): unrealized = mark x quantity - cost.
+    """
+
+    __slots__ = ("cost", "mark", "qty", "unrealized")
+
+    def __init__(self, mark: Decimal) -> None:
+        self.qty = ZERO
+        self.cost = ZERO
+        self.mark = mark
+        self.unrealized = ZERO
+
+
+class Tracker:
+    """
+    Live performance of one trading account in one currency.
+
+    Feed it trade events (``record_trade`` for a finished round trip, or ``open_trade``,
+    ``add_to_trade``, ``close_trade`` and ``mark_price`` as they happen) and ask it at any
+    moment for a ``summary`` of any window, a ``breakdown`` by strategy, symbol, side or tag,
+    the ``live`` figures, or the last n trades (``rolling``).
+
+    Every public method is thread-safe: state changes happen under one lock, and signals are
+    sent after it is released. Queries never visit individual trades: they merge per-day
+    aggregates (see docs/architecture.md).
+
+    Args:
+        starting_equity: The account's equity before the first event (money, > 0).
+        timezone: IANA name of the operator's time zone; session days run midnight to
+            midnight there.
+        calendar: ``"all"`` (every day is a session) or ``"weekdays"`` (Monday to Friday;
+            weekend activity belongs to Monday's session).
+        periods_per_year: Annualisation factor for Sharpe and Sortino; default 252 with
+            weekdays and 365 with all days.
+
+    Raises:
+        InvalidInputError: For a bad starting equity, time zone, calendar or factor.
+    """
+
+    def __init__(
+        self,
+        starting_equity: object = "10000",
+        *,
+        timezone: str = "UTC",
+        calendar: str = "all",
+        periods_per_year: float | None = None,
+    ) -> None:
+        self._start = to_decimal("starting_equity", starting_equity, error=InvalidInputError)
+        self._calendar = Calendar(timezone, calendar)
+        if periods_per_year is None:
+            periods_per_year = 252 if calendar == "weekdays" else 365
+        if (
+            isinstance(periods_per_year, bool)
+            or not isinstance(periods_per_year, (int, float))
+            or not math.isfinite(periods_per_year)
+            or periods_per_year <= 0
+        ):
+            msg = f"'periods_per_year' must be a positive number (got {periods_per_year!r})"
+            raise InvalidInputError(msg)
+        self._periods_per_year = float(periods_per_year)
+        self._lock = threading.Lock()
+        self._realized = ZERO
+        self._open: dict[str, _Position] = {}
+        self._closed: list[Trade] = []  # in close (exit time) order
+        self._closed_ids: dict[str, Trade] = {}
+        self._events: dict[str, tuple[object, ...]] = {}  # event_id -> normalised content
+        self._days: dict[int, _Day] = {}
+        self._series: dict[Key, _Series] = {}
+        self._rolling: dict[Key, deque[Trade]] = {}
+        self._symbols: dict[str, _Symbol] = {}
+        self._unrealized = ZERO
+        self._live = _LivePath(self._start)
+        self._clock: datetime | None = None
+        self._first_day: int | None = None
+        self._last_day: int | None = None
+        self._combos: set[Key] = set()
+        self._keys_cache: dict[tuple[str, str, str, tuple[str, ...]], tuple[Key, ...]] = {}
+        self._ids = itertools.count(1)
+
+    # -- configuration ---------------------------------------------------------------------
+
+    @property
+    def starting_equity(self) -> Decimal:
+        """
+        The equity before the first event. Thread-safe (immutable).
+        """
+        return self._start
+
+    @property
+    def timezone(self) -> str:
+        """
+        The operator's IANA time zone name. Thread-safe (immutable).
+        """
+        return self._calendar.timezone_name
+
+    @property
+    def calendar(self) -> str:
+        """
+        ``"all"`` or ``"weekdays"``. Thread-safe (immutable).
+        """
+        return self._calendar.calendar
+
+    @property
+    def periods_per_year(self) -> float:
+        """
+        The annualisation factor of Sharpe and Sortino. Thread-safe (immutable).
+        """
+        return self._periods_per_year
+
+    # -- events ----------------------------------------------------------------------------
+
+    def record_trade(
+        self,
+        symbol: str,
+        side: str,
+        quantity: object,
+        entry_price: object,
+        exit_price: object,
+        entry_time: object,
+        exit_time: object,
+        fees: object = 0,
+        strategy: str = "default",
+        stop_price: object = None,
+        target_price: object = None,
+        tags: Iterable[str] | str = (),
+        trade_id: str | None = None,
+        *,
+        net_pnl: object = None,
+        idea_id: str | None = None,
+    ) -> Trade:
+        """
+        Record a finished round trip; its whole P&L is realized at ``exit_time``.
+
+        Thread-safe. Sending the same ``trade_id`` again with identical content is a no-op that
+        returns the trade recorded the first time.
+
+        Args:
+            symbol, side, quantity, entry_price, exit_price, entry_time, exit_time: The trade.
+            fees: Every fee of the round trip (money, >= 0).
+            strategy: The strategy's name (default ``"default"``).
+            stop_price: The initial stop; gives the trade its risk and R-multiple.
+            target_price: The initial target (informational).
+            tags: Labels for breakdowns.
+            trade_id: Defaults to a generated id.
+            net_pnl: The P&L as the source computed it, when it cannot be rebuilt from prices
+                and fees (contract multipliers, funding, a tool's own rounding). ``gross_pnl``
+                is then ``net_pnl + fees``.
+            idea_id: The trade idea this trade acted on.
+
+        Returns:
+            The closed ``Trade``.
+
+        Raises:
+            InvalidTradeError: For any invalid field (see docs/reference.md).
+            DuplicateTradeError: When ``trade_id`` is taken by an open trade or by a closed
+                trade with different content.
+        """
+        sym = to_name("symbol", symbol)
+        side_ = to_side(side)
+        qty = to_decimal("quantity", quantity)
+        entry = to_decimal("entry_price", entry_price)
+        exit_ = to_decimal("exit_price", exit_price)
+        t_in = to_time("entry_time", entry_time)
+        t_out = to_time("exit_time", exit_time)
+        fee = to_decimal("fees", fees, minimum="nonnegative")
+        strat = to_name("strategy", strategy)
+        stop = to_optional_decimal("stop_price", stop_price)
+        target = to_optional_decimal("target_price", target_price)
+        tag_names = to_tags(tags)
+        tid = None if trade_id is None else to_name("trade_id", trade_id)
+        idea = None if idea_id is None else to_name("idea_id", idea_id)
+        given_net = to_optional_decimal("net_pnl", net_pnl, minimum="any")
+        if t_out < t_in:
+            msg = (
+                f"'exit_time' must not be before 'entry_time' {t_in.isoformat()} "
+                f"(got {t_out.isoformat()})"
+            )
+            raise InvalidTradeError(msg)
+        _check_levels(side_, entry, stop, target)
+        sign = _SIGN[side_]
+        with localcontext(MONEY_CONTEXT):
+            net = (exit_ - entry) * qty * sign - fee if given_net is None else given_net
+            risk = _risk(entry, stop, qty)
+        pending: list[tuple[Signal, dict[str, Any]]] = []
+        with self._lock, localcontext(MONEY_CONTEXT):
+            if tid is None:
+                tid = self._new_id()
+            trade = Trade(
+                trade_id=tid,
+                symbol=sym,
+                strategy=strat,
+                side=side_,
+                quantity=qty,
+                entry_price=entry,
+                exit_price=exit_,
+                entry_time=t_in,
+                exit_time=t_out,
+                fees=fee,
+                net_pnl=net,
+                stop_price=stop,
+                target_price=target,
+                tags=tag_names,
+                idea_id=idea,
+                risk=risk,
+            )
+            earlier = self._closed_ids.get(tid)
+            if earlier is not None:
+                if earlier == trade:
+                    return earlier
+                msg = f"'trade_id' {tid!r} is already used by a closed trade with other content"
+                raise DuplicateTradeError(msg)
+            if tid in self._open:
+                msg = f"'trade_id' {tid!r} is already used by an open trade"
+                raise DuplicateTradeError(msg)
+            self._apply_closed(trade, whole=True)
+            self._after_change(t_out, pending)
+            pending.insert(0, (signals.trade_closed, {"trade": trade}))
+        self._send(pending)
+        return trade
+
+    def open_trade(
+        self,
+        trade_id: str | None,
+        *,
+        symbol: str,
+        side: str,
+        quantity: object,
+        price: object,
+        time: object,
+        fees: object = 0,
+        strategy: str = "default",
+        stop_price: object = None,
+        target_price: object = None,
+        tags: Iterable[str] | str = (),
+        idea_id: str | None = None,
+    ) -> OpenTrade:
+        """
+        Open a trade. Its entry fee is realized at ``time`` (money leaves the account when the
+        fee is paid).
+
+        Thread-safe. Re-sending an identical open for a trade that is still open returns its
+        current view and changes nothing.
+
+        Returns:
+            The ``OpenTrade`` view after the open.
+
+        Raises:
+            InvalidTradeError: For any invalid field.
+            DuplicateTradeError: When ``trade_id`` is taken by another trade.
+        """
+        sym = to_name("symbol", symbol)
+        side_ = to_side(side)
+        qty = to_decimal("quantity", quantity)
+        px = to_decimal("price", price)
+        when = to_time("time", time)
+        fee = to_decimal("fees", fees, minimum="nonnegative")
+        strat = to_name("strategy", strategy)
+        stop = to_optional_decimal("stop_price", stop_price)
+        target = to_optional_decimal("target_price", target_price)
+        tag_names = to_tags(tags)
+        tid = None if trade_id is None else to_name("trade_id", trade_id)
+        idea = None if idea_id is None else to_name("idea_id", idea_id)
+        _check_levels(side_, px, stop, target)
+        pending: list[tuple[Signal, dict[str, Any]]] = []
+        with self._lock, localcontext(MONEY_CONTEXT):
+            if tid is None:
+                tid = self._new_id()
+            pos = _Position(
+                tid, sym, strat, side_, qty, px, when, fee, stop, target, tag_names, idea
+            )
+            existing = self._open.get(tid)
+            if existing is not None and existing.opened == pos.opened:
+                return self._view(existing)
+            if existing is not None or tid in self._closed_ids:
+                msg = f"'trade_id' {tid!r} is already used by another trade"
+                raise DuplicateTradeError(msg)
+            self._open[tid] = pos
+            book = self._symbols.get(sym)
+            if book is None:
+                # Until the first mark, an open trade is valued at its own entry price.
+                book = self._symbols[sym] = _Symbol(px)
+            self._move_exposure(book, pos.sign * qty, pos.sign * pos.cost)
+            if fee:
+                self._book(when, -fee, fee, pos)
+            self._after_change(when, pending)
+            view = self._view(pos)
+            pending.insert(0, (signals.trade_opened, {"trade": view}))
+        self._send(pending)
+        return view
+
+    def add_to_trade(
+        self,
+        trade_id: str,
+        *,
+        quantity: object,
+        price: object,
+        time: object,
+        fees: object = 0,
+        event_id: str | None = None,
+    ) -> OpenTrade | Trade:
+        """
+        Scale into an open trade; its entry price becomes the quantity-weighted average.
+
+        Thread-safe. With ``event_id``, re-sending the same scale-in is a no-op that returns
+        the trade as it is now (a ``Trade`` if it has closed since).
+
+        Raises:
+            UnknownTradeError: When no open trade has ``trade_id``.
+            InvalidTradeError: For invalid fields or a time before the trade's entry.
+            DuplicateTradeError: When ``event_id`` was used for different content.
+        """
+        tid = to_name("trade_id", trade_id)
+        qty = to_decimal("quantity", quantity)
+        px = to_decimal("price", price)
+        when = to_time("time", time)
+        fee = to_decimal("fees", fees, minimum="nonnegative")
+        eid = None if event_id is None else to_name("event_id", event_id)
+        pending: list[tuple[Signal, dict[str, Any]]] = []
+        with self._lock, localcontext(MONEY_CONTEXT):
+            content = ("add", tid, qty, px, when, fee)
+            if self._seen_event(eid, content):
+                return self._view_or_closed(tid)
+            pos = self._open_position(tid)
+            _check_not_before(when, pos)
+            pos.qty += qty
+            pos.entry_qty += qty
+            added = px * qty
+            pos.cost += added
+            pos.entry_cost += added
+            pos.fees += fee
+            pos.realized -= fee
+            self._move_exposure(self._symbols[pos.symbol], pos.sign * qty, pos.sign * added)
+            if fee:
+                self._book(when, -fee, fee, pos)
+            self._remember_event(eid, content)
+            self._after_change(when, pending)
+            view = self._view(pos)
+            payload = {
+                "trade": view,
+                "action": "scale_in",
+                "quantity": qty,
+                "price": px,
+                "realized_pnl": -fee,
+            }
+            pending.insert(0, (signals.trade_updated, payload))
+        self._send(pending)
+        return view
+
+    def close_trade(
+        self,
+        trade_id: str,
+        *,
+        price: object,
+        time: object,
+        quantity: object = None,
+        fees: object = 0,
+        event_id: str | None = None,
+    ) -> Trade | OpenTrade:
+        """
+        Exit all (``quantity=None``) or part of an open trade at ``price``.
+
+        The exit's P&L, (price - average entry) x quantity for a long, less its fee, is realized
+        at ``time``. Thread-safe. With ``event_id``, re-sending the same exit is a no-op.
+
+        Returns:
+            The closed ``Trade`` when nothing is left open, else the ``OpenTrade`` view.
+
+        Raises:
+            UnknownTradeError: When no open trade has ``trade_id``.
+            InvalidTradeError: For invalid fields, more quantity than is open, or a time
+                before the trade's entry.
+            DuplicateTradeError: When ``event_id`` was used for different content.
+        """
+        tid = to_name("trade_id", trade_id)
+        px = to_decimal("price", price)
+        when = to_time("time", time)
+        qty = to_optional_decimal("quantity", quantity)
+        fee = to_decimal("fees", fees, minimum="nonnegative")
+        eid = None if event_id is None else to_name("event_id", event_id)
+        pending: list[tuple[Signal, dict[str, Any]]] = []
+        with self._lock, localcontext(MONEY_CONTEXT):
+            content = ("close", tid, px, when, qty, fee)
+            if self._seen_event(eid, content):
+                return self._view_or_closed(tid)
+            pos = self._open_position(tid)
+            _check_not_before(when, pos)
+            out = pos.qty if qty is None else qty
+            if out > pos.qty:
+                msg = f"'quantity' must not exceed the open quantity {pos.qty} (got {qty!r})"
+                raise InvalidTradeError(msg)
+            basis = pos.cost if out == pos.qty else pos.cost * out / pos.qty
+            gross = (px * out - basis) * pos.sign
+            amount = gross - fee
+            pos.qty -= out
+            pos.cost -= basis
+            pos.exit_qty += out
+            pos.exit_value += px * out
+            pos.fees += fee
+            pos.realized += amount
+            book = self._symbols[pos.symbol]
+            self._move_exposure(book, -pos.sign * out, -pos.sign * basis)
+            self._remember_event(eid, content)
+            result: Trade | OpenTrade
+            if pos.qty:
+                self._book(when, amount, fee, pos)
+                result = self._view(pos)
+                payload = {
+                    "trade": result,
+                    "action": "partial_exit",
+                    "quantity": out,
+                    "price": px,
+                    "realized_pnl": amount,
+                }
+                pending.append((signals.trade_updated, payload))
+            else:
+                del self._open[tid]
+                trade = Trade(
+                    trade_id=tid,
+                    symbol=pos.symbol,
+                    strategy=pos.strategy,
+                    side=pos.side,
+                    quantity=pos.entry_qty,
+                    entry_price=AVERAGE_CONTEXT.divide(pos.entry_cost, pos.entry_qty),
+                    exit_price=AVERAGE_CONTEXT.divide(pos.exit_value, pos.exit_qty),
+                    entry_time=pos.entry_time,
+                    exit_time=when,
+                    fees=pos.fees,
+                    net_pnl=pos.realized,
+                    stop_price=pos.stop_price,
+                    target_price=pos.target_price,
+                    tags=pos.tags,
+                    idea_id=pos.idea_id,
+                    risk=_risk(
+                        AVERAGE_CONTEXT.divide(pos.entry_cost, pos.entry_qty),
+                        pos.stop_price,
+                        pos.entry_qty,
+                    ),
+                    booked_whole=False,
+                )
+                self._book(when, amount, fee, pos)
+                self._apply_closed(trade, whole=False)
+                result = trade
+                pending.append((signals.trade_closed, {"trade": trade}))
+            self._after_change(when, pending)
+        self._send(pending)
+        return result
+
+    def mark_price(
+        self, symbol: str, price: object, time: object = None, *, event_id: str | None = None
+    ) -> None:
+        """
+        Value every open trade on ``symbol`` at ``price`` (unrealized P&L and live equity).
+
+        ``time`` defaults to now. Thread-safe; costs the same whatever the number of open
+        trades.
+
+        Raises:
+            InvalidTradeError: For an invalid symbol, price or time.
+        """
+        sym = to_name("symbol", symbol)
+        px = to_decimal("price", price)
+        when = datetime.now(UTC) if time is None else to_time("time", time)
+        eid = None if event_id is None else to_name("event_id", event_id)
+        pending: list[tuple[Signal, dict[str, Any]]] = []
+        with self._lock, localcontext(MONEY_CONTEXT):
+            content = ("mark", sym, px, when)
+            if self._seen_event(eid, content):
+                return
+            book = self._symbols.get(sym)
+            if book is None:
+                book = self._symbols[sym] = _Symbol(px)
+            book.mark = px
+            self._move_exposure(book, ZERO, ZERO)
+            self._remember_event(eid, content)
+            self._after_change(when, pending)
+        self._send(pending)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def summary(
+        self,
+        period: str = "all",
+        *,
+        at: date | datetime | str | None = None,
+        start: date | datetime | str | None = None,
+        end: date | datetime | str | None = None,
+        strategy: str | None = None,
+        symbol: str | None = None,
+        side: str | None = None,
+        tag: str | None = None,
+    ) -> Summary:
+        """
+        Performance over one window.
+
+        ``period`` "day", "week" or "month" picks the period containing ``at`` (default: now).
+        "all" covers everything, or the range given by ``start``/``end``: dates are inclusive
+        session days, datetimes the half-open range [start, end). Filters combine (AND).
+
+        Thread-safe. Merges per-day aggregates: the cost does not grow with the number of
+        trades in history.
+
+        Raises:
+            InvalidInputError: For an unknown period, a bad bound or filter.
+        """
+        key = _key(strategy, symbol, side, tag)
+        window = self._window_args(period, at, start, end)
+        with self._lock, localcontext(MONEY_CONTEXT):
+            return self._summary(key, *window)
+
+    def rolling(
+        self,
+        n: int,
+        *,
+        strategy: str | None = None,
+        symbol: str | None = None,
+        side: str | None = None,
+        tag: str | None = None,
+    ) -> Summary:
+        """
+        Performance of the last ``n`` closed trades (in close order), optionally filtered.
+
+        Trade statistics and the drawdown of their cumulative net P&L; no Sharpe, Sortino or
+        percentage drawdown (those are defined on daily returns and equity). Thread-safe;
+        O(n) for n up to 512 per filter, a scan beyond.
+
+        Raises:
+            InvalidInputError: When ``n`` is not a positive int.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+            msg = f"'n' must be a positive int (got {n!r})"
+            raise InvalidInputError(msg)
+        key = _key(strategy, symbol, side, tag)
+        with self._lock, localcontext(MONEY_CONTEXT):
+            trades = self._last_trades(key, n)
+            return self._trades_summary(trades, key)
+
+    def breakdown(
+        self,
+        by: str,
+        *,
+        period: str = "all",
+        at: date | datetime | str | None = None,
+        start: date | datetime | str | None = None,
+        end: date | datetime | str | None = None,
+    ) -> dict[str, Summary]:
+        """
+        One summary per value of ``by`` ("strategy", "symbol", "side" or "tag") that has
+        traded, sorted by value. A trade with several tags counts under each.
+
+        Thread-safe.
+
+        Raises:
+            InvalidInputError: For an unknown dimension or period.
+        """
+        if by not in DIMENSIONS:
+            msg = f"'by' must be one of {DIMENSIONS} (got {by!r})"
+            raise InvalidInputError(msg)
+        window = self._window_args(period, at, start, end)
+        slot = DIMENSIONS.index(by)
+        with self._lock, localcontext(MONEY_CONTEXT):
+            keys = [
+                k
+                for k in self._series
+                if k[slot] is not None and sum(v is not None for v in k) == 1
+            ]
+            out: dict[str, Summary] = {}
+            for k in sorted(keys, key=lambda k: str(k[slot])):
+                out[str(k[slot])] = self._summary(k, *window)
+            return out
+
+    def periods(
+        self,
+        period: str,
+        *,
+        start: date | datetime | str | None = None,
+        end: date | datetime | str | None = None,
+        strategy: str | None = None,
+        symbol: str | None = None,
+        side: str | None = None,
+        tag: str | None = None,
+    ) -> list[Summary]:
+        """
+        One summary per day, ISO week or month from ``start`` to ``end`` (default: the first
+        to the newest event), in order, empty periods included. Thread-safe.
+
+        Raises:
+            InvalidInputError: For an unknown period or a bad bound.
+        """
+        if period not in ("day", "week", "month"):
+            msg = f"'period' must be 'day', 'week' or 'month' (got {period!r})"
+            raise InvalidInputError(msg)
+        key = _key(strategy, symbol, side, tag)
+        first_bound = None if start is None else _bound_day("start", start)
+        last_bound = None if end is None else _bound_day("end", end)
+        with self._lock, localcontext(MONEY_CONTEXT):
+            cal = self._calendar
+            first = self._first_day if first_bound is None else cal.range_start_day(first_bound)
+            last = self._last_day if last_bound is None else cal.range_end_day(last_bound)
+            if first is None or last is None or last < first:
+                return []
+            if period == "day":
+                spans = [(o, o) for o in cal.session_days(first, last)]
+            else:
+                spans = []
+                ordinal = cal.period_days(period, first)[0]
+                while ordinal <= last:
+                    spans.append(cal.period_days(period, ordinal))
+                    ordinal = spans[-1][1] + 1
+            return [self._summary(key, period, lo, hi, None, None) for lo, hi in spans]
+
+    def daily_returns(
+        self,
+        *,
+        start: date | datetime | str | None = None,
+        end: date | datetime | str | None = None,
+    ) -> list[tuple[date, float | None]]:
+        """
+        The account's return for each session day in the window (default: the first to the
+        newest event): realized P&L of the day / equity at the start of the day; 0.0 on days
+        without activity; None on a day that started with equity <= 0. Thread-safe.
+        """
+        first_bound = None if start is None else _bound_day("start", start)
+        last_bound = None if end is None else _bound_day("end", end)
+        with self._lock, localcontext(MONEY_CONTEXT):
+            cal = self._calendar
+            if self._first_day is None or self._last_day is None:
+                return []
+            first = max(
+                self._first_day,
+                self._first_day if first_bound is None else cal.range_start_day(first_bound),
+            )
+            last = min(
+                self._last_day,
+                self._last_day if last_bound is None else cal.range_end_day(last_bound),
+            )
+            series = self._series.get(_NO_SCOPE)
+            out: list[tuple[date, float | None]] = []
+            if series is None:
+                return [(date.fromordinal(o), 0.0) for o in cal.session_days(first, last)]
+            i = bisect.bisect_left(series.days, first)
+            equity = self._start + series.realized_before(i)
+            for ordinal in cal.session_days(first, last):
+                day_pnl = ZERO
+                if i < len(series.days) and series.days[i] == ordinal:
+                    day_pnl = series.buckets[i].realized
+                    i += 1
+                value = float(day_pnl / equity) if equity > ZERO else None
+                out.append((date.fromordinal(ordinal), value))
+                equity += day_pnl
+            return out
+
+    def equity_curve(self) -> list[tuple[datetime, Decimal]]:
+        """
+        The realized equity path: the starting equity, then the equity after each instant at
+        which P&L or fees were realized (simultaneous realizations form one point).
+
+        Thread-safe. Lists every instant, so it costs O(events).
+        """
+        with self._lock, localcontext(MONEY_CONTEXT):
+            points: dict[datetime, Decimal] = {}
+            for day in self._days.values():
+                for when, amount, _fee in self._raw_points(day, _NO_SCOPE):
+                    points[when] = points.get(when, ZERO) + amount
+            curve: list[tuple[datetime, Decimal]] = []
+            equity = self._start
+            ordered = sorted(points.items())
+            if ordered:
+                first = self._calendar.day_start(self._calendar.session_of(ordered[0][0]))
+                curve.append((first, equity))
+            for when, amount in ordered:
+                equity += amount
+                curve.append((when.astimezone(self._calendar.zone), equity))
+            return curve
+
+    def trades(
+        self,
+        *,
+        start: date | datetime | str | None = None,
+        end: date | datetime | str | None = None,
+        strategy: str | None = None,
+        symbol: str | None = None,
+        side: str | None = None,
+        tag: str | None = None,
+    ) -> list[Trade]:
+        """
+        The closed trades in close order, optionally within a window and filtered.
+        Thread-safe.
+        """
+        key = _key(strategy, symbol, side, tag)
+        lo_bound = None if start is None else to_date_or_time("start", start)
+        hi_bound = None if end is None else to_date_or_time("end", end)
+        with self._lock:
+            closed = self._closed
+            lo = 0
+            hi = len(closed)
+            if lo_bound is not None:
+                when = self._instant(lo_bound, is_end=False)
+                lo = bisect.bisect_left(closed, when, key=_exit_time)
+            if hi_bound is not None:
+                when = self._instant(hi_bound, is_end=True)
+                hi = bisect.bisect_left(closed, when, key=_exit_time)
+            window = closed[lo:hi]
+            if key == _NO_SCOPE:
+                return window
+            return [t for t in window if _matches(key, t.strategy, t.symbol, t.side, t.tags)]
+
+    @property
+    def open_trades(self) -> list[OpenTrade]:
+        """
+        The open trades, in the order they were opened, each with its unrealized P&L.
+        Thread-safe.
+        """
+        with self._lock, localcontext(MONEY_CONTEXT):
+            return [self._view(pos) for pos in self._open.values()]
+
+    @property
+    def live(self) -> LiveStats:
+        """
+        The account right now: equity marked to market, realized and unrealized P&L, and the
+        drawdown of the marked-to-market equity path. Thread-safe.
+        """
+        with self._lock, localcontext(MONEY_CONTEXT):
+            return self._live_stats()
+
+    @property
+    def clock(self) -> datetime | None:
+        """
+        The newest event time the tracker has seen, or None before the first event.
+        Thread-safe.
+        """
+        return self._clock
+
+    # -- internals: events -----------------------------------------------------------------
+
+    def _new_id(self) -> str:
+        while True:
+            tid = f"pt-{next(self._ids)}"
+            if tid not in self._open and tid not in self._closed_ids:
+                return tid
+
+    def _seen_event(self, eid: str | None, content: tuple[object, ...]) -> bool:
+        if eid is None:
+            return False
+        earlier = self._events.get(eid)
+        if earlier is None:
+            return False
+        if earlier == content:
+            return True
+        msg = f"'event_id' {eid!r} was already used for a different event"
+        raise DuplicateTradeError(msg)
+
+    def _remember_event(self, eid: str | None, content: tuple[object, ...]) -> None:
+        if eid is not None:
+            self._events[eid] = content
+
+    def _open_position(self, tid: str) -> _Position:
+        pos = self._open.get(tid)
+        if pos is None:
+            state = "closed" if tid in self._closed_ids else "unknown"
+            msg = f"'trade_id' is not an open trade ({state}; got {tid!r})"
+            raise UnknownTradeError(msg)
+        return pos
+
+    def _view_or_closed(self, tid: str) -> Trade | OpenTrade:
+        pos = self._open.get(tid)
+        return self._view(pos) if pos is not None else self._closed_ids[tid]
+
+    def _move_exposure(self, book: _Symbol, qty: Decimal, cost: Decimal) -> None:
+        book.qty += qty
+        book.cost += cost
+        value = book.mark * book.qty - book.cost
+        self._unrealized += value - book.unrealized
+        book.unrealized = value
+
+    def _keys(
+        self, strategy: str, symbol: str, side: str, tags: tuple[str, ...]
+    ) -> tuple[Key, ...]:
+        cache_key = (strategy, symbol, side, tags)
+        keys = self._keys_cache.get(cache_key)
+        if keys is None:
+            base: list[Key] = [
+                _NO_SCOPE,
+                (strategy, None, None, None),
+                (None, symbol, None, None),
+                (None, None, side, None),
+            ]
+            base += [(None, None, None, t) for t in tags]
+            base += [k for k in self._combos if _matches(k, strategy, symbol, side, tags)]
+            keys = self._keys_cache[cache_key] = tuple(base)
+        return keys
+
+    def _day(self, ordinal: int) -> _Day:
+        day = self._days.get(ordinal)
+        if day is None:
+            day = self._days[ordinal] = _Day()
+        return day
+
+    def _book(self, when: datetime, amount: Decimal, fee: Decimal, pos: _Position) -> None:
+        """
+        Realize ``amount`` (fee included) of an opened trade at ``when``.
+        """
+        ordinal = self._calendar.session_of(when)
+        self._day(ordinal).points.append((when, amount, fee, pos))
+        self._realized += amount
+        for key in self._keys(pos.strategy, pos.symbol, pos.side, pos.tags):
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = _Series()
+            i, bucket = series.bucket(ordinal)
+            if not bucket.fold_realization(when, amount, fee):
+                self._rebuild(key, ordinal, bucket)
+            series.changed(i)
+
+    def _apply_closed(self, trade: Trade, *, whole: bool) -> None:
+        """
+        Add a fully closed trade to history, its day's trade statistics and, for a trade
+        recorded whole, its realization.
+        """
+        exit_time = trade.exit_time
+        ordinal = self._calendar.session_of(exit_time)
+        self._day(ordinal).trades.append(trade)
+        closed = self._closed
+        if not closed or exit_time >= closed[-1].exit_time:
+            closed.append(trade)
+        else:
+            closed.insert(bisect.bisect_right(closed, exit_time, key=_exit_time), trade)
+        self._closed_ids[trade.trade_id] = trade
+        net = trade.net_pnl
+        r = None if trade.risk is None else net / trade.risk
+        hold = exit_time - trade.entry_time
+        if whole:
+            self._realized += net
+        for key in self._keys(trade.strategy, trade.symbol, trade.side, trade.tags):
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = _Series()
+            i, bucket = series.bucket(ordinal)
+            last_exit = bucket.last_exit
+            in_order = last_exit is None or exit_time >= last_exit
+            if whole and in_order:
+                in_order = bucket.fold_realization(exit_time, net, trade.fees)
+            if in_order:
+                bucket.fold_trade(net, r, hold, exit_time)
+            else:
+                self._rebuild(key, ordinal, bucket)
+            series.changed(i)
+            self._push_rolling(key, trade)
+
+    def _push_rolling(self, key: Key, trade: Trade) -> None:
+        recent = self._rolling.get(key)
+        if recent is None:
+            recent = self._rolling[key] = deque(maxlen=ROLLING_CAPACITY)
+        if not recent or trade.exit_time >= recent[-1].exit_time:
+            recent.append(trade)
+            return
+        # Out of time order (rare): re-sort the window; the oldest falls out if it is full.
+        items = list(recent)
+        items.insert(bisect.bisect_right(items, trade.exit_time, key=_exit_time), trade)
+        recent.clear()
+        recent.extend(items[-ROLLING_CAPACITY:])
+
+    def _raw_points(self, day: _Day, key: Key) -> Iterator[tuple[datetime, Decimal, Decimal]]:
+        for t in day.trades:
+            if t.booked_whole and _matches(key, t.strategy, t.symbol, t.side, t.tags):
+                yield t.exit_time, t.net_pnl, t.fees
+        for when, amount, fee, pos in day.points:
+            if _matches(key, pos.strategy, pos.symbol, pos.side, pos.tags):
+                yield when, amount, fee
+
+    def _raw_trades(
+        self, day: _Day, key: Key
+    ) -> list[tuple[Decimal, Decimal | None, timedelta, datetime]]:
+        chosen = [t for t in day.trades if _matches(key, t.strategy, t.symbol, t.side, t.tags)]
+        chosen.sort(key=_exit_time)
+        return [(t.net_pnl, _r(t), t.exit_time - t.entry_time, t.exit_time) for t in chosen]
+
+    def _rebuild(self, key: Key, ordinal: int, bucket: Bucket) -> None:
+        day = self._days[ordinal]
+        bucket.rebuild(self._raw_trades(day, key), self._raw_points(day, key))
+
+    def _after_change(self, when: datetime, pending: list[tuple[Signal, dict[str, Any]]]) -> None:
+        """
+        Advance the clock and the live equity path after an accepted event; queue the
+        equity-changed signal.
+        """
+        if self._clock is None or when > self._clock:
+            self._clock = when
+        # The lived range, from the earliest to the newest event's session day, bounds the
+        # days that count in all-time windows and daily returns.
+        ordinal = self._calendar.session_of(when)
+        if self._first_day is None or ordinal < self._first_day:
+            self._first_day = ordinal
+        if self._last_day is None or ordinal > self._last_day:
+            self._last_day = ordinal
+        self._live.update(self._clock, self._start + self._realized + self._unrealized)
+        if signals.equity_changed.receivers:
+            pending.append((signals.equity_changed, {"live": self._live_stats()}))
+
+    def _send(self, pending: list[tuple[Signal, dict[str, Any]]]) -> None:
+        """
+        Deliver queued signals, outside the lock. A receiver that raises is logged and does not
+        keep the others from the signal.
+        """
+        for signal, payload in pending:
+            if not signal.receivers:
+                continue
+            for receiver in signal.receivers_for(self):
+                try:
+                    receiver(self, **payload)
+                except Exception:
+                    log.exception(
+                        "perftrack.listener_failed",
+                        signal=getattr(signal, "name", repr(signal)),
+                        receiver=repr(receiver),
+                    )
+
+    # -- internals: views ------------------------------------------------------------------
+
+    def _view(self, pos: _Position) -> OpenTrade:
+        mark = self._symbols[pos.symbol].mark
+        return OpenTrade(
+            trade_id=pos.trade_id,
+            symbol=pos.symbol,
+            strategy=pos.strategy,
+            side=pos.side,
+            quantity=pos.qty,
+            entry_price=AVERAGE_CONTEXT.divide(pos.cost, pos.qty),
+            entry_time=pos.entry_time,
+            fees=pos.fees,
+            realized_pnl=pos.realized,
+            mark_price=mark,
+            unrealized_pnl=(mark * pos.qty - pos.cost) * pos.sign,
+            stop_price=pos.stop_price,
+            target_price=pos.target_price,
+            tags=pos.tags,
+            idea_id=pos.idea_id,
+            exited_quantity=pos.exit_qty,
+        )
+
+    def _live_stats(self) -> LiveStats:
+        peak, max_dd, max_pct, drawdown = self._live.figures()
+        equity = self._live.equity
+        return LiveStats(
+            time=self._clock,
+            starting_equity=self._start,
+            equity=equity,
+            realized_pnl=self._realized,
+            unrealized_pnl=self._unrealized,
+            peak_equity=peak,
+            drawdown=drawdown,
+            drawdown_pct=float(drawdown / peak) if peak > ZERO else None,
+            max_drawdown=max_dd,
+            max_drawdown_pct=float(max_pct),
+            open_trades=len(self._open),
+        )
+
+    # -- internals: windows ----------------------------------------------------------------
+
+    def _window_args(
+        self,
+        period: str,
+        at: date | datetime | str | None,
+        start: date | datetime | str | None,
+        end: date | datetime | str | None,
+    ) -> tuple[str, int | None, int | None, datetime | None, datetime | None]:
+        """
+        (period, first day, last day, start instant, end instant) of a requested window.
+        Days are inclusive session-day bounds (None: open); instants cut the edge days.
+        """
+        if period not in PERIODS:
+            msg = f"'period' must be one of {PERIODS} (got {period!r})"
+            raise InvalidInputError(msg)
+        cal = self._calendar
+        if period != "all":
+            if start is not None or end is not None:
+                msg = f"'start' and 'end' go with period='all' (got period={period!r})"
+                raise InvalidInputError(msg)
+            when = datetime.now(UTC) if at is None else to_date_or_time("at", at)
+            ordinal = (
+                cal.session_of(when) if isinstance(when, datetime) else cal.session_of_date(when)
+            )
+            lo, hi = cal.period_days(period, ordinal)
+            return period, lo, hi, None, None
+        lo_bound = None if start is None else to_date_or_time("start", start)
+        hi_bound = None if end is None else to_date_or_time("end", end)
+        first = last = None
+        t_start = t_end = None
+        if isinstance(lo_bound, datetime):
+            t_start = lo_bound
+            first = cal.session_of(lo_bound)
+        elif lo_bound is not None:
+            first = cal.range_start_day(lo_bound)
+        if isinstance(hi_bound, datetime):
+            t_end = hi_bound
+            last = cal.session_of(hi_bound)
+        elif hi_bound is not None:
+            last = cal.range_end_day(hi_bound)
+        if t_start is not None and t_end is not None and t_end < t_start:
+            msg = f"'end' must not be before 'start' (got {hi_bound!r} < {lo_bound!r})"
+            raise InvalidInputError(msg)
+        label = "all" if start is None and end is None else "custom"
+        return label, first, last, t_start, t_end
+
+    def _series_for(self, key: Key) -> _Series | None:
+        series = self._series.get(key)
+        if series is None and sum(v is not None for v in key) > 1:
+            series = self._register_combo(key)
+        return series
+
+    def _register_combo(self, key: Key) -> _Series:
+        """
+        Start keeping buckets for a filter combining several dimensions, built once from the
+        raw events and maintained from then on like the single-dimension ones.
+        """
+        self._combos.add(key)
+        self._keys_cache.clear()
+        series = self._series[key] = _Series()
+        for ordinal in sorted(self._days):
+            day = self._days[ordinal]
+            trades = self._raw_trades(day, key)
+            points = list(self._raw_points(day, key))
+            if trades or points:
+                _i, bucket = series.bucket(ordinal)
+                bucket.rebuild(trades, points)
+        for trade in self._closed:
+            if _matches(key, trade.strategy, trade.symbol, trade.side, trade.tags):
+                self._push_rolling(key, trade)
+        return series
+
+    def _summary(
+        self,
+        key: Key,
+        period: str,
+        first: int | None,
+        last: int | None,
+        t_start: datetime | None,
+        t_end: datetime | None,
+    ) -> Summary:
+        cal = self._calendar
+        series = self._series_for(key)
+        lived_lo, lived_hi = self._first_day, self._last_day
+        lo = first if first is not None else lived_lo
+        hi = last if last is not None else lived_hi
+        walk: Walk
+        if series is None or lo is None or hi is None or hi < lo:
+            walk = Walk(self._start)
+        elif first is None and last is None:
+            walk = self._all_time(series)
+        else:
+            walk = self._walk(series, key, lo, hi, t_start, t_end)
+        days = 0
+        if lived_lo is not None and lived_hi is not None and lo is not None and hi is not None:
+            days = cal.count_session_days(max(lo, lived_lo), min(hi, lived_hi))
+        bounds_lo = t_start if t_start is not None else (None if lo is None else cal.day_start(lo))
+        bounds_hi = t_end if t_end is not None else (None if hi is None else cal.day_end(hi))
+        live = (
+            self._clock is not None
+            and (bounds_hi is None or self._clock < bounds_hi)
+            and (bounds_lo is None or self._clock >= bounds_lo)
+        )
+        open_count, unrealized = 0, ZERO
+        if live:
+            for pos in self._open.values():
+                if _matches(key, pos.strategy, pos.symbol, pos.side, pos.tags):
+                    open_count += 1
+                    mark = self._symbols[pos.symbol].mark
+                    unrealized += (mark * pos.qty - pos.cost) * pos.sign
+        sharpe, sortino = walk.ratios(days, self._periods_per_year)
+        return _make_summary(
+            walk,
+            period=period,
+            start=bounds_lo,
+            end=bounds_hi,
+            sharpe=sharpe,
+            sortino=sortino,
+            max_dd_pct=float(walk.max_dd_pct) if walk.has_points and not walk.bad_equity else None,
+            open_trades=open_count,
+            unrealized=unrealized,
+            scope=key,
+        )
+
+    def _all_time(self, series: _Series) -> Walk:
+        buckets = series.buckets
+        if series.prefix is None:
+            series.prefix = Walk(self._start)
+            series.prefix_n = 0
+        prefix = series.prefix
+        while series.prefix_n < len(buckets) - 1:
+            prefix.add(buckets[series.prefix_n])
+            series.prefix_n += 1
+        walk = prefix.clone()
+        if buckets:
+            walk.add(buckets[-1])
+        return walk
+
+    def _walk(
+        self,
+        series: _Series,
+        key: Key,
+        first: int,
+        last: int,
+        t_start: datetime | None,
+        t_end: datetime | None,
+    ) -> Walk:
+        days = series.days
+        i0 = bisect.bisect_left(days, first)
+        i1 = bisect.bisect_right(days, last)
+        equity = self._start + series.realized_before(i0)
+        if t_start is not None and i0 < i1 and days[i0] == first:
+            # The window opens inside its first day: what that day booked before the opening
+            # instant belongs to the starting equity, not to the window.
+            equity += sum(
+                (a for when, a, _ in self._raw_points(self._days[first], key) if when < t_start),
+                ZERO,
+            )
+        walk = Walk(equity)
+        for i in range(i0, i1):
+            ordinal = days[i]
+            cut_lo = t_start if ordinal == first else None
+            cut_hi = t_end if ordinal == last else None
+            if cut_lo is None and cut_hi is None:
+                walk.add(series.buckets[i])
+                continue
+            # An edge of a datetime-bounded window lies inside this day: fold the day's part of
+            # the window from its raw events. Only the two edge days ever take this path.
+            day = self._days[ordinal]
+            inside = Bucket()
+            inside.rebuild(
+                [row for row in self._raw_trades(day, key) if _inside(row[3], cut_lo, cut_hi)],
+                [p for p in self._raw_points(day, key) if _inside(p[0], cut_lo, cut_hi)],
+            )
+            walk.add(inside)
+        return walk
+
+    def _last_trades(self, key: Key, n: int) -> list[Trade]:
+        if self._series_for(key) is None:
+            return []
+        recent = self._rolling.get(key)
+        if recent is not None and (n <= len(recent) or len(recent) < ROLLING_CAPACITY):
+            return list(recent)[-n:]
+        chosen: list[Trade] = []
+        for trade in reversed(self._closed):
+            if _matches(key, trade.strategy, trade.symbol, trade.side, trade.tags):
+                chosen.append(trade)
+                if len(chosen) == n:
+                    break
+        chosen.reverse()
+        return chosen
+
+    def _trades_summary(self, trades: list[Trade], key: Key) -> Summary:
+        bucket = Bucket()
+        for t in trades:
+            bucket.fold_trade(t.net_pnl, _r(t), t.exit_time - t.entry_time, t.exit_time)
+            bucket.fold_realization(t.exit_time, t.net_pnl, t.fees)
+        walk = Walk(ZERO)
+        walk.add(bucket)
+        return _make_summary(
+            walk,
+            period="rolling",
+            start=self._calendar.to_local(trades[0].exit_time) if trades else None,
+            end=self._calendar.to_local(trades[-1].exit_time) if trades else None,
+            sharpe=None,
+            sortino=None,
+            max_dd_pct=None,
+            open_trades=0,
+            unrealized=ZERO,
+            scope=key,
+        )
+
+    def _instant(self, bound: date | datetime, *, is_end: bool) -> datetime:
+        if isinstance(bound, datetime):
+            return bound
+        cal = self._calendar
+        if is_end:
+            return cal.session_bounds(cal.range_end_day(bound))[1]
+        return cal.session_bounds(cal.range_start_day(bound))[0]
+
+
+def _make_summary(
+    walk: Walk,
+    *,
+    period: str,
+    start: datetime | None,
+    end: datetime | None,
+    sharpe: float | None,
+    sortino: float | None,
+    max_dd_pct: float | None,
+    open_trades: int,
+    unrealized: Decimal,
+    scope: Key,
+) -> Summary:
+    n = walk.n
+    div = AVERAGE_CONTEXT.divide
+    avg_win = div(walk.win_sum, walk.wins) if walk.wins else None
+    avg_loss = div(walk.loss_sum, walk.losses) if walk.losses else None
+    payoff = float(avg_win / -avg_loss) if avg_win is not None and avg_loss else None
+    profit_factor = float(walk.win_sum / -walk.loss_sum) if walk.loss_sum else None
+    total = walk.win_sum + walk.loss_sum
+    sqn = None
+    if n:
+        mean = total / n
+        var = walk.sum_sq / n - mean * mean
+        if var > ZERO:
+            sqn = math.sqrt(n) * float(mean / var.sqrt())
+    return Summary(
+        period=period,
+        start=start,
+        end=end,
+        trades=n,
+        wins=walk.wins,
+        losses=walk.losses,
+        breakeven=n - walk.wins - walk.losses,
+        win_rate=walk.wins / n if n else None,
+        gross_profit=walk.win_sum,
+        gross_loss=walk.loss_sum,
+        fees=walk.fees,
+        net_pnl=walk.realized,
+        avg_win=avg_win,
+        avg_loss=avg_loss,
+        payoff_ratio=payoff,
+        profit_factor=profit_factor,
+        expectancy=div(total, n) if n else None,
+        best_trade=walk.best,
+        worst_trade=walk.worst,
+        current_streak=walk.trail,
+        max_win_streak=walk.max_win,
+        max_loss_streak=walk.max_loss,
+        max_drawdown=walk.max_dd,
+        max_drawdown_pct=max_dd_pct,
+        avg_r_multiple=float(walk.r_sum / walk.r_n) if walk.r_n else None,
+        sharpe=sharpe,
+        sortino=sortino,
+        sqn=sqn,
+        avg_holding_time=walk.hold / n if n else None,
+        open_trades=open_trades,
+        unrealized_pnl=unrealized,
+        partial=False,
+        note=None if n else "No trades in window",
+        scope={dim: v for dim, v in zip(DIMENSIONS, scope, strict=True) if v is not None},
+    )
+
+
+def _risk(entry: Decimal, stop: Decimal | None, quantity: Decimal) -> Decimal | None:
+    """
+    |entry - stop| x quantity; None without a stop, or when scale-ins moved the average entry
+    onto the stop (no risk, so no R-multiple).
+    """
+    if stop is None:
+        return None
+    return abs(entry - stop) * quantity or None
+
+
+def _exit_time(trade: Trade) -> datetime:
+    return trade.exit_time
+
+
+def _r(trade: Trade) -> Decimal | None:
+    return None if trade.risk is None else trade.net_pnl / trade.risk
+
+
+def _inside(when: datetime, lo: datetime | None, hi: datetime | None) -> bool:
+    return (lo is None or when >= lo) and (hi is None or when < hi)
+
+
+def _key(strategy: object, symbol: object, side: object, tag: object) -> Key:
+    return (
+        None if strategy is None else to_name("strategy", strategy, error=InvalidInputError),
+        None if symbol is None else to_name("symbol", symbol, error=InvalidInputError),
+        None if side is None else to_side(side, error=InvalidInputError),
+        None if tag is None else to_name("tag", tag, error=InvalidInputError),
+    )
+
+
+def _bound_day(field: str, value: object) -> date:
+    bound = to_date_or_time(field, value)
+    return bound.date() if isinstance(bound, datetime) else bound
+
+
+def _check_levels(side: str, entry: Decimal, stop: Decimal | None, target: Decimal | None) -> None:
+    long = side == "long"
+    if stop is not None and (stop >= entry if long else stop <= entry):
+        where = "below" if long else "above"
+        msg = f"'stop_price' must be {where} the entry {entry} for a {side} (got {stop})"
+        raise InvalidTradeError(msg)
+    if target is not None and (target <= entry if long else target >= entry):
+        where = "above" if long else "below"
+        msg = f"'target_price' must be {where} the entry {entry} for a {side} (got {target})"
+        raise InvalidTradeError(msg)
+
+
+def _check_not_before(when: datetime, pos: _Position) -> None:
+    if when < pos.entry_time:
+        msg = (
+            f"'time' must not be before the trade's entry {pos.entry_time.isoformat()} "
+            f"(got {when.isoformat()})"
+        )
+        raise InvalidTradeError(msg)
