@@ -27,12 +27,23 @@ import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
-__all__ = ["Bucket", "TradeStats", "Walk"]
+__all__ = ["QUEUE_LIMIT", "Bucket", "Event", "TradeStats", "Walk"]
 
 ZERO: Final = Decimal(0)
 _NO_TIME: Final = timedelta(0)
+#: A bucket folds its queue once it holds this many events, bounding memory and pauses.
+QUEUE_LIMIT: Final = 256
+
+#: One accepted event as buckets see it: (time, realized amount with fees, fee, the closed
+#: trade's (net_pnl, r_multiple, holding time) or None, the source: a trade or position whose
+#: strategy, symbol, side and tags say which buckets it belongs to).
+Event = tuple[datetime, Decimal, Decimal, "tuple[Decimal, Decimal | None, timedelta] | None", Any]
+
+
+def _event_time(event: Event) -> datetime:
+    return event[0]
 
 
 class TradeStats:
@@ -181,7 +192,9 @@ class Bucket(TradeStats):
         "min_c",
         "net_c",
         "pending",
+        "queue",
         "realized",
+        "seen",
         "seg_h",
         "seg_l",
         "seg_pmin",
@@ -192,6 +205,42 @@ class Bucket(TradeStats):
     def __init__(self) -> None:
         super().__init__()
         self._reset_path()
+        # Events accepted but not folded yet, in time order; ``seen`` is the latest time
+        # accepted. Folding waits for the first read, the day's end or a full queue, so the
+        # bot's thread pays one list append per dimension value.
+        self.queue: list[Event] = []
+        self.seen: datetime | None = None
+
+    def add(self, event: Event) -> bool:
+        """
+        Accept ``event`` (time, amount, fee, closed trade part or None, source).
+
+        Returns False, changing nothing, when the event is earlier than one already accepted:
+        the caller then rebuilds the bucket from its raw events.
+        """
+        when = event[0]
+        seen = self.seen
+        if seen is not None and when < seen:
+            return False
+        self.seen = when
+        queue = self.queue
+        queue.append(event)
+        if len(queue) >= QUEUE_LIMIT:
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        """
+        Fold every queued event. Every reader of a bucket calls this first.
+        """
+        queue = self.queue
+        if not queue:
+            return
+        self.queue = []
+        for when, amount, fee, closed, _source in queue:
+            self.fold_realization(when, amount, fee)
+            if closed is not None:
+                self.fold_trade(closed[0], closed[1], closed[2], when)
 
     def _reset_path(self) -> None:
         self.realized = ZERO
@@ -276,24 +325,16 @@ class Bucket(TradeStats):
         stack_r.append(ratio)
         self.stack_i.append(i)
 
-    def rebuild(
-        self,
-        trades: Iterable[tuple[Decimal, Decimal | None, timedelta, datetime]],
-        points: Iterable[tuple[datetime, Decimal, Decimal]],
-    ) -> None:
+    def rebuild(self, events: Iterable[Event]) -> None:
         """
-        Recompute everything from raw events, after an event arrived out of time order.
-
-        Args:
-            trades: (net_pnl, r_multiple, holding_time, exit_time) in close order.
-            points: (time, amount, fee) in any order.
+        Recompute everything from raw events in arrival order, after an event arrived out of
+        time order. A stable sort by time keeps simultaneous trades in arrival order.
         """
         TradeStats.__init__(self)
-        for net, r, hold, exit_time in trades:
-            self.fold_trade(net, r, hold, exit_time)
         self._reset_path()
-        for when, amount, fee in sorted(points, key=lambda p: p[0]):
-            self.fold_realization(when, amount, fee)
+        self.queue = sorted(events, key=_event_time)
+        self.seen = self.queue[-1][0] if self.queue else None
+        self.flush()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -301,6 +342,7 @@ class Bucket(TradeStats):
         """
         The path's final value relative to the start of the day (the day's realized P&L).
         """
+        self.flush()
         return self.net_c + self.pending if self.has_pending else self.net_c
 
     def pct_drawdown(self, e0: Decimal, peak: Decimal) -> Decimal:
@@ -309,6 +351,7 @@ class Bucket(TradeStats):
         equity ``e0`` at the start of the day and the ``peak`` carried in (``peak >= e0``,
         ``peak > 0``).
         """
+        self.flush()
         best = ZERO
         rel_peak = peak - e0
         first = self.first_c
@@ -350,6 +393,7 @@ class Bucket(TradeStats):
         (highest point, lowest point, deepest fall inside) of the day's path relative to its
         start, the pending point included.
         """
+        self.flush()
         high, low, dd = self.max_c, self.min_c, self.dd_c
         if self.has_pending:
             value = self.net_c + self.pending
@@ -357,10 +401,6 @@ class Bucket(TradeStats):
             low = min(low, value)
             dd = max(dd, self.max_c - value)
         return high, low, dd
-
-    @property
-    def has_points(self) -> bool:
-        return self.has_pending
 
 
 class Walk(TradeStats):
@@ -408,6 +448,7 @@ class Walk(TradeStats):
         """
         Merge the next day's bucket; its start-of-day equity is the walk's current equity.
         """
+        bucket.flush()
         self.merge_trades(bucket)
         if not bucket.has_pending:
             return

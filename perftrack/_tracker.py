@@ -9,8 +9,8 @@ import itertools
 import math
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
 from decimal import Context, Decimal, localcontext
 from typing import Any, Final
 
@@ -29,7 +29,7 @@ from perftrack._convert import (
 )
 from perftrack._model import LiveStats, OpenTrade, Summary, Trade
 from perftrack._periods import PERIODS, Calendar
-from perftrack._stats import ZERO, Bucket, Walk
+from perftrack._stats import ZERO, Bucket, Event, Walk
 from perftrack.errors import (
     DuplicateTradeError,
     InvalidInputError,
@@ -143,29 +143,17 @@ class _Position:
         )
 
 
-class _Day:
-    """
-    The raw events of one session day, kept to rebuild a bucket when an event arrives out of
-    time order and to answer windows that start or end inside the day.
-    """
-
-    __slots__ = ("points", "trades")
-
-    def __init__(self) -> None:
-        self.trades: list[Trade] = []  # closed this day, in arrival order
-        # Realizations of opened trades: (time, amount, fee, position or trade attributes).
-        self.points: list[tuple[datetime, Decimal, Decimal, _Position]] = []
-
-
 class _Series:
     """
     The day buckets of one filter key, in day order, with the running realized P&L before each
     bucket and a cached walk of every bucket but the last (the all-time prefix).
     """
 
-    __slots__ = ("buckets", "cum", "cum_ok", "days", "prefix", "prefix_n")
+    __slots__ = ("buckets", "cum", "cum_ok", "days", "prefix", "prefix_n", "recent")
 
     def __init__(self) -> None:
+        #: The most recent closed trades, in close order, for rolling windows.
+        self.recent: deque[Trade] = deque(maxlen=ROLLING_CAPACITY)
         self.days: list[int] = []
         self.buckets: list[Bucket] = []
         self.cum: list[Decimal] = []  # realized P&L of buckets[:i]
@@ -184,6 +172,9 @@ class _Series:
         if i < len(days) and days[i] == ordinal:
             return i, self.buckets[i]
         bucket = Bucket()
+        if i:
+            # The day before is (usually) over: fold its queue now rather than hold it.
+            self.buckets[i - 1].flush()
         days.insert(i, ordinal)
         self.buckets.insert(i, bucket)
         self.cum.insert(i, ZERO)
@@ -211,11 +202,13 @@ class _Series:
         if not buckets:
             return ZERO
         if i >= len(buckets):
+            buckets[-1].flush()
             return self.realized_before(len(buckets) - 1) + buckets[-1].realized
         if self.cum_ok == 0:
             cum[0] = ZERO
             self.cum_ok = 1
         for j in range(self.cum_ok, i + 1):
+            buckets[j - 1].flush()
             cum[j] = cum[j - 1] + buckets[j - 1].realized
         self.cum_ok = max(self.cum_ok, i + 1)
         return cum[i]
@@ -325,10 +318,11 @@ class Tracker:
         self._open: dict[str, _Position] = {}
         self._closed: list[Trade] = []  # in close (exit time) order
         self._closed_ids: dict[str, Trade] = {}
-        self._events: dict[str, tuple[object, ...]] = {}  # event_id -> normalised content
-        self._days: dict[int, _Day] = {}
+        self._event_ids: dict[str, tuple[object, ...]] = {}  # event_id -> normalised content
+        # The raw events of each session day, in arrival order: what a bucket is rebuilt from
+        # when an event arrives out of time order, and what edge days of a range are cut from.
+        self._days: dict[int, list[Event]] = {}
         self._series: dict[Key, _Series] = {}
-        self._rolling: dict[Key, deque[Trade]] = {}
         self._symbols: dict[str, _Symbol] = {}
         self._unrealized = ZERO
         self._live = _LivePath(self._start)
@@ -338,6 +332,15 @@ class Tracker:
         self._combos: set[Key] = set()
         self._keys_cache: dict[tuple[str, str, str, tuple[str, ...]], tuple[Key, ...]] = {}
         self._ids = itertools.count(1)
+        # Extension points, called under the lock. A sink sees every accepted event before it
+        # changes any state (write-ahead: the journal); if a sink raises, the call fails and
+        # the tracker is unchanged. An observer sees it after, with the call's result, and may
+        # queue signals (alerts, ideas). Events are (kind, payload): the public method's name
+        # and the normalised keyword arguments that replay it exactly.
+        self._sinks: list[Callable[[str, dict[str, Any]], None]] = []
+        self._observers: list[
+            Callable[[str, dict[str, Any], Any, list[tuple[Signal, dict[str, Any]]]], None]
+        ] = []
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -474,8 +477,28 @@ class Tracker:
             if tid in self._open:
                 msg = f"'trade_id' {tid!r} is already used by an open trade"
                 raise DuplicateTradeError(msg)
-            self._apply_closed(trade, whole=True)
-            self._after_change(t_out, pending)
+            event = None
+            if self._sinks or self._observers:
+                event = {
+                    "trade_id": tid,
+                    "symbol": sym,
+                    "side": side_,
+                    "quantity": qty,
+                    "entry_price": entry,
+                    "exit_price": exit_,
+                    "entry_time": t_in,
+                    "exit_time": t_out,
+                    "fees": fee,
+                    "strategy": strat,
+                    "stop_price": stop,
+                    "target_price": target,
+                    "tags": tag_names,
+                    "net_pnl": given_net,
+                    "idea_id": idea,
+                }
+                self._write_ahead("record_trade", event)
+            self._book(t_out, net, fee, trade, trade)
+            self._after_change(t_out, pending, "record_trade", event, trade)
             pending.insert(0, (signals.trade_closed, {"trade": trade}))
         self._send(pending)
         return trade
@@ -536,6 +559,23 @@ class Tracker:
             if existing is not None or tid in self._closed_ids:
                 msg = f"'trade_id' {tid!r} is already used by another trade"
                 raise DuplicateTradeError(msg)
+            event = None
+            if self._sinks or self._observers:
+                event = {
+                    "trade_id": tid,
+                    "symbol": sym,
+                    "side": side_,
+                    "quantity": qty,
+                    "price": px,
+                    "time": when,
+                    "fees": fee,
+                    "strategy": strat,
+                    "stop_price": stop,
+                    "target_price": target,
+                    "tags": tag_names,
+                    "idea_id": idea,
+                }
+                self._write_ahead("open_trade", event)
             self._open[tid] = pos
             book = self._symbols.get(sym)
             if book is None:
@@ -543,10 +583,10 @@ class Tracker:
                 book = self._symbols[sym] = _Symbol(px)
             self._move_exposure(book, pos.sign * qty, pos.sign * pos.cost)
             if fee:
-                self._book(when, -fee, fee, pos)
-            self._after_change(when, pending)
+                self._book(when, -fee, fee, pos, None)
             view = self._view(pos)
-            pending.insert(0, (signals.trade_opened, {"trade": view}))
+            pending.append((signals.trade_opened, {"trade": view}))
+            self._after_change(when, pending, "open_trade", event, view)
         self._send(pending)
         return view
 
@@ -584,6 +624,17 @@ class Tracker:
                 return self._view_or_closed(tid)
             pos = self._open_position(tid)
             _check_not_before(when, pos)
+            event = None
+            if self._sinks or self._observers:
+                event = {
+                    "trade_id": tid,
+                    "quantity": qty,
+                    "price": px,
+                    "time": when,
+                    "fees": fee,
+                    "event_id": eid,
+                }
+                self._write_ahead("add_to_trade", event)
             pos.qty += qty
             pos.entry_qty += qty
             added = px * qty
@@ -593,9 +644,8 @@ class Tracker:
             pos.realized -= fee
             self._move_exposure(self._symbols[pos.symbol], pos.sign * qty, pos.sign * added)
             if fee:
-                self._book(when, -fee, fee, pos)
+                self._book(when, -fee, fee, pos, None)
             self._remember_event(eid, content)
-            self._after_change(when, pending)
             view = self._view(pos)
             payload = {
                 "trade": view,
@@ -604,7 +654,8 @@ class Tracker:
                 "price": px,
                 "realized_pnl": -fee,
             }
-            pending.insert(0, (signals.trade_updated, payload))
+            pending.append((signals.trade_updated, payload))
+            self._after_change(when, pending, "add_to_trade", event, view)
         self._send(pending)
         return view
 
@@ -650,6 +701,17 @@ class Tracker:
             if out > pos.qty:
                 msg = f"'quantity' must not exceed the open quantity {pos.qty} (got {qty!r})"
                 raise InvalidTradeError(msg)
+            event = None
+            if self._sinks or self._observers:
+                event = {
+                    "trade_id": tid,
+                    "price": px,
+                    "time": when,
+                    "quantity": qty,
+                    "fees": fee,
+                    "event_id": eid,
+                }
+                self._write_ahead("close_trade", event)
             basis = pos.cost if out == pos.qty else pos.cost * out / pos.qty
             gross = (px * out - basis) * pos.sign
             amount = gross - fee
@@ -664,7 +726,7 @@ class Tracker:
             self._remember_event(eid, content)
             result: Trade | OpenTrade
             if pos.qty:
-                self._book(when, amount, fee, pos)
+                self._book(when, amount, fee, pos, None)
                 result = self._view(pos)
                 payload = {
                     "trade": result,
@@ -676,13 +738,14 @@ class Tracker:
                 pending.append((signals.trade_updated, payload))
             else:
                 del self._open[tid]
+                average_entry = AVERAGE_CONTEXT.divide(pos.entry_cost, pos.entry_qty)
                 trade = Trade(
                     trade_id=tid,
                     symbol=pos.symbol,
                     strategy=pos.strategy,
                     side=pos.side,
                     quantity=pos.entry_qty,
-                    entry_price=AVERAGE_CONTEXT.divide(pos.entry_cost, pos.entry_qty),
+                    entry_price=average_entry,
                     exit_price=AVERAGE_CONTEXT.divide(pos.exit_value, pos.exit_qty),
                     entry_time=pos.entry_time,
                     exit_time=when,
@@ -692,18 +755,13 @@ class Tracker:
                     target_price=pos.target_price,
                     tags=pos.tags,
                     idea_id=pos.idea_id,
-                    risk=_risk(
-                        AVERAGE_CONTEXT.divide(pos.entry_cost, pos.entry_qty),
-                        pos.stop_price,
-                        pos.entry_qty,
-                    ),
+                    risk=_risk(average_entry, pos.stop_price, pos.entry_qty),
                     booked_whole=False,
                 )
-                self._book(when, amount, fee, pos)
-                self._apply_closed(trade, whole=False)
+                self._book(when, amount, fee, trade, trade)
                 result = trade
                 pending.append((signals.trade_closed, {"trade": trade}))
-            self._after_change(when, pending)
+            self._after_change(when, pending, "close_trade", event, result)
         self._send(pending)
         return result
 
@@ -728,13 +786,17 @@ class Tracker:
             content = ("mark", sym, px, when)
             if self._seen_event(eid, content):
                 return
+            event = None
+            if self._sinks or self._observers:
+                event = {"symbol": sym, "price": px, "time": when, "event_id": eid}
+                self._write_ahead("mark_price", event)
             book = self._symbols.get(sym)
             if book is None:
                 book = self._symbols[sym] = _Symbol(px)
             book.mark = px
             self._move_exposure(book, ZERO, ZERO)
             self._remember_event(eid, content)
-            self._after_change(when, pending)
+            self._after_change(when, pending, "mark_price", event, None)
         self._send(pending)
 
     # -- queries ---------------------------------------------------------------------------
@@ -921,7 +983,7 @@ class Tracker:
         with self._lock, localcontext(MONEY_CONTEXT):
             points: dict[datetime, Decimal] = {}
             for day in self._days.values():
-                for when, amount, _fee in self._raw_points(day, _NO_SCOPE):
+                for when, amount, _fee, _closed, _source in day:
                     points[when] = points.get(when, ZERO) + amount
             curve: list[tuple[datetime, Decimal]] = []
             equity = self._start
@@ -964,7 +1026,7 @@ class Tracker:
             window = closed[lo:hi]
             if key == _NO_SCOPE:
                 return window
-            return [t for t in window if _matches(key, t.strategy, t.symbol, t.side, t.tags)]
+            return [t for t in window if _matches_source(key, t)]
 
     @property
     def open_trades(self) -> list[OpenTrade]:
@@ -1003,7 +1065,7 @@ class Tracker:
     def _seen_event(self, eid: str | None, content: tuple[object, ...]) -> bool:
         if eid is None:
             return False
-        earlier = self._events.get(eid)
+        earlier = self._event_ids.get(eid)
         if earlier is None:
             return False
         if earlier == content:
@@ -1013,7 +1075,7 @@ class Tracker:
 
     def _remember_event(self, eid: str | None, content: tuple[object, ...]) -> None:
         if eid is not None:
-            self._events[eid] = content
+            self._event_ids[eid] = content
 
     def _open_position(self, tid: str) -> _Position:
         pos = self._open.get(tid)
@@ -1051,99 +1113,86 @@ class Tracker:
             keys = self._keys_cache[cache_key] = tuple(base)
         return keys
 
-    def _day(self, ordinal: int) -> _Day:
-        day = self._days.get(ordinal)
-        if day is None:
-            day = self._days[ordinal] = _Day()
-        return day
-
-    def _book(self, when: datetime, amount: Decimal, fee: Decimal, pos: _Position) -> None:
+    def _book(
+        self,
+        when: datetime,
+        amount: Decimal,
+        fee: Decimal,
+        source: _Position | Trade,
+        closed: Trade | None,
+    ) -> None:
         """
-        Realize ``amount`` (fee included) of an opened trade at ``when``.
+        Realize ``amount`` (fees included) at ``when`` for ``source``'s buckets and, when the
+        event closes a trade, add the trade to history.
         """
         ordinal = self._calendar.session_of(when)
-        self._day(ordinal).points.append((when, amount, fee, pos))
+        part = None
+        if closed is not None:
+            risk = closed.risk
+            net = closed.net_pnl
+            part = (net, None if risk is None else net / risk, when - closed.entry_time)
+            self._add_closed(closed)
+        event: Event = (when, amount, fee, part, source)
+        day = self._days.get(ordinal)
+        if day is None:
+            day = self._days[ordinal] = []
+        day.append(event)
         self._realized += amount
-        for key in self._keys(pos.strategy, pos.symbol, pos.side, pos.tags):
-            series = self._series.get(key)
+        series_of = self._series
+        for key in self._keys(source.strategy, source.symbol, source.side, source.tags):
+            series = series_of.get(key)
             if series is None:
-                series = self._series[key] = _Series()
+                series = series_of[key] = _Series()
             i, bucket = series.bucket(ordinal)
-            if not bucket.fold_realization(when, amount, fee):
-                self._rebuild(key, ordinal, bucket)
-            series.changed(i)
+            if not bucket.add(event):
+                bucket.rebuild(e for e in day if _matches_source(key, e[4]))
+            if i != len(series.buckets) - 1:
+                # A back-dated day: running sums and the cached all-time prefix after it are
+                # stale. (For the newest day, both already exclude it.)
+                series.changed(i)
+            if closed is not None:
+                _push_recent(series.recent, closed)
 
-    def _apply_closed(self, trade: Trade, *, whole: bool) -> None:
-        """
-        Add a fully closed trade to history, its day's trade statistics and, for a trade
-        recorded whole, its realization.
-        """
-        exit_time = trade.exit_time
-        ordinal = self._calendar.session_of(exit_time)
-        self._day(ordinal).trades.append(trade)
+    def _add_closed(self, trade: Trade) -> None:
         closed = self._closed
+        exit_time = trade.exit_time
         if not closed or exit_time >= closed[-1].exit_time:
             closed.append(trade)
         else:
             closed.insert(bisect.bisect_right(closed, exit_time, key=_exit_time), trade)
         self._closed_ids[trade.trade_id] = trade
-        net = trade.net_pnl
-        r = None if trade.risk is None else net / trade.risk
-        hold = exit_time - trade.entry_time
-        if whole:
-            self._realized += net
-        for key in self._keys(trade.strategy, trade.symbol, trade.side, trade.tags):
-            series = self._series.get(key)
-            if series is None:
-                series = self._series[key] = _Series()
-            i, bucket = series.bucket(ordinal)
-            last_exit = bucket.last_exit
-            in_order = last_exit is None or exit_time >= last_exit
-            if whole and in_order:
-                in_order = bucket.fold_realization(exit_time, net, trade.fees)
-            if in_order:
-                bucket.fold_trade(net, r, hold, exit_time)
-            else:
-                self._rebuild(key, ordinal, bucket)
-            series.changed(i)
-            self._push_rolling(key, trade)
 
-    def _push_rolling(self, key: Key, trade: Trade) -> None:
-        recent = self._rolling.get(key)
-        if recent is None:
-            recent = self._rolling[key] = deque(maxlen=ROLLING_CAPACITY)
-        if not recent or trade.exit_time >= recent[-1].exit_time:
-            recent.append(trade)
-            return
-        # Out of time order (rare): re-sort the window; the oldest falls out if it is full.
-        items = list(recent)
-        items.insert(bisect.bisect_right(items, trade.exit_time, key=_exit_time), trade)
-        recent.clear()
-        recent.extend(items[-ROLLING_CAPACITY:])
-
-    def _raw_points(self, day: _Day, key: Key) -> Iterator[tuple[datetime, Decimal, Decimal]]:
-        for t in day.trades:
-            if t.booked_whole and _matches(key, t.strategy, t.symbol, t.side, t.tags):
-                yield t.exit_time, t.net_pnl, t.fees
-        for when, amount, fee, pos in day.points:
-            if _matches(key, pos.strategy, pos.symbol, pos.side, pos.tags):
-                yield when, amount, fee
-
-    def _raw_trades(
-        self, day: _Day, key: Key
-    ) -> list[tuple[Decimal, Decimal | None, timedelta, datetime]]:
-        chosen = [t for t in day.trades if _matches(key, t.strategy, t.symbol, t.side, t.tags)]
-        chosen.sort(key=_exit_time)
-        return [(t.net_pnl, _r(t), t.exit_time - t.entry_time, t.exit_time) for t in chosen]
-
-    def _rebuild(self, key: Key, ordinal: int, bucket: Bucket) -> None:
-        day = self._days[ordinal]
-        bucket.rebuild(self._raw_trades(day, key), self._raw_points(day, key))
-
-    def _after_change(self, when: datetime, pending: list[tuple[Signal, dict[str, Any]]]) -> None:
+    def _events(
+        self,
+        ordinal: int,
+        key: Key,
+        lo: datetime | None = None,
+        hi: datetime | None = None,
+    ) -> list[Event]:
         """
-        Advance the clock and the live equity path after an accepted event; queue the
-        equity-changed signal.
+        The raw events of one day that belong to ``key``, optionally within [lo, hi).
+        """
+        return [
+            e
+            for e in self._days.get(ordinal, ())
+            if _matches_source(key, e[4]) and _inside(e[0], lo, hi)
+        ]
+
+    def _write_ahead(self, kind: str, event: dict[str, Any]) -> None:
+        for sink in self._sinks:
+            sink(kind, event)
+
+    def _after_change(
+        self,
+        when: datetime,
+        pending: list[tuple[Signal, dict[str, Any]]],
+        kind: str,
+        event: dict[str, Any] | None,
+        result: object,
+    ) -> None:
+        """
+        Advance the clock and the live equity path after an accepted event, queue the
+        equity-changed signal and let observers see the event.
         """
         if self._clock is None or when > self._clock:
             self._clock = when
@@ -1157,6 +1206,9 @@ class Tracker:
         self._live.update(self._clock, self._start + self._realized + self._unrealized)
         if signals.equity_changed.receivers:
             pending.append((signals.equity_changed, {"live": self._live_stats()}))
+        if event is not None:
+            for observer in self._observers:
+                observer(kind, event, result, pending)
 
     def _send(self, pending: list[tuple[Signal, dict[str, Any]]]) -> None:
         """
@@ -1278,15 +1330,13 @@ class Tracker:
         self._keys_cache.clear()
         series = self._series[key] = _Series()
         for ordinal in sorted(self._days):
-            day = self._days[ordinal]
-            trades = self._raw_trades(day, key)
-            points = list(self._raw_points(day, key))
-            if trades or points:
+            events = self._events(ordinal, key)
+            if events:
                 _i, bucket = series.bucket(ordinal)
-                bucket.rebuild(trades, points)
+                bucket.rebuild(events)
         for trade in self._closed:
-            if _matches(key, trade.strategy, trade.symbol, trade.side, trade.tags):
-                self._push_rolling(key, trade)
+            if _matches_source(key, trade):
+                series.recent.append(trade)
         return series
 
     def _summary(
@@ -1323,7 +1373,7 @@ class Tracker:
         open_count, unrealized = 0, ZERO
         if live:
             for pos in self._open.values():
-                if _matches(key, pos.strategy, pos.symbol, pos.side, pos.tags):
+                if _matches_source(key, pos):
                     open_count += 1
                     mark = self._symbols[pos.symbol].mark
                     unrealized += (mark * pos.qty - pos.cost) * pos.sign
@@ -1371,10 +1421,7 @@ class Tracker:
         if t_start is not None and i0 < i1 and days[i0] == first:
             # The window opens inside its first day: what that day booked before the opening
             # instant belongs to the starting equity, not to the window.
-            equity += sum(
-                (a for when, a, _ in self._raw_points(self._days[first], key) if when < t_start),
-                ZERO,
-            )
+            equity += sum((e[1] for e in self._events(first, key, hi=t_start)), ZERO)
         walk = Walk(equity)
         for i in range(i0, i1):
             ordinal = days[i]
@@ -1385,24 +1432,21 @@ class Tracker:
                 continue
             # An edge of a datetime-bounded window lies inside this day: fold the day's part of
             # the window from its raw events. Only the two edge days ever take this path.
-            day = self._days[ordinal]
             inside = Bucket()
-            inside.rebuild(
-                [row for row in self._raw_trades(day, key) if _inside(row[3], cut_lo, cut_hi)],
-                [p for p in self._raw_points(day, key) if _inside(p[0], cut_lo, cut_hi)],
-            )
+            inside.rebuild(self._events(ordinal, key, cut_lo, cut_hi))
             walk.add(inside)
         return walk
 
     def _last_trades(self, key: Key, n: int) -> list[Trade]:
-        if self._series_for(key) is None:
+        series = self._series_for(key)
+        if series is None:
             return []
-        recent = self._rolling.get(key)
-        if recent is not None and (n <= len(recent) or len(recent) < ROLLING_CAPACITY):
+        recent = series.recent
+        if n <= len(recent) or len(recent) < ROLLING_CAPACITY:
             return list(recent)[-n:]
         chosen: list[Trade] = []
         for trade in reversed(self._closed):
-            if _matches(key, trade.strategy, trade.symbol, trade.side, trade.tags):
+            if _matches_source(key, trade):
                 chosen.append(trade)
                 if len(chosen) == n:
                     break
@@ -1411,9 +1455,10 @@ class Tracker:
 
     def _trades_summary(self, trades: list[Trade], key: Key) -> Summary:
         bucket = Bucket()
-        for t in trades:
-            bucket.fold_trade(t.net_pnl, _r(t), t.exit_time - t.entry_time, t.exit_time)
-            bucket.fold_realization(t.exit_time, t.net_pnl, t.fees)
+        bucket.rebuild(
+            (t.exit_time, t.net_pnl, t.fees, (t.net_pnl, _r(t), t.exit_time - t.entry_time), t)
+            for t in trades
+        )
         walk = Walk(ZERO)
         walk.add(bucket)
         return _make_summary(
@@ -1510,6 +1555,21 @@ def _risk(entry: Decimal, stop: Decimal | None, quantity: Decimal) -> Decimal | 
     if stop is None:
         return None
     return abs(entry - stop) * quantity or None
+
+
+def _push_recent(recent: deque[Trade], trade: Trade) -> None:
+    if not recent or trade.exit_time >= recent[-1].exit_time:
+        recent.append(trade)
+        return
+    # Out of time order (rare): re-sort the window; the oldest falls out if it is full.
+    items = list(recent)
+    items.insert(bisect.bisect_right(items, trade.exit_time, key=_exit_time), trade)
+    recent.clear()
+    recent.extend(items[-ROLLING_CAPACITY:])
+
+
+def _matches_source(key: Key, source: _Position | Trade) -> bool:
+    return _matches(key, source.strategy, source.symbol, source.side, source.tags)
 
 
 def _exit_time(trade: Trade) -> datetime:

@@ -38,7 +38,7 @@ def fold(path: list[tuple[int, Decimal]], in_order: bool = True) -> Bucket:
         for when, amount, fee in points:
             assert bucket.fold_realization(when, amount, fee)
     else:
-        bucket.rebuild([], points)
+        bucket.rebuild([(when, amount, fee, None, None) for when, amount, fee in points])
     return bucket
 
 
