@@ -341,6 +341,10 @@ class Tracker:
         self._observers: list[
             Callable[[str, dict[str, Any], Any, list[tuple[Signal, dict[str, Any]]]], None]
         ] = []
+        # Components with state of their own (alerts, ideas), by name. Each offers
+        # snapshot_state() -> dict and restore_state(dict); snapshots carry their states, and
+        # their journaled events have kinds "name.method" (see _replay_component).
+        self._components: dict[str, Any] = {}
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -1177,6 +1181,18 @@ class Tracker:
             for e in self._days.get(ordinal, ())
             if _matches_source(key, e[4]) and _inside(e[0], lo, hi)
         ]
+
+    def _replay_component(self, kind: str, payload: dict[str, Any]) -> object:
+        """
+        Re-apply a journaled component event: kind "ideas.annotate" calls
+        ``self._components["ideas"].annotate(**payload)``.
+        """
+        name, _, method = kind.partition(".")
+        component = self._components.get(name)
+        if component is None or not method:
+            msg = f"'kind' names no component event (got {kind!r})"
+            raise InvalidInputError(msg)
+        return getattr(component, method)(**payload)
 
     def _write_ahead(self, kind: str, event: dict[str, Any]) -> None:
         for sink in self._sinks:
