@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -198,41 +198,51 @@ class Bucket(TradeStats):
         "seg_h",
         "seg_l",
         "seg_pmin",
+        "source",
         "stack_i",
         "stack_r",
+        "stale",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, source: Callable[[], Iterable[Event]] | None = None) -> None:
         super().__init__()
         self._reset_path()
+        #: Gives every raw event of this bucket (any order), to rebuild it when an event
+        #: arrived out of time order; ``stale`` says a rebuild is due at the next read.
+        self.source = source
+        self.stale = False
         # Events accepted but not folded yet, in time order; ``seen`` is the latest time
         # accepted. Folding waits for the first read, the day's end or a full queue, so the
         # bot's thread pays one list append per dimension value.
         self.queue: list[Event] = []
         self.seen: datetime | None = None
 
-    def add(self, event: Event) -> bool:
+    def add(self, event: Event) -> None:
         """
         Accept ``event`` (time, amount, fee, closed trade part or None, source).
 
-        Returns False, changing nothing, when the event is earlier than one already accepted:
-        the caller then rebuilds the bucket from its raw events.
+        An event earlier than one already accepted (threads of one bot race, brokers report
+        late) marks the bucket stale: its next read rebuilds it once from ``source``, which
+        already holds the event, however many late events arrived in between.
         """
         when = event[0]
         seen = self.seen
-        if seen is not None and when < seen:
-            return False
+        if self.stale or (seen is not None and when < seen):
+            self.stale = True
+            return
         self.seen = when
         queue = self.queue
         queue.append(event)
         if len(queue) >= QUEUE_LIMIT:
             self.flush()
-        return True
 
     def flush(self) -> None:
         """
-        Fold every queued event. Every reader of a bucket calls this first.
+        Fold every queued event (or rebuild, when stale). Every reader calls this first.
         """
+        if self.stale and self.source is not None:
+            self.rebuild(self.source())
+            return
         queue = self.queue
         if not queue:
             return
@@ -332,6 +342,7 @@ class Bucket(TradeStats):
         """
         TradeStats.__init__(self)
         self._reset_path()
+        self.stale = False
         self.queue = sorted(events, key=_event_time)
         self.seen = self.queue[-1][0] if self.queue else None
         self.flush()

@@ -5,13 +5,13 @@ The Tracker: one account's ledger, day buckets and live figures behind one lock.
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from decimal import Context, Decimal, localcontext
+from functools import partial
 from typing import Any, Final
 
 import structlog
@@ -161,9 +161,12 @@ class _Series:
         self.prefix: Walk | None = None
         self.prefix_n = 0
 
-    def bucket(self, ordinal: int) -> tuple[int, Bucket]:
+    def bucket(
+        self, ordinal: int, source: Callable[[], Iterable[Event]] | None = None
+    ) -> tuple[int, Bucket]:
         """
-        The index and bucket of session day ``ordinal``, created when missing.
+        The index and bucket of session day ``ordinal``, created (with ``source`` giving its raw
+        events) when missing.
         """
         days = self.days
         if days and days[-1] == ordinal:
@@ -171,7 +174,7 @@ class _Series:
         i = bisect.bisect_left(days, ordinal)
         if i < len(days) and days[i] == ordinal:
             return i, self.buckets[i]
-        bucket = Bucket()
+        bucket = Bucket(source)
         if i:
             # The day before is (usually) over: fold its queue now rather than hold it.
             self.buckets[i - 1].flush()
@@ -331,7 +334,7 @@ class Tracker:
         self._last_day: int | None = None
         self._combos: set[Key] = set()
         self._keys_cache: dict[tuple[str, str, str, tuple[str, ...]], tuple[Key, ...]] = {}
-        self._ids = itertools.count(1)
+        self._next_id = 1  # the number of the next generated trade id
         # Extension points, called under the lock. A sink sees every accepted event before it
         # changes any state (write-ahead: the journal); if a sink raises, the call fails and
         # the tracker is unchanged. An observer sees it after, with the call's result, and may
@@ -502,6 +505,7 @@ class Tracker:
                 }
                 self._write_ahead("record_trade", event)
             self._book(t_out, net, fee, trade, trade)
+            self._claim_id(tid)
             self._after_change(t_out, pending, "record_trade", event, trade)
             pending.insert(0, (signals.trade_closed, {"trade": trade}))
         self._send(pending)
@@ -581,6 +585,7 @@ class Tracker:
                 }
                 self._write_ahead("open_trade", event)
             self._open[tid] = pos
+            self._claim_id(tid)
             book = self._symbols.get(sym)
             if book is None:
                 # Until the first mark, an open trade is valued at its own entry price.
@@ -1061,10 +1066,19 @@ class Tracker:
     # -- internals: events -----------------------------------------------------------------
 
     def _new_id(self) -> str:
-        while True:
-            tid = f"pt-{next(self._ids)}"
-            if tid not in self._open and tid not in self._closed_ids:
-                return tid
+        """
+        The next free generated id. It is only claimed (``_claim_id``) once the call succeeds,
+        so a failed call leaves the sequence as it was.
+        """
+        n = self._next_id
+        while f"pt-{n}" in self._open or f"pt-{n}" in self._closed_ids:
+            n += 1
+        return f"pt-{n}"
+
+    def _claim_id(self, tid: str) -> None:
+        number = tid[3:]
+        if tid.startswith("pt-") and number.isdigit():
+            self._next_id = max(self._next_id, int(number) + 1)
 
     def _seen_event(self, eid: str | None, content: tuple[object, ...]) -> bool:
         if eid is None:
@@ -1147,9 +1161,8 @@ class Tracker:
             series = series_of.get(key)
             if series is None:
                 series = series_of[key] = _Series()
-            i, bucket = series.bucket(ordinal)
-            if not bucket.add(event):
-                bucket.rebuild(e for e in day if _matches_source(key, e[4]))
+            i, bucket = series.bucket(ordinal, partial(self._events, ordinal, key))
+            bucket.add(event)
             if i != len(series.buckets) - 1:
                 # A back-dated day: running sums and the cached all-time prefix after it are
                 # stale. (For the newest day, both already exclude it.)
@@ -1348,7 +1361,7 @@ class Tracker:
         for ordinal in sorted(self._days):
             events = self._events(ordinal, key)
             if events:
-                _i, bucket = series.bucket(ordinal)
+                _i, bucket = series.bucket(ordinal, partial(self._events, ordinal, key))
                 bucket.rebuild(events)
         for trade in self._closed:
             if _matches_source(key, trade):
