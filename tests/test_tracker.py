@@ -87,7 +87,7 @@ class TestAccounting:
         summary = tracker.summary()
         assert Decimal("-1.5") == summary.net_pnl
         assert Decimal("1.5") == summary.fees
-        assert 0.5 == summary.win_rate
+        assert summary.win_rate == 0.5
 
     def test_partial_exits_and_scale_in_average_entry(self, tracker):
         tracker.open_trade(
@@ -113,7 +113,7 @@ class TestAccounting:
         )
         assert Decimal(-2) == tracker.live.realized_pnl
         assert Decimal(-2) == tracker.summary().net_pnl
-        assert 0 == tracker.summary().trades
+        assert tracker.summary().trades == 0
 
     def test_net_pnl_given_by_the_source(self, tracker):
         t = trade(tracker, "101", 1, net_pnl="7.25")
@@ -130,7 +130,7 @@ class TestAccounting:
     def test_r_multiple(self, tracker):
         t = trade(tracker, "104", 1, stop_price="98")
         assert Decimal(20) == t.risk
-        assert 39 / 20 == t.r_multiple
+        assert t.r_multiple == 39 / 20
         assert trade(tracker, "101", 2).r_multiple is None
 
 
@@ -139,28 +139,28 @@ class TestSummaryRules:
 
     def test_empty_window(self, tracker):
         summary = tracker.summary("day", at=T0)
-        assert 0 == summary.trades
+        assert summary.trades == 0
         assert Decimal(0) == summary.net_pnl
         assert summary.win_rate is None and summary.profit_factor is None
         assert summary.sharpe is None and summary.max_drawdown_pct is None
-        assert "No trades in window" == summary.note
+        assert summary.note == "No trades in window"
 
     def test_breakeven_ends_a_streak(self, tracker):
         for i, px in enumerate(["101", "102", "100.1", "99", "98"]):
             trade(tracker, px, i + 1)
         summary = tracker.summary()
-        assert (2, 2, -2) == (
+        assert (
             summary.max_win_streak,
             summary.max_loss_streak,
             summary.current_streak,
-        )
-        assert 1 == summary.breakeven
+        ) == (2, 2, -2)
+        assert summary.breakeven == 1
 
     def test_no_losses_means_no_profit_factor(self, tracker):
         trade(tracker, "105", 1)
         summary = tracker.summary()
         assert summary.profit_factor is None and summary.payoff_ratio is None
-        assert 1.0 == summary.win_rate
+        assert summary.win_rate == 1.0
 
     def test_simultaneous_closes_move_equity_once(self, tracker):
         trade(tracker, "90", 1, fees="0")  # -100
@@ -171,15 +171,15 @@ class TestSummaryRules:
         trade(tracker, "101", 1, strategy="a", tags=("x",))
         trade(tracker, "99", 2, strategy="a", tags=("y",))
         trade(tracker, "101", 3, strategy="b", tags=("x",))
-        assert 1 == tracker.summary(strategy="a", tag="x").trades
+        assert tracker.summary(strategy="a", tag="x").trades == 1
         trade(tracker, "102", 4, strategy="a", tags=("x",))  # kept up to date after the first ask
-        assert 2 == tracker.summary(strategy="a", tag="x").trades
+        assert tracker.summary(strategy="a", tag="x").trades == 2
 
     def test_weekend_books_to_monday_with_weekdays_calendar(self):
         tracker = pt.Tracker("10000", calendar="weekdays")
         saturday = datetime(2025, 3, 8, 12, tzinfo=UTC)
         tracker.record_trade("X", "long", 1, "10", "11", saturday, saturday)
-        assert 1 == tracker.summary("day", at=date(2025, 3, 10)).trades
+        assert tracker.summary("day", at=date(2025, 3, 10)).trades == 1
         assert [date(2025, 3, 10)] == [d for d, _ in tracker.daily_returns()]
 
     def test_day_follows_the_time_zone_across_dst(self):
@@ -194,8 +194,8 @@ class TestSummaryRules:
     def test_datetime_range_is_half_open(self, tracker):
         trade(tracker, "101", 1)
         trade(tracker, "101", 2)
-        assert 1 == tracker.summary(start=hours(1), end=hours(2)).trades
-        assert 2 == tracker.summary(start=hours(1), end=hours(2.5)).trades
+        assert tracker.summary(start=hours(1), end=hours(2)).trades == 1
+        assert tracker.summary(start=hours(1), end=hours(2.5)).trades == 2
 
 
 class TestBadInput:
@@ -337,7 +337,7 @@ class TestBadInput:
     def test_failed_call_does_not_use_up_a_generated_id(self, tracker):
         with pytest.raises(errors.InvalidTradeError):
             trade(tracker, "101", 1, stop_price="105")
-        assert "pt-1" == trade(tracker, "101", 1).trade_id
+        assert trade(tracker, "101", 1).trade_id == "pt-1"
 
     def test_unknown_trade_error_is_a_key_error_with_a_readable_message(self, tracker):
         with pytest.raises(KeyError) as info:
@@ -352,7 +352,7 @@ class TestExactlyOnce:
         first = trade(tracker, "101", 1, trade_id="a")
         again = trade(tracker, "101", 1, trade_id="a")
         assert first is again
-        assert 1 == tracker.summary().trades
+        assert tracker.summary().trades == 1
 
     def test_close_with_event_id(self, tracker):
         tracker.open_trade("t", symbol="X", side="long", quantity=2, price="10", time=hours(0))
@@ -396,7 +396,7 @@ class TestConcurrency:
                     tracker.close_trade(tid, price="48", time=when)
                     tracker.summary("day", at=when)
                     tracker.rolling(10)
-            except BaseException as e:  # noqa: BLE001 - reported after join
+            except BaseException as e:
                 failures.append(e)
 
         threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
@@ -405,7 +405,7 @@ class TestConcurrency:
         gate.set()
         for t in threads:
             t.join()
-        assert [] == failures
+        assert failures == []
         n = 8 * per_thread
         summary = tracker.summary()
         # Each record_trade nets +0.9 or -0.6; each short nets +1 + 2 = +3.
@@ -453,8 +453,8 @@ class TestSignals:
         with structlog.testing.capture_logs() as logs:
             trade(tracker, "101", 1)
         assert [Decimal(10009)] == got
-        assert ["perftrack.listener_failed"] == [e["event"] for e in logs]
-        assert 1 == tracker.summary().trades
+        assert [e["event"] for e in logs] == ["perftrack.listener_failed"]
+        assert tracker.summary().trades == 1
 
 
 class TestLive:
@@ -472,7 +472,7 @@ class TestLive:
         assert Decimal(-10 + 15) == live.unrealized_pnl
         assert Decimal(10) == live.drawdown
         assert math.isclose(10 / 10015, live.drawdown_pct)
-        assert 2 == live.open_trades
+        assert live.open_trades == 2
 
     def test_time_zone_of_results(self):
         tracker = pt.Tracker("100", timezone="Asia/Tokyo")
