@@ -1,0 +1,69 @@
+"""
+Input normalisation: exact Decimals, aware times, names and tags, with typed errors.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import hypothesis.strategies as st
+import pytest
+from hypothesis import given
+
+from perftrack._convert import to_date_or_time, to_decimal, to_side, to_tags, to_time
+from perftrack.errors import InvalidInputError, InvalidTradeError
+
+
+class TestToDecimal:
+    """Numbers become exact Decimals; floats go through str()."""
+
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [
+            (0.1, Decimal("0.1")),
+            ("1.50", Decimal("1.50")),
+            (3, Decimal(3)),
+            (Decimal("2"), Decimal(2)),
+        ],
+    )
+    def test_accepted(self, value, expected):
+        got = to_decimal("price", value)
+        assert (expected, str(expected)) == (got, str(got))
+
+    @pytest.mark.parametrize("value", [True, None, "abc", float("inf"), "NaN", [1], "-0.5", 0])
+    def test_refused_with_field_and_value(self, value):
+        with pytest.raises(InvalidTradeError, match=r"^'price' .*\(got "):
+            to_decimal("price", value)
+
+    @given(st.decimals(allow_nan=False, allow_infinity=False))
+    def test_any_finite_decimal_round_trips_through_str(self, value):
+        assert value == to_decimal("x", str(value), minimum="any")
+
+
+class TestTimes:
+    """Times must carry an offset."""
+
+    def test_iso_with_offset(self):
+        assert datetime(2025, 1, 2, 3, tzinfo=UTC) == to_time("t", "2025-01-02T03:00:00Z")
+
+    @pytest.mark.parametrize("value", ["2025-01-02T03:00:00", datetime(2025, 1, 1), 17, "soon"])
+    def test_refused(self, value):
+        with pytest.raises(InvalidTradeError, match="'t'"):
+            to_time("t", value)
+
+    def test_window_bounds(self):
+        assert to_date_or_time("start", "2025-01-02").isoformat() == "2025-01-02"
+        with pytest.raises(InvalidInputError, match="'start'"):
+            to_date_or_time("start", "2025-13-02")
+
+
+class TestLabels:
+    """Sides and tags are normalised."""
+
+    def test_side(self):
+        assert to_side(" SHORT ") == "short"
+
+    def test_tags_deduplicated_in_order(self):
+        assert to_tags(["b", "a", "b"]) == ("b", "a")
+        assert to_tags("gap") == ("gap",)
