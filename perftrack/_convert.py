@@ -167,10 +167,15 @@ def to_side(value: object, *, error: type[InvalidInputError] = InvalidTradeError
     ``"long"`` or ``"short"`` (case-insensitive input; ``buy``/``sell`` are not accepted, since
     a sell may open a short or close a long).
     """
+    # Return the constants, not the caller's strings: a million trades share two objects.
+    if value == "long":
+        return "long"
+    if value == "short":
+        return "short"
     if isinstance(value, str):
         side = value.strip().lower()
         if side in SIDES:
-            return side
+            return SIDES[SIDES.index(side)]  # the constant, not a fresh string per trade
     raise _bad(error, "side", "must be 'long' or 'short'", value)
 
 

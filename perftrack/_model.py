@@ -61,6 +61,8 @@ class Trade:
     idea_id: str | None = None
     #: Risk in money, |entry - stop| x quantity, when the trade was opened with a stop.
     risk: Decimal | None = None
+    #: net_pnl / risk, or None when the trade had no stop (or no risk).
+    r_multiple: float | None = None
     #: True when the whole trade was realized in one step (record_trade); False when it was
     #: opened and closed through open_trade/close_trade, whose fills were booked as they came.
     booked_whole: bool = attrs.field(default=True, repr=False)
@@ -71,13 +73,6 @@ class Trade:
         The P&L before fees.
         """
         return self.net_pnl + self.fees
-
-    @property
-    def r_multiple(self) -> float | None:
-        """
-        net_pnl / risk, or None when the trade had no stop.
-        """
-        return None if self.risk is None else float(self.net_pnl / self.risk)
 
     @property
     def outcome(self) -> str:
@@ -105,7 +100,6 @@ class Trade:
             f.name: getattr(self, f.name) for f in attrs.fields(Trade) if f.name != "booked_whole"
         }
         data["gross_pnl"] = self.gross_pnl
-        data["r_multiple"] = self.r_multiple
         data["outcome"] = self.outcome
         return {k: json_safe(v) for k, v in data.items()}
 

@@ -27,23 +27,73 @@ import math
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-__all__ = ["QUEUE_LIMIT", "Bucket", "Event", "TradeStats", "Walk"]
+__all__ = [
+    "QUEUE_LIMIT",
+    "Bucket",
+    "ClosedTrade",
+    "Event",
+    "TradeStats",
+    "Walk",
+    "event_amount",
+    "event_source",
+    "event_time",
+]
 
 ZERO: Final = Decimal(0)
 _NO_TIME: Final = timedelta(0)
 #: A bucket folds its queue once it holds this many events, bounding memory and pauses.
 QUEUE_LIMIT: Final = 256
 
-#: One accepted event as buckets see it: (time, realized amount with fees, fee, the closed
-#: trade's (net_pnl, r_multiple, holding time) or None, the source: a trade or position whose
-#: strategy, symbol, side and tags say which buckets it belongs to).
-Event = tuple[datetime, Decimal, Decimal, "tuple[Decimal, Decimal | None, timedelta] | None", Any]
+
+class ClosedTrade(Protocol):
+    """
+    What the aggregates read from a closed trade (``perftrack.Trade`` provides it).
+    """
+
+    @property
+    def entry_time(self) -> datetime: ...
+    @property
+    def exit_time(self) -> datetime: ...
+    @property
+    def net_pnl(self) -> Decimal: ...
+    @property
+    def fees(self) -> Decimal: ...
+    @property
+    def r_multiple(self) -> float | None: ...
 
 
-def _event_time(event: Event) -> datetime:
-    return event[0]
+#: One accepted event as buckets see it. Either a trade realized whole at its exit (the trade
+#: itself: no extra object per trade), or a tuple (time, realized amount with fees, fee, the
+#: trade it closes or None, its source: the trade or position whose strategy, symbol, side and
+#: tags say which buckets it belongs to).
+Event = ClosedTrade | tuple[datetime, Decimal, Decimal, ClosedTrade | None, Any]
+
+
+def event_time(event: Event) -> datetime:
+    """
+    When ``event`` was realized.
+    """
+    return event[0] if isinstance(event, tuple) else event.exit_time
+
+
+def event_amount(event: Event) -> Decimal:
+    """
+    What ``event`` realized, fees included.
+    """
+    return event[1] if isinstance(event, tuple) else event.net_pnl
+
+
+def event_source(event: Event) -> Any:
+    """
+    The trade or position ``event`` belongs to.
+    """
+    return event[4] if isinstance(event, tuple) else event
+
+
+_NO_SEGMENTS: Final[list[Decimal]] = []  # shared, never mutated: most days never dip twice
+_NO_INDICES: Final[list[int]] = []
 
 
 class TradeStats:
@@ -81,7 +131,7 @@ class TradeStats:
         self.sum_sq = ZERO
         self.best: Decimal | None = None
         self.worst: Decimal | None = None
-        self.r_sum = ZERO
+        self.r_sum = 0.0
         self.r_n = 0
         self.hold = _NO_TIME
         # Streaks: signed length of the leading and trailing runs (+ wins, - losses, 0 when the
@@ -94,7 +144,7 @@ class TradeStats:
         self.last_exit: datetime | None = None
 
     def fold_trade(
-        self, net: Decimal, r: Decimal | None, hold: timedelta, exit_time: datetime
+        self, net: Decimal, r: float | None, hold: timedelta, exit_time: datetime
     ) -> None:
         """
         Append one closed trade (the latest in close order).
@@ -183,6 +233,7 @@ class Bucket(TradeStats):
     __slots__ = (
         "cache_e0",
         "cur_l",
+        "day",
         "dd_c",
         "fees",
         "first_c",
@@ -204,12 +255,15 @@ class Bucket(TradeStats):
         "stale",
     )
 
-    def __init__(self, source: Callable[[], Iterable[Event]] | None = None) -> None:
+    def __init__(
+        self, source: Callable[[int], Iterable[Event]] | None = None, day: int = 0
+    ) -> None:
         super().__init__()
         self._reset_path()
-        #: Gives every raw event of this bucket (any order), to rebuild it when an event
-        #: arrived out of time order; ``stale`` says a rebuild is due at the next read.
+        #: ``source(day)`` gives every raw event of this bucket (any order), to rebuild it when
+        #: an event arrived out of time order; ``stale`` says a rebuild is due at the next read.
         self.source = source
+        self.day = day
         self.stale = False
         # Events accepted but not folded yet, in time order; ``seen`` is the latest time
         # accepted. Folding waits for the first read, the day's end or a full queue, so the
@@ -219,13 +273,13 @@ class Bucket(TradeStats):
 
     def add(self, event: Event) -> None:
         """
-        Accept ``event`` (time, amount, fee, closed trade part or None, source).
+        Accept ``event`` (see ``Event``).
 
         An event earlier than one already accepted (threads of one bot race, brokers report
         late) marks the bucket stale: its next read rebuilds it once from ``source``, which
         already holds the event, however many late events arrived in between.
         """
-        when = event[0]
+        when = event_time(event)
         seen = self.seen
         if self.stale or (seen is not None and when < seen):
             self.stale = True
@@ -241,16 +295,21 @@ class Bucket(TradeStats):
         Fold every queued event (or rebuild, when stale). Every reader calls this first.
         """
         if self.stale and self.source is not None:
-            self.rebuild(self.source())
+            self.rebuild(self.source(self.day))
             return
         queue = self.queue
         if not queue:
             return
-        self.queue = []
-        for when, amount, fee, closed, _source in queue:
+        for event in queue:
+            if isinstance(event, tuple):
+                when, amount, fee, closed, _source = event
+            else:
+                closed = event
+                when, amount, fee = event.exit_time, event.net_pnl, event.fees
             self.fold_realization(when, amount, fee)
             if closed is not None:
-                self.fold_trade(closed[0], closed[1], closed[2], when)
+                self.fold_trade(closed.net_pnl, closed.r_multiple, when - closed.entry_time, when)
+        queue.clear()
 
     def _reset_path(self) -> None:
         self.realized = ZERO
@@ -267,14 +326,14 @@ class Bucket(TradeStats):
         self.first_c: Decimal | None = None
         # Finished segments that dipped: a new high and the lowest point before the next one.
         # Highs rise strictly; seg_pmin is the running minimum of the lows.
-        self.seg_h: list[Decimal] = []
-        self.seg_l: list[Decimal] = []
-        self.seg_pmin: list[Decimal] = []
+        self.seg_h: list[Decimal] = _NO_SEGMENTS
+        self.seg_l: list[Decimal] = _NO_SEGMENTS
+        self.seg_pmin: list[Decimal] = _NO_SEGMENTS
         # For one start-of-day equity: indices of segments whose drawdown ratio exceeds every
         # later segment's, and those ratios (strictly falling), to answer suffix maxima.
         self.cache_e0: Decimal | None = None
-        self.stack_i: list[int] = []
-        self.stack_r: list[Decimal] = []
+        self.stack_i: list[int] = _NO_INDICES
+        self.stack_r: list[Decimal] = _NO_SEGMENTS
 
     # -- folding ---------------------------------------------------------------------------
 
@@ -316,6 +375,8 @@ class Bucket(TradeStats):
         self.min_c = min(self.min_c, c)
 
     def _finish_segment(self, high: Decimal, low: Decimal) -> None:
+        if self.seg_h is _NO_SEGMENTS:
+            self.seg_h, self.seg_l, self.seg_pmin = [], [], []
         pmin = self.seg_pmin
         self.seg_h.append(high)
         self.seg_l.append(low)
@@ -343,8 +404,8 @@ class Bucket(TradeStats):
         TradeStats.__init__(self)
         self._reset_path()
         self.stale = False
-        self.queue = sorted(events, key=_event_time)
-        self.seen = self.queue[-1][0] if self.queue else None
+        self.queue = sorted(events, key=event_time)
+        self.seen = event_time(self.queue[-1]) if self.queue else None
         self.flush()
 
     # -- reading ---------------------------------------------------------------------------

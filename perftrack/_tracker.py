@@ -29,7 +29,7 @@ from perftrack._convert import (
 )
 from perftrack._model import LiveStats, OpenTrade, Summary, Trade
 from perftrack._periods import PERIODS, Calendar
-from perftrack._stats import ZERO, Bucket, Event, Walk
+from perftrack._stats import ZERO, Bucket, Event, Walk, event_amount, event_source, event_time
 from perftrack.errors import (
     DuplicateTradeError,
     InvalidInputError,
@@ -149,9 +149,11 @@ class _Series:
     bucket and a cached walk of every bucket but the last (the all-time prefix).
     """
 
-    __slots__ = ("buckets", "cum", "cum_ok", "days", "prefix", "prefix_n", "recent")
+    __slots__ = ("buckets", "cum", "cum_ok", "days", "prefix", "prefix_n", "recent", "source")
 
-    def __init__(self) -> None:
+    def __init__(self, source: Callable[[int], list[Event]]) -> None:
+        #: source(day) gives the raw events of this key on a day, to rebuild a stale bucket.
+        self.source = source
         #: The most recent closed trades, in close order, for rolling windows.
         self.recent: deque[Trade] = deque(maxlen=ROLLING_CAPACITY)
         self.days: list[int] = []
@@ -161,12 +163,9 @@ class _Series:
         self.prefix: Walk | None = None
         self.prefix_n = 0
 
-    def bucket(
-        self, ordinal: int, source: Callable[[], Iterable[Event]] | None = None
-    ) -> tuple[int, Bucket]:
+    def bucket(self, ordinal: int) -> tuple[int, Bucket]:
         """
-        The index and bucket of session day ``ordinal``, created (with ``source`` giving its raw
-        events) when missing.
+        The index and bucket of session day ``ordinal``, created when missing.
         """
         days = self.days
         if days and days[-1] == ordinal:
@@ -174,7 +173,7 @@ class _Series:
         i = bisect.bisect_left(days, ordinal)
         if i < len(days) and days[i] == ordinal:
             return i, self.buckets[i]
-        bucket = Bucket(source)
+        bucket = Bucket(self.source, ordinal)
         if i:
             # The day before is (usually) over: fold its queue now rather than hold it.
             self.buckets[i - 1].flush()
@@ -474,6 +473,7 @@ class Tracker:
                 tags=tag_names,
                 idea_id=idea,
                 risk=risk,
+                r_multiple=None if risk is None else float(net / risk),
             )
             earlier = self._closed_ids.get(tid)
             if earlier is not None:
@@ -748,6 +748,7 @@ class Tracker:
             else:
                 del self._open[tid]
                 average_entry = AVERAGE_CONTEXT.divide(pos.entry_cost, pos.entry_qty)
+                risk = _risk(average_entry, pos.stop_price, pos.entry_qty)
                 trade = Trade(
                     trade_id=tid,
                     symbol=pos.symbol,
@@ -764,10 +765,11 @@ class Tracker:
                     target_price=pos.target_price,
                     tags=pos.tags,
                     idea_id=pos.idea_id,
-                    risk=_risk(average_entry, pos.stop_price, pos.entry_qty),
+                    risk=risk,
+                    r_multiple=None if risk is None else float(pos.realized / risk),
                     booked_whole=False,
                 )
-                self._book(when, amount, fee, trade, trade)
+                self._book(when, amount, fee, pos, trade)
                 result = trade
                 pending.append((signals.trade_closed, {"trade": trade}))
             self._after_change(when, pending, "close_trade", event, result)
@@ -992,8 +994,9 @@ class Tracker:
         with self._lock, localcontext(MONEY_CONTEXT):
             points: dict[datetime, Decimal] = {}
             for day in self._days.values():
-                for when, amount, _fee, _closed, _source in day:
-                    points[when] = points.get(when, ZERO) + amount
+                for event in day:
+                    when = event_time(event)
+                    points[when] = points.get(when, ZERO) + event_amount(event)
             curve: list[tuple[datetime, Decimal]] = []
             equity = self._start
             ordered = sorted(points.items())
@@ -1144,13 +1147,10 @@ class Tracker:
         event closes a trade, add the trade to history.
         """
         ordinal = self._calendar.session_of(when)
-        part = None
         if closed is not None:
-            risk = closed.risk
-            net = closed.net_pnl
-            part = (net, None if risk is None else net / risk, when - closed.entry_time)
             self._add_closed(closed)
-        event: Event = (when, amount, fee, part, source)
+        # A trade realized whole is its own event; anything else is a small tuple.
+        event: Event = closed if closed is source else (when, amount, fee, closed, source)
         day = self._days.get(ordinal)
         if day is None:
             day = self._days[ordinal] = []
@@ -1160,8 +1160,8 @@ class Tracker:
         for key in self._keys(source.strategy, source.symbol, source.side, source.tags):
             series = series_of.get(key)
             if series is None:
-                series = series_of[key] = _Series()
-            i, bucket = series.bucket(ordinal, partial(self._events, ordinal, key))
+                series = series_of[key] = _Series(partial(self._key_events, key))
+            i, bucket = series.bucket(ordinal)
             bucket.add(event)
             if i != len(series.buckets) - 1:
                 # A back-dated day: running sums and the cached all-time prefix after it are
@@ -1179,6 +1179,9 @@ class Tracker:
             closed.insert(bisect.bisect_right(closed, exit_time, key=_exit_time), trade)
         self._closed_ids[trade.trade_id] = trade
 
+    def _key_events(self, key: Key, ordinal: int) -> list[Event]:
+        return self._events(ordinal, key)
+
     def _events(
         self,
         ordinal: int,
@@ -1192,7 +1195,7 @@ class Tracker:
         return [
             e
             for e in self._days.get(ordinal, ())
-            if _matches_source(key, e[4]) and _inside(e[0], lo, hi)
+            if _matches_source(key, event_source(e)) and _inside(event_time(e), lo, hi)
         ]
 
     def _replay_component(self, kind: str, payload: dict[str, Any]) -> object:
@@ -1357,11 +1360,11 @@ class Tracker:
         """
         self._combos.add(key)
         self._keys_cache.clear()
-        series = self._series[key] = _Series()
+        series = self._series[key] = _Series(partial(self._key_events, key))
         for ordinal in sorted(self._days):
             events = self._events(ordinal, key)
             if events:
-                _i, bucket = series.bucket(ordinal, partial(self._events, ordinal, key))
+                _i, bucket = series.bucket(ordinal)
                 bucket.rebuild(events)
         for trade in self._closed:
             if _matches_source(key, trade):
@@ -1450,7 +1453,7 @@ class Tracker:
         if t_start is not None and i0 < i1 and days[i0] == first:
             # The window opens inside its first day: what that day booked before the opening
             # instant belongs to the starting equity, not to the window.
-            equity += sum((e[1] for e in self._events(first, key, hi=t_start)), ZERO)
+            equity += sum((event_amount(e) for e in self._events(first, key, hi=t_start)), ZERO)
         walk = Walk(equity)
         for i in range(i0, i1):
             ordinal = days[i]
@@ -1484,10 +1487,7 @@ class Tracker:
 
     def _trades_summary(self, trades: list[Trade], key: Key) -> Summary:
         bucket = Bucket()
-        bucket.rebuild(
-            (t.exit_time, t.net_pnl, t.fees, (t.net_pnl, _r(t), t.exit_time - t.entry_time), t)
-            for t in trades
-        )
+        bucket.rebuild(trades)
         walk = Walk(ZERO)
         walk.add(bucket)
         return _make_summary(
@@ -1603,10 +1603,6 @@ def _matches_source(key: Key, source: _Position | Trade) -> bool:
 
 def _exit_time(trade: Trade) -> datetime:
     return trade.exit_time
-
-
-def _r(trade: Trade) -> Decimal | None:
-    return None if trade.risk is None else trade.net_pnl / trade.risk
 
 
 def _inside(when: datetime, lo: datetime | None, hi: datetime | None) -> bool:
