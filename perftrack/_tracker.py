@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from decimal import Context, Decimal, localcontext
 from functools import partial
+from time import monotonic
 from typing import Any, Final
 
 import structlog
 from blinker import Signal
 
-from perftrack import signals
+from perftrack import _persist, signals
 from perftrack._convert import (
     to_date_or_time,
     to_decimal,
@@ -36,6 +37,7 @@ from perftrack.errors import (
     InvalidTradeError,
     UnknownTradeError,
 )
+from perftrack.stores import ObjectStore
 
 __all__ = ["Tracker"]
 
@@ -301,6 +303,13 @@ class Tracker:
         timezone: str = "UTC",
         calendar: str = "all",
         periods_per_year: float | None = None,
+        store: ObjectStore | None = None,
+        account: str = "main",
+        durability: str = "sync",
+        snapshot_every: int = 10_000,
+        snapshot_interval: float | None = 3600.0,
+        batch_max_events: int = 256,
+        batch_max_ms: float = 50.0,
     ) -> None:
         self._start = to_decimal("starting_equity", starting_equity, error=InvalidInputError)
         self._calendar = Calendar(timezone, calendar)
@@ -347,6 +356,31 @@ class Tracker:
         # snapshot_state() -> dict and restore_state(dict); snapshots carry their states, and
         # their journaled events have kinds "name.method" (see _replay_component).
         self._components: dict[str, Any] = {}
+        # Persistence (see _persist.py): nothing is written without a store.
+        self._persistence = _persist.Options.checked(
+            account=account,
+            durability=durability,
+            snapshot_every=snapshot_every,
+            snapshot_interval=snapshot_interval,
+            batch_max_events=batch_max_events,
+            batch_max_ms=batch_max_ms,
+        )
+        self._store: ObjectStore | None = None
+        self._journal: _persist.Journal | None = None
+        self._account_lock: _persist.AccountLock | None = None
+        self._since_snapshot = 0
+        self._snapshot_at = monotonic()
+        self._closed_down = False
+        #: What ``restore`` found and could not use; None for a tracker that was not restored.
+        self.restore_report: _persist.RestoreReport | None = None
+        if store is not None:
+            if _persist.account_has_data(store, account):
+                msg = (
+                    f"'store' already holds account {account!r}; "
+                    "use Tracker.restore(store, account=...) to resume it"
+                )
+                raise InvalidInputError(msg)
+            self._attach(store, next_seq=0, new_account=True)
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -377,6 +411,162 @@ class Tracker:
         The annualisation factor of Sharpe and Sortino. Thread-safe (immutable).
         """
         return self._periods_per_year
+
+    # -- persistence -----------------------------------------------------------------------
+
+    @classmethod
+    def restore(cls, store: ObjectStore, account: str = "main", **options: Any) -> Tracker:
+        """
+        Resume the account kept in ``store``: the newest intact snapshot, then the journal after
+        it. An account the store does not hold yet starts fresh with ``options``.
+
+        ``options`` are the constructor's (durability, snapshot cadence, targets, ...); the
+        account's own configuration (starting equity, time zone, calendar, annualisation)
+        comes from the store, and giving a different value is an error. What could not be
+        used (a damaged snapshot, a cut journal tail) is logged and kept in
+        ``restore_report``.
+
+        Raises:
+            LockedError: When another live tracker holds the account.
+            InvalidInputError: For options that contradict the stored configuration.
+            StoreError: When the store fails.
+        """
+        return _persist.restore(cls, store, account, options)
+
+    def _attach(self, store: ObjectStore, *, next_seq: int, new_account: bool) -> None:
+        opts = self._persistence
+        lock = _persist.AccountLock(store, opts.account)
+        lock.acquire()
+        try:
+            journal = _persist.Journal(
+                store,
+                opts.account,
+                next_seq=next_seq,
+                durability=opts.durability,
+                max_events=opts.batch_max_events,
+                max_ms=opts.batch_max_ms,
+                lock=self._lock,
+            )
+            if new_account:
+                journal.sink("init", self._config())
+                journal.flush()
+        except BaseException:
+            lock.release()
+            raise
+        self._store = store
+        self._account_lock = lock
+        self._journal = journal
+        self._sinks.append(journal.sink)
+        self._observers.append(self._snapshot_cadence)
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "starting_equity": self._start,
+            "timezone": self.timezone,
+            "calendar": self.calendar,
+            "periods_per_year": self._periods_per_year,
+        }
+
+    def _snapshot_cadence(
+        self, kind: str, event: dict[str, Any], result: object, pending: list[Any]
+    ) -> None:
+        self._since_snapshot += 1
+        opts = self._persistence
+        due = self._since_snapshot >= opts.snapshot_every or (
+            opts.snapshot_interval is not None
+            and monotonic() - self._snapshot_at >= opts.snapshot_interval
+        )
+        if due:
+            self._save_snapshot_locked()
+
+    def save_snapshot(self) -> int:
+        """
+        Write the full state to the store now and compact the journal it covers.
+
+        Thread-safe. Returns the journal sequence number the snapshot stands at.
+
+        Raises:
+            InvalidInputError: When the tracker has no store.
+            StoreError: When the store fails (the tracker is unaffected).
+        """
+        with self._lock, localcontext(MONEY_CONTEXT):
+            return self._save_snapshot_locked()
+
+    def _save_snapshot_locked(self) -> int:
+        journal, store = self._journal, self._store
+        if journal is None or store is None:
+            msg = "'store' is needed to save a snapshot (the tracker was made without one)"
+            raise InvalidInputError(msg)
+        seq = _persist.save_snapshot(self, store, journal)
+        self._since_snapshot = 0
+        self._snapshot_at = monotonic()
+        return seq
+
+    def flush(self) -> None:
+        """
+        Make every accepted event durable (with ``durability="batch"``; a no-op with "sync"
+        or without a store). Thread-safe.
+
+        Raises:
+            StoreError: When the store fails; the events stay queued for the next attempt.
+        """
+        with self._lock:
+            if self._journal is not None:
+                self._journal.flush()
+
+    def close(self) -> None:
+        """
+        Flush the journal, stop background work and release the account. Safe to call twice;
+        a closed tracker still answers queries but refuses events. Thread-safe.
+        """
+        with self._lock:
+            if self._closed_down:
+                return
+            self._closed_down = True
+            journal, lock = self._journal, self._account_lock
+            try:
+                if journal is not None:
+                    journal.flush()
+            finally:
+                if journal is not None:
+                    self._sinks.remove(journal.sink)
+                self._sinks.append(_refuse_after_close)
+        if journal is not None:
+            journal.close()
+        if lock is not None:
+            lock.release()
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def verify(self) -> list[str]:
+        """
+        Check every snapshot and journal segment of the account against its checksum.
+
+        Thread-safe. Returns one line per problem; an empty list means all is well.
+        """
+        with self._lock:
+            if self._journal is not None:
+                self._journal.flush()
+            if self._store is None:
+                return []
+            return _persist.verify(self._store, self._persistence.account)
+
+    def copy_to(self, other: ObjectStore) -> int:
+        """
+        Copy the account (snapshots, journal, alert and report files) to ``other``, consistent
+        as of this moment. Thread-safe; events wait while it runs. Returns the objects copied.
+        """
+        with self._lock:
+            if self._store is None:
+                msg = "'store' is needed to copy an account (the tracker was made without one)"
+                raise InvalidInputError(msg)
+            if self._journal is not None:
+                self._journal.flush()
+            return _persist.copy_account(self._store, other, self._persistence.account)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -1156,6 +1346,14 @@ class Tracker:
             day = self._days[ordinal] = []
         day.append(event)
         self._realized += amount
+        self._index(ordinal, event, source, closed)
+
+    def _index(
+        self, ordinal: int, event: Event, source: _Position | Trade, closed: Trade | None
+    ) -> None:
+        """
+        Queue ``event`` in the bucket of every filter key of ``source`` on day ``ordinal``.
+        """
         series_of = self._series
         for key in self._keys(source.strategy, source.symbol, source.side, source.tags):
             series = series_of.get(key)
@@ -1633,6 +1831,11 @@ def _check_levels(side: str, entry: Decimal, stop: Decimal | None, target: Decim
         where = "above" if long else "below"
         msg = f"'target_price' must be {where} the entry {entry} for a {side} (got {target})"
         raise InvalidTradeError(msg)
+
+
+def _refuse_after_close(kind: str, event: dict[str, Any]) -> None:
+    msg = f"the tracker is closed; it accepts no more events (got {kind})"
+    raise InvalidInputError(msg)
 
 
 def _check_not_before(when: datetime, pos: _Position) -> None:

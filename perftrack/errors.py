@@ -12,6 +12,7 @@ Each error subclasses the builtin that fits it, so callers may catch either::
      │    └── UnknownIdeaError                no idea with that id
      ├── DuplicateTradeError (ValueError)     an id reused with different content
      └── StoreError (OSError)                 an object store failed or holds bad data
+          ├── MissingKeyError (KeyError)      no object under that key
           ├── InvalidKeyError (ValueError)    a key that could escape the store
           ├── CorruptDataError                a checksum or format check failed
           └── LockedError                     another live tracker holds the account
@@ -32,6 +33,7 @@ __all__ = [
     "InvalidKeyError",
     "InvalidTradeError",
     "LockedError",
+    "MissingKeyError",
     "PerftrackError",
     "StoreError",
     "UnknownIdeaError",
@@ -102,6 +104,15 @@ class StoreError(PerftrackError, OSError):
     An object store could not complete an operation (permission denied, disk full, network or
     S3 errors), or what it holds cannot be used.
     """
+
+
+class MissingKeyError(StoreError, KeyError):
+    """
+    A store holds no object under the key asked for.
+    """
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class InvalidKeyError(StoreError, ValueError):

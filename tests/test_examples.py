@@ -26,5 +26,5 @@ class TestExamples:
             timeout=300,
             check=False,
         )
-        assert 0 == done.returncode, done.stderr
+        assert done.returncode == 0, done.stderr
         assert done.stdout.strip()

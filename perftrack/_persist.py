@@ -1,0 +1,975 @@
+"""
+Persistence: the journal, snapshots, the account lock, and restore.
+
+Layout under the account's prefix in the store::
+
+    <account>/lock                         who holds the account (JSON)
+    <account>/journal/<first seq>.jsonl    journal segments, one record per line
+    <account>/snapshots/<seq>.snap         full state at a sequence number (zlib'd JSON)
+
+A journal record is ``<crc32 hex> <json>\\n`` where the JSON is
+``{"seq": n, "kind": ..., "id": event id or null, "data": {...}}`` with Decimals as strings and
+times in ISO 8601 with their offset; replaying it is ``getattr(tracker, kind)(**data)``.
+Sequence 0 of a new account is an ``init`` record holding the tracker's configuration.
+
+A snapshot is ``<crc32 hex>\\n`` followed by the zlib-compressed JSON of ``{"schema": 1,
+"seq": n, "state": {...}}``.
+
+Nothing here is thread-safe on its own: the tracker calls it under its lock (the batch
+flusher takes the tracker's lock too).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import structlog
+
+from perftrack.errors import (
+    CorruptDataError,
+    InvalidInputError,
+    LockedError,
+    MissingKeyError,
+    StoreError,
+)
+from perftrack.stores import ObjectStore, validate_key
+
+if TYPE_CHECKING:
+    from perftrack._tracker import Tracker
+
+__all__ = [
+    "DURABILITIES",
+    "SCHEMA_VERSION",
+    "AccountLock",
+    "Journal",
+    "RestoreReport",
+    "decode_record",
+    "encode_record",
+]
+
+log = structlog.get_logger("perftrack")
+
+SCHEMA_VERSION: Final = 1
+DURABILITIES: Final = ("sync", "batch")
+SEGMENT_RECORDS: Final = 50_000  # records per journal segment before a new one starts
+
+
+# -- encoding --------------------------------------------------------------------------------
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    msg = f"cannot journal a {type(value).__name__}"
+    raise TypeError(msg)
+
+
+def encode_record(seq: int, kind: str, data: dict[str, Any]) -> bytes:
+    """
+    One journal line for an event.
+    """
+    event_id = data.get("event_id") or data.get("trade_id") or data.get("idea_id")
+    body = json.dumps(
+        {"seq": seq, "kind": kind, "id": event_id, "data": data},
+        default=_plain,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+    return b"%08x %s\n" % (zlib.crc32(body), body)
+
+
+def decode_record(line: bytes) -> dict[str, Any]:
+    """
+    The record of one journal line.
+
+    Raises:
+        CorruptDataError: When the line is truncated or fails its checksum.
+    """
+    crc, _, body = line.rstrip(b"\n").partition(b" ")
+    try:
+        ok = int(crc, 16) == zlib.crc32(body) and line.endswith(b"\n")
+        record: dict[str, Any] = json.loads(body) if ok else {}
+    except ValueError:
+        ok = False
+    if not ok:
+        msg = f"journal record fails its checksum: {line[:80]!r}"
+        raise CorruptDataError(msg)
+    return record
+
+
+def _tagged(value: object) -> object:
+    """
+    A JSON form that keeps Decimal, datetime and tuple apart from strings and lists.
+    """
+    if isinstance(value, Decimal):
+        return {"$d": str(value)}
+    if isinstance(value, datetime):
+        return {"$t": value.isoformat()}
+    if isinstance(value, tuple):
+        return {"$u": [_tagged(v) for v in value]}
+    if isinstance(value, list):
+        return [_tagged(v) for v in value]
+    return value
+
+
+def _untagged(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "$d" in value:
+            return Decimal(value["$d"])
+        if "$t" in value:
+            return datetime.fromisoformat(value["$t"])
+        if "$u" in value:
+            return tuple(_untagged(v) for v in value["$u"])
+        return {k: _untagged(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_untagged(v) for v in value]
+    return value
+
+
+def encode_snapshot(seq: int, state: dict[str, Any]) -> bytes:
+    """
+    A checksummed, compressed snapshot object.
+    """
+    body = zlib.compress(
+        json.dumps(
+            {"schema": SCHEMA_VERSION, "seq": seq, "state": state},
+            default=_plain,
+            separators=(",", ":"),
+        ).encode(),
+        level=1,
+    )
+    return b"%08x\n%s" % (zlib.crc32(body), body)
+
+
+def decode_snapshot(data: bytes) -> tuple[int, dict[str, Any]]:
+    """
+    (seq, state) of a snapshot object.
+
+    Raises:
+        CorruptDataError: For a bad checksum, a damaged body or an unknown schema.
+    """
+    crc, _, body = data.partition(b"\n")
+    try:
+        if int(crc, 16) != zlib.crc32(body):
+            msg = "snapshot fails its checksum"
+            raise CorruptDataError(msg)
+        doc = json.loads(zlib.decompress(body))
+    except (ValueError, zlib.error) as e:
+        msg = f"snapshot cannot be read: {e}"
+        raise CorruptDataError(msg) from e
+    if doc.get("schema") != SCHEMA_VERSION:
+        msg = f"snapshot schema {doc.get('schema')!r} is not {SCHEMA_VERSION}"
+        raise CorruptDataError(msg)
+    return int(doc["seq"]), doc["state"]
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+
+def _prefix(account: str) -> str:
+    validate_key(account)
+    return f"{account}/"
+
+
+def _segment_key(account: str, first_seq: int) -> str:
+    return f"{account}/journal/{first_seq:012d}.jsonl"
+
+
+def _snapshot_key(account: str, seq: int) -> str:
+    return f"{account}/snapshots/{seq:012d}.snap"
+
+
+def _seq_of(key: str) -> int:
+    return int(key.rsplit("/", 1)[1].split(".", 1)[0])
+
+
+def segments(store: ObjectStore, account: str) -> list[str]:
+    """
+    The account's journal segment keys in sequence order.
+    """
+    return sorted(store.list(f"{account}/journal/"), key=_seq_of)
+
+
+def snapshots(store: ObjectStore, account: str) -> list[str]:
+    """
+    The account's snapshot keys, newest first.
+    """
+    return sorted(store.list(f"{account}/snapshots/"), key=_seq_of, reverse=True)
+
+
+# -- the account lock ------------------------------------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class AccountLock:
+    """
+    Who may write an account's journal: one live tracker at a time.
+
+    The lock is an object created only if absent. A lock left by a process that died is taken
+    over: on the same host when its pid no longer runs, elsewhere when its lease (refreshed by a
+    heartbeat every lease/3 seconds) has expired.
+    """
+
+    def __init__(self, store: ObjectStore, account: str, lease_seconds: float = 60.0) -> None:
+        self.store = store
+        self.key = f"{account}/lock"
+        self.lease = lease_seconds
+        self.token = uuid.uuid4().hex
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+
+    def _body(self) -> bytes:
+        return json.dumps(
+            {
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "token": self.token,
+                "time": time.time(),
+            }
+        ).encode()
+
+    def acquire(self) -> None:
+        """
+        Take the lock or raise LockedError naming the holder.
+        """
+        create = getattr(self.store, "put_if_absent", None)
+        for _ in range(2):
+            if create is not None:
+                if create(self.key, self._body()):
+                    break
+            else:
+                # Without an atomic create, check-then-put: enough for one host, documented.
+                try:
+                    self.store.get(self.key)
+                except MissingKeyError:
+                    self.store.put(self.key, self._body())
+                    break
+            holder = self._holder()
+            if holder is not None and not self._abandoned(holder):
+                msg = (
+                    f"account lock {self.key!r} is held by pid {holder.get('pid')} on "
+                    f"{holder.get('host')!r}; close that tracker first"
+                )
+                raise LockedError(msg)
+            log.warning("perftrack.lock_taken_over", key=self.key, holder=holder)
+            self.store.delete(self.key)
+        else:
+            msg = f"account lock {self.key!r} could not be taken"
+            raise LockedError(msg)
+        self._heartbeat = threading.Thread(target=self._beat, name="perftrack-lease", daemon=True)
+        self._heartbeat.start()
+
+    def _holder(self) -> dict[str, Any] | None:
+        try:
+            holder: dict[str, Any] = json.loads(self.store.get(self.key))
+        except MissingKeyError:
+            return None
+        except ValueError:
+            return {}  # unreadable: treat as abandoned
+        return holder
+
+    def _abandoned(self, holder: dict[str, Any]) -> bool:
+        if not holder:
+            return True
+        if holder.get("host") == socket.gethostname():
+            return not _pid_alive(int(holder.get("pid", 0)))
+        return time.time() - float(holder.get("time", 0)) > self.lease
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.lease / 3):
+            try:
+                holder = self._holder()
+                if holder is not None and holder.get("token") == self.token:
+                    self.store.put(self.key, self._body())
+            except StoreError:
+                log.warning("perftrack.lease_refresh_failed", key=self.key)
+
+    def release(self) -> None:
+        """
+        Give the lock up (only if still ours).
+        """
+        self._stop.set()
+        try:
+            holder = self._holder()
+            if holder is not None and holder.get("token") == self.token:
+                self.store.delete(self.key)
+        except StoreError:
+            log.warning("perftrack.lock_release_failed", key=self.key)
+
+
+# -- the journal -----------------------------------------------------------------------------
+
+
+class Journal:
+    """
+    Appends accepted events to the account's journal.
+
+    With ``durability="sync"`` each event is durable before the tracker's call returns. With
+    ``"batch"`` events are buffered and written together when ``max_events`` are waiting or
+    ``max_ms`` have passed (a background thread), on ``flush()`` and on ``close()``: a crash
+    can lose at most that much. A failed write keeps the buffer and raises ``StoreError`` from
+    the next call.
+    """
+
+    def __init__(
+        self,
+        store: ObjectStore,
+        account: str,
+        *,
+        next_seq: int,
+        durability: str,
+        max_events: int,
+        max_ms: float,
+        lock: threading.Lock,
+    ) -> None:
+        self.store = store
+        self.account = account
+        self.next_seq = next_seq
+        self.durability = durability
+        self.max_events = max_events
+        self.max_ms = max_ms
+        self.appendable = callable(getattr(store, "append", None))
+        self.segment_first = next_seq
+        self.segment_records = 0
+        self._buffer: list[bytes] = []
+        self._buffer_first = next_seq
+        self._failure: StoreError | None = None
+        self._tracker_lock = lock
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
+        if durability == "batch":
+            self._flusher = threading.Thread(
+                target=self._flush_loop, name="perftrack-journal", daemon=True
+            )
+            self._flusher.start()
+
+    def sink(self, kind: str, data: dict[str, Any]) -> None:
+        """
+        The tracker's write-ahead sink: journal one event (under the tracker's lock).
+        """
+        if self._failure is not None:
+            # Retry what failed before accepting anything new.
+            self._write()
+        line = encode_record(self.next_seq, kind, data)
+        if not self._buffer:
+            self._buffer_first = self.next_seq
+        self._buffer.append(line)
+        self.next_seq += 1
+        if self.durability == "sync" or len(self._buffer) >= self.max_events:
+            try:
+                self._write()
+            except StoreError:
+                if self.durability == "sync":
+                    # The event is not durable: forget it, so the failed call changes nothing.
+                    self._buffer.pop()
+                    self.next_seq -= 1
+                    self._failure = None
+                raise
+
+    def _write(self) -> None:
+        if not self._buffer:
+            self._failure = None
+            return
+        data = b"".join(self._buffer)
+        try:
+            if self.appendable:
+                if self.segment_records >= SEGMENT_RECORDS:
+                    self.segment_first = self._buffer_first
+                    self.segment_records = 0
+                key = _segment_key(self.account, self.segment_first)
+                self.store.append(key, data)  # type: ignore[attr-defined]
+                self.segment_records += len(self._buffer)
+            else:
+                self.store.put(_segment_key(self.account, self._buffer_first), data)
+        except StoreError as e:
+            self._failure = e
+            raise
+        self._buffer.clear()
+        self._failure = None
+
+    def flush(self) -> None:
+        """
+        Make every accepted event durable (under the tracker's lock).
+        """
+        self._write()
+
+    def start_new_segment(self) -> None:
+        """
+        Begin a fresh segment at the next sequence number (after a snapshot, so that older
+        segments can be compacted away whole).
+        """
+        self._write()
+        self.segment_first = self.next_seq
+        self.segment_records = 0
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(self.max_ms / 1000):
+            with self._tracker_lock:
+                try:
+                    self._write()
+                except StoreError:
+                    log.warning("perftrack.journal_flush_failed", account=self.account)
+
+    def close(self) -> None:
+        """
+        Stop the background flusher (the caller flushes under the tracker's lock first).
+        """
+        self._stop.set()
+        if self._flusher is not None and self._flusher is not threading.current_thread():
+            self._flusher.join(timeout=5)
+
+
+# -- restore ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class RestoreReport:
+    """
+    What a restore found: the snapshot it started from, how many journal records it replayed,
+    and anything it could not use (damaged snapshots, a cut journal tail).
+    """
+
+    snapshot_seq: int | None
+    replayed: int
+    skipped_snapshots: tuple[str, ...] = ()
+    dropped_records: int = 0
+    problems: tuple[str, ...] = ()
+
+
+def read_journal(
+    store: ObjectStore, account: str, after: int
+) -> Iterator[tuple[str, int, dict[str, Any] | None, str | None]]:
+    """
+    (segment key, line number, record or None, problem) for every journal line after
+    sequence ``after``, in order. A bad line yields None and a description.
+    """
+    keys = segments(store, account)
+    for n, key in enumerate(keys):
+        if n + 1 < len(keys) and _seq_of(keys[n + 1]) <= after + 1:
+            continue  # wholly covered by the snapshot
+        data = store.get(key)
+        for i, line in enumerate(data.splitlines(keepends=True)):
+            try:
+                record = decode_record(line)
+            except CorruptDataError as e:
+                yield key, i, None, str(e)
+                continue
+            if record["seq"] > after:
+                yield key, i, record, None
+
+
+def load_latest_snapshot(
+    store: ObjectStore, account: str
+) -> tuple[int | None, dict[str, Any] | None, list[str]]:
+    """
+    (seq, state, damaged keys) of the newest snapshot that reads back intact.
+    """
+    skipped: list[str] = []
+    for key in snapshots(store, account):
+        try:
+            seq, state = decode_snapshot(store.get(key))
+        except (CorruptDataError, MissingKeyError) as e:
+            log.warning("perftrack.snapshot_skipped", key=key, reason=str(e))
+            skipped.append(key)
+            continue
+        return seq, state, skipped
+    return None, None, skipped
+
+
+def replay(tracker: Tracker, kind: str, data: dict[str, Any]) -> None:
+    """
+    Apply one journaled event to ``tracker`` (whose sinks are detached).
+    """
+    if kind == "init":
+        return
+    if "." in kind:
+        tracker._replay_component(kind, data)
+        return
+    method: Callable[..., object] | None = getattr(tracker, kind, None)
+    if kind not in REPLAYABLE or method is None:
+        msg = f"'kind' is not a journaled event (got {kind!r})"
+        raise InvalidInputError(msg)
+    method(**data)
+
+
+REPLAYABLE: Final = frozenset(
+    {"record_trade", "open_trade", "add_to_trade", "close_trade", "mark_price"}
+)
+
+
+# -- the state of a tracker ------------------------------------------------------------------
+
+_TRADE_FIELDS: Final = (
+    "trade_id",
+    "symbol",
+    "strategy",
+    "side",
+    "quantity",
+    "entry_price",
+    "exit_price",
+    "entry_time",
+    "exit_time",
+    "fees",
+    "net_pnl",
+    "stop_price",
+    "target_price",
+    "tags",
+    "idea_id",
+    "risk",
+    "r_multiple",
+    "booked_whole",
+)
+_POSITION_FIELDS: Final = (
+    "trade_id",
+    "symbol",
+    "strategy",
+    "side",
+    "qty",
+    "cost",
+    "entry_qty",
+    "entry_cost",
+    "exit_qty",
+    "exit_value",
+    "fees",
+    "realized",
+    "entry_time",
+    "stop_price",
+    "target_price",
+    "tags",
+    "idea_id",
+)
+_DECIMAL_TRADE: Final = frozenset(
+    {
+        "quantity",
+        "entry_price",
+        "exit_price",
+        "fees",
+        "net_pnl",
+        "stop_price",
+        "target_price",
+        "risk",
+    }
+)
+_DECIMAL_POSITION: Final = frozenset(
+    {
+        "qty",
+        "cost",
+        "entry_qty",
+        "entry_cost",
+        "exit_qty",
+        "exit_value",
+        "fees",
+        "realized",
+        "stop_price",
+        "target_price",
+    }
+)
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _dec(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def tracker_state(tracker: Tracker) -> dict[str, Any]:
+    """
+    Everything a tracker needs to come back exactly as it is (call under its lock).
+
+    The per-day buckets are derived: restore rebuilds them from the raw day events.
+    """
+    from perftrack._stats import event_source  # noqa: PLC0415 (cycle: _stats is light)
+
+    trades = tracker._closed
+    index = {id(t): i for i, t in enumerate(trades)}
+    by_id = {t.trade_id: i for i, t in enumerate(trades)}
+
+    def source_ref(source: Any) -> list[Any]:
+        if id(source) in index:
+            return ["C", index[id(source)]]
+        if source.trade_id in tracker._open and tracker._open[source.trade_id] is source:
+            return ["O", source.trade_id]
+        return ["C", by_id[source.trade_id]]  # a position that has closed since
+
+    days: dict[str, list[Any]] = {}
+    for ordinal, events in tracker._days.items():
+        rows: list[Any] = []
+        for event in events:
+            if isinstance(event, tuple):
+                when, amount, fee, closed, source = event
+                rows.append(
+                    [
+                        when,
+                        amount,
+                        fee,
+                        None if closed is None else index[id(closed)],
+                        source_ref(source),
+                    ]
+                )
+            else:
+                rows.append(index[id(event_source(event))])
+        days[str(ordinal)] = rows
+    live = tracker._live
+    return {
+        "config": {
+            "starting_equity": tracker._start,
+            "timezone": tracker.timezone,
+            "calendar": tracker.calendar,
+            "periods_per_year": tracker.periods_per_year,
+        },
+        "trades": [[getattr(t, f) for f in _TRADE_FIELDS] for t in trades],
+        "positions": [
+            [getattr(p, f) for f in _POSITION_FIELDS] + [_tagged(p.opened)]
+            for p in tracker._open.values()
+        ],
+        "days": days,
+        "symbols": {s: [b.qty, b.cost, b.mark, b.unrealized] for s, b in tracker._symbols.items()},
+        "realized": tracker._realized,
+        "unrealized": tracker._unrealized,
+        "live": [live.time, live.equity, live.peak, live.max_dd, live.max_dd_pct],
+        "clock": tracker._clock,
+        "first_day": tracker._first_day,
+        "last_day": tracker._last_day,
+        "next_id": tracker._next_id,
+        "event_ids": {k: _tagged(v) for k, v in tracker._event_ids.items()},
+        "combos": [list(k) for k in tracker._combos],
+        "components": {name: c.snapshot_state() for name, c in tracker._components.items()},
+    }
+
+
+def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
+    """
+    Fill a freshly constructed tracker from ``tracker_state`` output and rebuild its buckets.
+    """
+    from perftrack._model import Trade  # noqa: PLC0415
+    from perftrack._tracker import _LivePath, _Position, _Symbol  # noqa: PLC0415
+
+    trades: list[Trade] = []
+    for row in state["trades"]:
+        fields = dict(zip(_TRADE_FIELDS, row, strict=True))
+        for name in _DECIMAL_TRADE:
+            fields[name] = _dec(fields[name])
+        fields["entry_time"] = _time(fields["entry_time"])
+        fields["exit_time"] = _time(fields["exit_time"])
+        fields["tags"] = tuple(fields["tags"])
+        trades.append(Trade(**fields))
+    tracker._closed = trades
+    tracker._closed_ids = {t.trade_id: t for t in trades}
+    for row in state["positions"]:
+        fields = dict(zip(_POSITION_FIELDS, row[:-1], strict=True))
+        opened = _untagged(row[-1])
+        entry_time = datetime.fromisoformat(fields["entry_time"])
+        # Built with placeholders, then every field set from the snapshot.
+        pos = _Position(
+            fields["trade_id"],
+            fields["symbol"],
+            fields["strategy"],
+            fields["side"],
+            Decimal(1),
+            Decimal(1),
+            entry_time,
+            Decimal(0),
+            None,
+            None,
+            tuple(fields["tags"]),
+            fields["idea_id"],
+        )
+        for name in _DECIMAL_POSITION:
+            setattr(pos, name, _dec(fields[name]))
+        pos.opened = opened
+        tracker._open[pos.trade_id] = pos
+    for symbol, (qty, cost, mark, unrealized) in state["symbols"].items():
+        book = _Symbol(Decimal(mark))
+        book.qty, book.cost, book.unrealized = Decimal(qty), Decimal(cost), Decimal(unrealized)
+        tracker._symbols[symbol] = book
+    tracker._realized = Decimal(state["realized"])
+    tracker._unrealized = Decimal(state["unrealized"])
+    live_time, equity, peak, max_dd, max_pct = state["live"]
+    live = _LivePath(Decimal(equity))
+    live.time = _time(live_time)
+    live.peak, live.max_dd, live.max_dd_pct = Decimal(peak), Decimal(max_dd), Decimal(max_pct)
+    tracker._live = live
+    tracker._clock = _time(state["clock"])
+    tracker._first_day = state["first_day"]
+    tracker._last_day = state["last_day"]
+    tracker._next_id = state["next_id"]
+    tracker._event_ids = {k: _untagged(v) for k, v in state["event_ids"].items()}
+    tracker._combos = {(k[0], k[1], k[2], k[3]) for k in state["combos"]}
+    for ordinal_text in sorted(state["days"], key=int):
+        ordinal = int(ordinal_text)
+        day: list[Any] = []
+        tracker._days[ordinal] = day
+        for row in state["days"][ordinal_text]:
+            if isinstance(row, int):
+                trade = trades[row]
+                day.append(trade)
+                tracker._index(ordinal, trade, trade, trade)
+                continue
+            when, amount, fee, closed_i, (tag, ref) = row
+            source = tracker._open[ref] if tag == "O" else trades[ref]
+            closed = None if closed_i is None else trades[closed_i]
+            event = (datetime.fromisoformat(when), Decimal(amount), Decimal(fee), closed, source)
+            day.append(event)
+            tracker._index(ordinal, event, source, closed)
+    for name, component_state in state.get("components", {}).items():
+        component = tracker._components.get(name)
+        if component is not None:
+            component.restore_state(component_state)
+
+
+# -- options, restore, snapshots -------------------------------------------------------------
+
+
+@attrs.frozen
+class Options:
+    """
+    The persistence options of a tracker, checked.
+    """
+
+    account: str
+    durability: str
+    snapshot_every: int
+    snapshot_interval: float | None
+    batch_max_events: int
+    batch_max_ms: float
+
+    @classmethod
+    def checked(cls, **values: Any) -> Options:
+        account = values["account"]
+        try:
+            validate_key(account)
+        except StoreError:
+            msg = f"'account' must be a plain name usable as a store key (got {account!r})"
+            raise InvalidInputError(msg) from None
+        if values["durability"] not in DURABILITIES:
+            msg = f"'durability' must be one of {DURABILITIES} (got {values['durability']!r})"
+            raise InvalidInputError(msg)
+        for name in ("snapshot_every", "batch_max_events"):
+            value = values[name]
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                msg = f"{name!r} must be a positive int (got {value!r})"
+                raise InvalidInputError(msg)
+        for name in ("snapshot_interval", "batch_max_ms"):
+            value = values[name]
+            if value is None and name == "snapshot_interval":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                msg = f"{name!r} must be a positive number (got {value!r})"
+                raise InvalidInputError(msg)
+        return cls(**values)
+
+
+def account_has_data(store: ObjectStore, account: str) -> bool:
+    """
+    Whether ``store`` already holds a journal or a snapshot for ``account``.
+    """
+    return bool(segments(store, account) or snapshots(store, account))
+
+
+def _stored_config(
+    store: ObjectStore, account: str, state: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    if state is not None:
+        config: dict[str, Any] = state["config"]
+        return config
+    for _key, _line, record, _problem in read_journal(store, account, -1):
+        if record is not None and record["kind"] == "init":
+            init: dict[str, Any] = record["data"]
+            return init
+        break
+    return None
+
+
+CONFIG_KEYS: Final = ("starting_equity", "timezone", "calendar", "periods_per_year")
+
+
+def restore(
+    cls: type[Tracker], store: ObjectStore, account: str, options: dict[str, Any]
+) -> Tracker:
+    """
+    The implementation of ``Tracker.restore``.
+    """
+    if "store" in options:
+        msg = "'store' is restore()'s first argument, not an option"
+        raise InvalidInputError(msg)
+    seq, state, skipped = load_latest_snapshot(store, account)
+    config = _stored_config(store, account, state)
+    if config is None:
+        if account_has_data(store, account):
+            msg = f"account {account!r} has a journal but neither an init record nor a snapshot"
+            raise CorruptDataError(msg)
+        return cls(store=store, account=account, **options)
+    for name in CONFIG_KEYS:
+        if name in options and str(options[name]) != str(config[name]):
+            msg = (
+                f"{name!r} of account {account!r} is {config[name]!r} in the store "
+                f"(got {options[name]!r})"
+            )
+            raise InvalidInputError(msg)
+    settings = {k: v for k, v in options.items() if k not in CONFIG_KEYS}
+    tracker = cls(
+        config["starting_equity"],
+        timezone=config["timezone"],
+        calendar=config["calendar"],
+        periods_per_year=config["periods_per_year"],
+        account=account,
+        **settings,
+    )
+    from decimal import localcontext  # noqa: PLC0415
+
+    from perftrack._tracker import MONEY_CONTEXT  # noqa: PLC0415
+
+    with localcontext(MONEY_CONTEXT):
+        if state is not None:
+            load_state(tracker, state)
+    after = -1 if seq is None else seq
+    expected = after + 1
+    replayed = 0
+    problems: list[str] = [f"damaged snapshot {k} skipped" for k in skipped]
+    damaged_lines = 0
+    stop_reason = None
+    remaining = 0
+    for key, line_no, record, problem in read_journal(store, account, after):
+        if stop_reason is not None:
+            remaining += 1
+            continue
+        if record is None:
+            damaged_lines += 1
+            problems.append(f"{key} line {line_no + 1}: {problem}")
+            continue
+        if record["seq"] < expected:
+            continue  # written twice by a retried append
+        if record["seq"] > expected:
+            stop_reason = f"journal jumps from {expected - 1} to {record['seq']} in {key}"
+            remaining += 1
+            continue
+        replay(tracker, record["kind"], record["data"])
+        replayed += 1
+        expected += 1
+    if stop_reason is not None:
+        problems.append(stop_reason)
+    if damaged_lines or remaining:
+        log.warning(
+            "perftrack.journal_truncated",
+            account=account,
+            damaged_lines=damaged_lines,
+            dropped_records=remaining,
+            kept_up_to=expected - 1,
+        )
+        _repair_journal(store, account, expected)
+    tracker.restore_report = RestoreReport(
+        snapshot_seq=seq,
+        replayed=replayed,
+        skipped_snapshots=tuple(skipped),
+        dropped_records=remaining,
+        problems=tuple(problems),
+    )
+    tracker._attach(store, next_seq=expected, new_account=False)
+    return tracker
+
+
+def _repair_journal(store: ObjectStore, account: str, next_seq: int) -> None:
+    """
+    Rewrite the journal so it holds exactly the records below ``next_seq`` that read back
+    intact: a cut tail or a damaged record never confuses a later restore.
+    """
+    for key in segments(store, account):
+        data = store.get(key)
+        kept = []
+        for line in data.splitlines(keepends=True):
+            try:
+                record = decode_record(line)
+            except CorruptDataError:
+                continue
+            if record["seq"] < next_seq:
+                kept.append(line)
+        clean = b"".join(kept)
+        if not kept:
+            store.delete(key)
+        elif clean != data:
+            store.put(key, clean)
+
+
+def save_snapshot(tracker: Tracker, store: ObjectStore, journal: Journal) -> int:
+    """
+    Write a snapshot at the journal's current sequence number and compact: keep the two newest
+    snapshots and the journal from the older of them on (so a damaged newest snapshot falls back
+    to the previous one plus the journal).
+    """
+    journal.flush()
+    seq = journal.next_seq - 1
+    for component in tracker._components.values():
+        flush = getattr(component, "flush", None)
+        if callable(flush):
+            flush()
+    store.put(_snapshot_key(journal.account, seq), encode_snapshot(seq, tracker_state(tracker)))
+    journal.start_new_segment()
+    kept = snapshots(store, journal.account)[:2]
+    for key in snapshots(store, journal.account)[2:]:
+        store.delete(key)
+    if len(kept) == 2:
+        floor = _seq_of(kept[1])
+        keys = segments(store, journal.account)
+        for n, key in enumerate(keys):
+            nxt = _seq_of(keys[n + 1]) if n + 1 < len(keys) else None
+            if nxt is not None and nxt <= floor + 1:
+                store.delete(key)  # every record in it is covered by both kept snapshots
+    return seq
+
+
+def verify(store: ObjectStore, account: str) -> list[str]:
+    """
+    One line per object of the account that fails its checksum or format.
+    """
+    problems = []
+    for key in snapshots(store, account):
+        try:
+            decode_snapshot(store.get(key))
+        except (CorruptDataError, MissingKeyError) as e:
+            problems.append(f"{key}: {e}")
+    expected: int | None = None
+    for key, line_no, record, problem in read_journal(store, account, -1):
+        if record is None:
+            problems.append(f"{key} line {line_no + 1}: {problem}")
+            continue
+        if expected is not None and record["seq"] > expected:
+            problems.append(f"{key}: sequence jumps from {expected - 1} to {record['seq']}")
+        expected = max(expected or 0, record["seq"] + 1)
+    return problems
+
+
+def copy_account(source: ObjectStore, target: ObjectStore, account: str) -> int:
+    """
+    Copy every object of ``account`` except its lock from ``source`` to ``target``.
+    """
+    count = 0
+    for key in source.list(_prefix(account)):
+        if key == f"{account}/lock":
+            continue
+        target.put(key, source.get(key))
+        count += 1
+    return count

@@ -1,0 +1,140 @@
+"""
+A store in a local directory, with atomic writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from perftrack.errors import MissingKeyError, StoreError
+from perftrack.stores._base import validate_key, validate_prefix
+
+__all__ = ["LocalStore"]
+
+_TEMP_PREFIX = ".tmp-"
+
+
+def _fsync_dir(path: Path) -> None:
+    # A rename is durable only once its directory entry is: fsync the directory too.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStore:
+    """
+    Objects as files under ``path`` (created on the first write).
+
+    ``put`` writes a temporary file in the same directory, fsyncs it, renames it over the key
+    and fsyncs the directory: a half-written object is never visible, and a completed put
+    survives a crash. ``append`` opens with O_APPEND and fsyncs before returning. Errors of
+    the file system (permission denied, disk full, ...) are raised as ``StoreError``.
+    Thread-safe: every operation is one system-level step on its own file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"LocalStore({str(self.path)!r})"
+
+    def _file(self, key: str) -> Path:
+        return self.path.joinpath(*validate_key(key).split("/"))
+
+    def put(self, key: str, data: bytes) -> None:
+        target = self._file(key)
+        tmp = None
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=target.parent)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+            tmp = None
+            _fsync_dir(target.parent)
+        except OSError as e:
+            msg = f"cannot write object {key!r} at {target}: {e.strerror or e}"
+            raise StoreError(msg) from e
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+    def append(self, key: str, data: bytes) -> None:
+        target = self._file(key)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            created = not target.exists()
+            fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if created:
+                _fsync_dir(target.parent)
+        except OSError as e:
+            msg = f"cannot append to object {key!r} at {target}: {e.strerror or e}"
+            raise StoreError(msg) from e
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        target = self._file(key)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        except OSError as e:
+            msg = f"cannot create object {key!r} at {target}: {e.strerror or e}"
+            raise StoreError(msg) from e
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _fsync_dir(target.parent)
+        return True
+
+    def get(self, key: str) -> bytes:
+        target = self._file(key)
+        try:
+            return target.read_bytes()
+        except FileNotFoundError:
+            raise MissingKeyError(f"no object under key {key!r}") from None
+        except OSError as e:
+            msg = f"cannot read object {key!r} at {target}: {e.strerror or e}"
+            raise StoreError(msg) from e
+
+    def list(self, prefix: str = "") -> list[str]:
+        validate_prefix(prefix)
+        if not self.path.exists():
+            return []
+        keys = []
+        try:
+            for root, _dirs, files in os.walk(self.path):
+                rel = Path(root).relative_to(self.path)
+                for name in files:
+                    if name.startswith(_TEMP_PREFIX):
+                        continue  # an interrupted put: never an object
+                    key = "/".join((*rel.parts, name))
+                    if key.startswith(prefix):
+                        keys.append(key)
+        except OSError as e:
+            msg = f"cannot list {self.path}: {e.strerror or e}"
+            raise StoreError(msg) from e
+        return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        target = self._file(key)
+        try:
+            target.unlink(missing_ok=True)
+        except OSError as e:
+            msg = f"cannot delete object {key!r} at {target}: {e.strerror or e}"
+            raise StoreError(msg) from e

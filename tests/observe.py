@@ -1,0 +1,37 @@
+"""
+Everything observable about a tracker, to compare two trackers or one before and after a call.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import perftrack as pt
+
+T0 = datetime(2025, 3, 3, 14, 0, tzinfo=UTC)
+
+
+def fingerprint(tracker: pt.Tracker) -> Any:
+    """
+    Everything observable about a tracker, and its internal id and event registries.
+    """
+    at = tracker.clock or T0
+    return (
+        tracker.summary().to_dict(),
+        [tracker.summary(p, at=at).to_dict() for p in ("day", "week", "month")],
+        {
+            by: {k: v.to_dict() for k, v in tracker.breakdown(by).items()}
+            for by in ("strategy", "symbol", "side", "tag")
+        },
+        tracker.rolling(5).to_dict(),
+        tracker.live.to_dict(),
+        [t.to_dict() for t in tracker.open_trades],
+        [t.to_dict() for t in tracker.trades()],
+        tracker.daily_returns(),
+        tracker.equity_curve(),
+        [s.to_dict() for s in tracker.periods("day")],
+        sorted(tracker._event_ids.items()),
+        tracker._next_id,
+        tracker.clock,
+    )

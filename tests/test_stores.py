@@ -1,0 +1,170 @@
+"""
+The object stores: one contract for every store, key rules, atomic local writes, and S3 against
+a real S3 server on loopback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hypothesis.strategies as st
+import pytest
+from hypothesis import given
+
+import perftrack as pt
+from perftrack import errors
+from perftrack.stores import LocalStore, MemoryStore, ObjectStore, open_store, validate_key
+from tests.observe import T0, fingerprint
+from tests.s3server import CREDENTIALS, _s3_bucket, _s3_endpoint  # noqa: F401 (fixtures)
+
+
+@pytest.fixture(name="make_store", params=["memory", "local", "s3"])
+def _make_store(request, tmp_path) -> Callable[[], ObjectStore]:
+    if request.param == "memory":
+        store = MemoryStore()
+        return lambda: store
+    if request.param == "local":
+        return lambda: LocalStore(tmp_path / "data")
+    endpoint = request.getfixturevalue("s3_endpoint")
+    bucket = request.getfixturevalue("s3_bucket")
+    from perftrack.stores import S3Store
+
+    return lambda: S3Store(bucket, "bots/a", endpoint_url=endpoint, **CREDENTIALS)
+
+
+class TestContract:
+    """Every store puts, gets, lists and deletes alike."""
+
+    def test_put_get_list_delete(self, make_store):
+        store = make_store()
+        store.put("main/journal/1.jsonl", b"one")
+        store.put("main/snapshots/2.snap", b"two")
+        store.put("main/journal/1.jsonl", b"uno")
+        assert store.get("main/journal/1.jsonl") == b"uno"
+        assert store.list("main/") == ["main/journal/1.jsonl", "main/snapshots/2.snap"]
+        assert store.list("main/journal/") == ["main/journal/1.jsonl"]
+        store.delete("main/journal/1.jsonl")
+        store.delete("main/journal/1.jsonl")  # deleting what is gone is fine
+        assert make_store().list() == ["main/snapshots/2.snap"]
+
+    def test_missing_key(self, make_store):
+        with pytest.raises(errors.MissingKeyError, match="'nope'"):
+            make_store().get("nope")
+
+    def test_create_only(self, make_store):
+        store = make_store()
+        assert store.put_if_absent("a/lock", b"1")  # type: ignore[attr-defined]
+        assert not store.put_if_absent("a/lock", b"2")  # type: ignore[attr-defined]
+        assert store.get("a/lock") == b"1"
+
+    def test_tracker_round_trip(self, make_store):
+        tracker = pt.Tracker("1000", store=make_store())
+        tracker.record_trade("X", "long", 2, "10", "12", T0, T0, fees="0.5", tags=("a",))
+        tracker.open_trade("o", symbol="Y", side="short", quantity=3, price="5", time=T0)
+        before = fingerprint(tracker)
+        tracker.close()
+        with pt.Tracker.restore(make_store()) as again:
+            assert before == fingerprint(again)
+
+
+class TestKeys:
+    """A key that could escape the store is refused, naming the key."""
+
+    @pytest.mark.parametrize(
+        "key", ["", "/etc/passwd", "../x", "a/../b", "a//b", "a/./b", "a\\b", "a\x00b", "a/"]
+    )
+    def test_refused(self, key):
+        with pytest.raises(errors.InvalidKeyError, match="invalid object key"):
+            validate_key(key)
+
+    @given(st.text(max_size=20))
+    def test_never_escapes_the_root(self, key):
+        root = Path("/srv/store")
+        try:
+            validate_key(key)
+        except errors.InvalidKeyError:
+            return
+        resolved = (root / key).resolve()
+        assert root in resolved.parents
+
+    def test_every_store_validates(self, tmp_path):
+        for store in (MemoryStore(), LocalStore(tmp_path)):
+            with pytest.raises(errors.InvalidKeyError):
+                store.put("../escape", b"x")
+
+
+class TestLocalStore:
+    """Writes are atomic and failures are StoreErrors."""
+
+    def test_failed_put_keeps_the_old_object(self, tmp_path, monkeypatch):
+        store = LocalStore(tmp_path)
+        store.put("k", b"old")
+
+        def broken(*args: Any) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(os, "replace", broken)
+        with pytest.raises(errors.StoreError, match="No space left"):
+            store.put("k", b"new")
+        assert store.get("k") == b"old"
+        assert store.list() == ["k"]
+        assert os.listdir(tmp_path) == ["k"]  # no temporary file left behind
+
+    def test_permission_denied(self, tmp_path, monkeypatch):
+        store = LocalStore(tmp_path)
+
+        def denied(*args: Any, **kwargs: Any) -> int:
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(os, "open", denied)
+        with pytest.raises(errors.StoreError, match="Permission denied"):
+            store.append("journal", b"x")
+
+    def test_temporary_files_are_never_listed(self, tmp_path):
+        (tmp_path / ".tmp-123").write_bytes(b"half")
+        assert LocalStore(tmp_path).list() == []
+
+
+class TestS3:
+    """S3 errors become StoreErrors."""
+
+    def test_missing_bucket(self, s3_endpoint):
+        from perftrack.stores import S3Store
+
+        store = S3Store("no-such-bucket", endpoint_url=s3_endpoint, **CREDENTIALS)
+        with pytest.raises(errors.StoreError):
+            store.put("k", b"x")
+
+    def test_unreachable_server(self):
+        from perftrack.stores import S3Store
+
+        store = S3Store(
+            "b",
+            endpoint_url="http://127.0.0.1:9",
+            **CREDENTIALS,
+            config=__import__("botocore.config").config.Config(
+                retries={"max_attempts": 1}, connect_timeout=1
+            ),
+        )
+        with pytest.raises(errors.StoreError):
+            store.list()
+
+    def test_open_store(self, tmp_path, monkeypatch, s3_endpoint, s3_bucket):
+        assert isinstance(open_store(str(tmp_path)), LocalStore)
+        assert isinstance(open_store("memory://"), MemoryStore)
+        monkeypatch.setenv("PERFTRACK_S3_ENDPOINT_URL", s3_endpoint)
+        for name, value in CREDENTIALS.items():
+            monkeypatch.setenv(
+                {
+                    "aws_access_key_id": "AWS_ACCESS_KEY_ID",
+                    "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+                    "region_name": "AWS_DEFAULT_REGION",
+                }[name],
+                value,
+            )
+        store = open_store(f"s3://{s3_bucket}/deep/prefix")
+        store.put("x", b"1")
+        assert store.list() == ["x"]
