@@ -847,12 +847,46 @@ def restore(
         if state is not None:
             load_state(tracker, state)
     after = -1 if seq is None else seq
-    expected = after + 1
-    replayed = 0
     problems: list[str] = [f"damaged snapshot {k} skipped" for k in skipped]
-    damaged_lines = 0
+    state_box: dict[str, int] = {}
+    tracker._replaying = True
+    try:
+        _replay_journal_into(tracker, store, account, after, problems, state_box)
+    finally:
+        tracker._replaying = False
+    expected, replayed = state_box["expected"], state_box["replayed"]
+    damaged_lines, remaining = state_box["damaged"], state_box["remaining"]
+    if damaged_lines or remaining:
+        log.warning(
+            "perftrack.journal_truncated",
+            account=account,
+            damaged_lines=damaged_lines,
+            dropped_records=remaining,
+            kept_up_to=expected - 1,
+        )
+        _repair_journal(store, account, expected)
+    tracker.restore_report = RestoreReport(
+        snapshot_seq=seq,
+        replayed=replayed,
+        skipped_snapshots=tuple(skipped),
+        dropped_records=remaining,
+        problems=tuple(problems),
+    )
+    tracker._attach(store, next_seq=expected, new_account=False)
+    return tracker
+
+
+def _replay_journal_into(
+    tracker: Tracker,
+    store: ObjectStore,
+    account: str,
+    after: int,
+    problems: list[str],
+    out: dict[str, int],
+) -> None:
+    expected = after + 1
+    replayed = damaged_lines = remaining = 0
     stop_reason = None
-    remaining = 0
     for key, line_no, record, problem in read_journal(store, account, after):
         if stop_reason is not None:
             remaining += 1
@@ -872,24 +906,7 @@ def restore(
         expected += 1
     if stop_reason is not None:
         problems.append(stop_reason)
-    if damaged_lines or remaining:
-        log.warning(
-            "perftrack.journal_truncated",
-            account=account,
-            damaged_lines=damaged_lines,
-            dropped_records=remaining,
-            kept_up_to=expected - 1,
-        )
-        _repair_journal(store, account, expected)
-    tracker.restore_report = RestoreReport(
-        snapshot_seq=seq,
-        replayed=replayed,
-        skipped_snapshots=tuple(skipped),
-        dropped_records=remaining,
-        problems=tuple(problems),
-    )
-    tracker._attach(store, next_seq=expected, new_account=False)
-    return tracker
+    out.update(expected=expected, replayed=replayed, damaged=damaged_lines, remaining=remaining)
 
 
 def _repair_journal(store: ObjectStore, account: str, next_seq: int) -> None:

@@ -371,6 +371,9 @@ class Tracker:
         self._since_snapshot = 0
         self._snapshot_at = monotonic()
         self._closed_down = False
+        #: True while restore replays the journal: components must not deliver again what
+        #: they delivered before the restart.
+        self._replaying = False
         #: What ``restore`` found and could not use; None for a tracker that was not restored.
         self.restore_report: _persist.RestoreReport | None = None
         if store is not None:
