@@ -16,11 +16,15 @@ from typing import Any
 from perftrack import errors, signals
 from perftrack._model import LiveStats, OpenTrade, Summary, Trade
 from perftrack._tracker import Tracker
+from perftrack.alerts import AlertEvent, Breach, Targets
 
 __all__ = [
+    "AlertEvent",
+    "Breach",
     "LiveStats",
     "OpenTrade",
     "Summary",
+    "Targets",
     "Trade",
     "Tracker",
     "errors",

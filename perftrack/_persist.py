@@ -342,7 +342,7 @@ class Journal:
         durability: str,
         max_events: int,
         max_ms: float,
-        lock: threading.Lock,
+        lock: threading.RLock,
     ) -> None:
         self.store = store
         self.account = account
@@ -849,6 +849,13 @@ def restore(
     after = -1 if seq is None else seq
     problems: list[str] = [f"damaged snapshot {k} skipped" for k in skipped]
     state_box: dict[str, int] = {}
+    # Components read what they delivered before the restart (e.g. the alert journal) so the
+    # replay delivers only what the crash kept from being delivered.
+    tracker._store = store
+    for component in tracker._components.values():
+        load_delivered = getattr(component, "load_delivered", None)
+        if callable(load_delivered):
+            load_delivered()
     tracker._replaying = True
     try:
         _replay_journal_into(tracker, store, account, after, problems, state_box)

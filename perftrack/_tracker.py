@@ -31,6 +31,7 @@ from perftrack._convert import (
 from perftrack._model import LiveStats, OpenTrade, Summary, Trade
 from perftrack._periods import PERIODS, Calendar
 from perftrack._stats import ZERO, Bucket, Event, Walk, event_amount, event_source, event_time
+from perftrack.alerts import Alerts, Targets
 from perftrack.errors import (
     DuplicateTradeError,
     InvalidInputError,
@@ -310,6 +311,7 @@ class Tracker:
         snapshot_interval: float | None = 3600.0,
         batch_max_events: int = 256,
         batch_max_ms: float = 50.0,
+        targets: Targets | None = None,
     ) -> None:
         self._start = to_decimal("starting_equity", starting_equity, error=InvalidInputError)
         self._calendar = Calendar(timezone, calendar)
@@ -324,7 +326,8 @@ class Tracker:
             msg = f"'periods_per_year' must be a positive number (got {periods_per_year!r})"
             raise InvalidInputError(msg)
         self._periods_per_year = float(periods_per_year)
-        self._lock = threading.Lock()
+        # Reentrant: observers (alert rules, custom rules) run under the lock and may query.
+        self._lock = threading.RLock()
         self._realized = ZERO
         self._open: dict[str, _Position] = {}
         self._closed: list[Trade] = []  # in close (exit time) order
@@ -356,6 +359,9 @@ class Tracker:
         # snapshot_state() -> dict and restore_state(dict); snapshots carry their states, and
         # their journaled events have kinds "name.method" (see _replay_component).
         self._components: dict[str, Any] = {}
+        #: What the current event realized: (time, amount, source) per booking. Observers read
+        #: it; it is cleared once they have run.
+        self._booked: list[tuple[datetime, Decimal, _Position | Trade]] = []
         # Persistence (see _persist.py): nothing is written without a store.
         self._persistence = _persist.Options.checked(
             account=account,
@@ -376,6 +382,10 @@ class Tracker:
         self._replaying = False
         #: What ``restore`` found and could not use; None for a tracker that was not restored.
         self.restore_report: _persist.RestoreReport | None = None
+        if targets is not None and not isinstance(targets, Targets):
+            msg = f"'targets' must be a perftrack.Targets (got {targets!r})"
+            raise InvalidInputError(msg)
+        self._alerts = Alerts(self, targets if targets is not None else Targets())
         if store is not None:
             if _persist.account_has_data(store, account):
                 msg = (
@@ -414,6 +424,14 @@ class Tracker:
         The annualisation factor of Sharpe and Sortino. Thread-safe (immutable).
         """
         return self._periods_per_year
+
+    @property
+    def alerts(self) -> Alerts:
+        """
+        The alerts raised against this tracker's targets: ``active()``, ``history()``,
+        ``acknowledge(alert_id, by=None)``. Thread-safe.
+        """
+        return self._alerts
 
     # -- persistence -----------------------------------------------------------------------
 
@@ -1349,6 +1367,7 @@ class Tracker:
             day = self._days[ordinal] = []
         day.append(event)
         self._realized += amount
+        self._booked.append((when, amount, source))
         self._index(ordinal, event, source, closed)
 
     def _index(
@@ -1442,6 +1461,7 @@ class Tracker:
         if event is not None:
             for observer in self._observers:
                 observer(kind, event, result, pending)
+        self._booked.clear()
 
     def _send(self, pending: list[tuple[Signal, dict[str, Any]]]) -> None:
         """

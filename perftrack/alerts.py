@@ -1,0 +1,844 @@
+"""
+Targets and alerts: tell the operator the moment performance falls behind.
+
+    targets = pt.Targets(min_win_rate=0.55, max_drawdown_pct=0.10, max_daily_loss="500")
+    tracker = pt.Tracker("10000", targets=targets)
+    tracker.alerts.active()
+
+Rules are evaluated as trades close and prices move. An alert is raised on the transition into
+breach (not again while the breach lasts), resolved once the metric recovers past the target by
+the hysteresis band, and raised again only after that. Each alert goes to the blinker signals
+``alert-raised`` / ``alert-resolved``, to a WARN log entry ``perftrack.alert``, and, when the
+tracker has a store, to the JSON-lines alert journal ``<account>/performance-alerts.jsonl``.
+Definitions of every rule are in docs/howto-alerts.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tomllib
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+import structlog
+
+from perftrack import signals
+from perftrack._convert import to_decimal
+from perftrack._model import Trade, json_safe
+from perftrack.errors import ConfigError, InvalidInputError, UnknownTradeError
+
+if TYPE_CHECKING:
+    from perftrack._tracker import Tracker
+
+__all__ = ["AlertEvent", "Alerts", "Breach", "Targets"]
+
+log = structlog.get_logger("perftrack")
+
+ALERT_JOURNAL: Final = "performance-alerts.jsonl"
+SEVERITIES: Final = ("warning", "critical")
+_SCOPES: Final = ("strategy", "symbol", "tag")
+
+
+@attrs.frozen
+class Breach:
+    """
+    What a custom rule returns for each breached target.
+
+    ``key`` identifies the breach across evaluations (an alert is raised when a key appears and
+    resolved when it disappears).
+    """
+
+    key: str
+    metric: str
+    actual: float | Decimal
+    target: float | Decimal
+    severity: str = "warning"
+    window: int | None = None
+    context: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class AlertEvent:
+    """
+    One alert: raised when a target was breached, resolved when it recovered.
+    """
+
+    id: str
+    rule: str
+    metric: str
+    scope: dict[str, str]
+    window: int | None
+    actual: float | Decimal
+    target: float | Decimal
+    severity: str
+    raised_at: datetime | None
+    resolved_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    context: dict[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def active(self) -> bool:
+        """
+        Raised and not resolved yet.
+        """
+        return self.resolved_at is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        Every field as JSON-safe values (Decimals as strings, times in ISO 8601).
+        """
+        return {f.name: json_safe(getattr(self, f.name)) for f in attrs.fields(AlertEvent)}
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        msg = f"{name!r} must be a positive int (got {value!r})"
+        raise ConfigError(msg)
+    return value
+
+
+def _fraction(name: str, value: object, *, above_one: bool = False) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        msg = f"{name!r} must be a number (got {value!r})"
+        raise ConfigError(msg)
+    try:
+        number = float(value)
+    except ValueError:
+        msg = f"{name!r} must be a number (got {value!r})"
+        raise ConfigError(msg) from None
+    if math.isnan(number) or not (number >= 0 and (above_one or number <= 1)):
+        where = ">= 0" if above_one else "between 0 and 1"
+        msg = f"{name!r} must be {where} (got {value!r})"
+        raise ConfigError(msg)
+    return number
+
+
+def _money(name: str, value: object) -> Decimal | None:
+    if value is None:
+        return None
+    return to_decimal(name, value, error=ConfigError)
+
+
+def _streak(name: str, value: object) -> int | None:
+    return None if value is None else _positive_int(name, value)
+
+
+_RULE_FIELDS: Final = (
+    "min_win_rate",
+    "min_risk_reward",
+    "max_drawdown_pct",
+    "max_drawdown",
+    "max_daily_loss",
+    "max_loss_streak",
+    "min_profit_factor",
+)
+
+
+@attrs.frozen(kw_only=True)
+class Targets:
+    """
+    The operator's targets. A rule whose target is None is off.
+
+    Args:
+        min_win_rate: Lowest acceptable win rate (fraction) over the last ``rolling_window``
+            closed trades.
+        min_risk_reward: Lowest acceptable payoff ratio (avg win / |avg loss|) over the last
+            ``risk_reward_window`` closed trades; its alert is ``risk_reward_breach``.
+        max_drawdown_pct: Largest acceptable fall of live equity below its peak (fraction).
+        max_drawdown: Largest acceptable fall of live equity below its peak (money).
+        max_daily_loss: Largest acceptable realized loss in the current session day (money).
+        max_loss_streak: Longest acceptable run of losing trades.
+        min_profit_factor: Lowest acceptable profit factor over the last
+            ``profit_factor_window`` closed trades.
+        rolling_window: Trades in the win-rate window (default 20;
+            ``PERFTRACK_ALERT_ROLLING_WINDOW`` overrides it).
+        min_sample: Closed trades a trade-based rule needs in its window before it can fire
+            (default: the whole window).
+        hysteresis: How far past the target, as a fraction of it, a metric must recover before
+            its alert resolves (default 0.05: a 60 % win-rate alert resolves at 63 %).
+        scope: Restrict every rule to one strategy, symbol or tag, e.g. {"strategy": "a"}.
+        per_strategy: Further Targets for single strategies (scoped to them).
+        custom: Callables taking a read-only view of the tracker (the tracker itself; use only
+            its queries) and returning an iterable of ``Breach``.
+        timezone: The tracker's time zone when targets come from a file
+            (``PERFTRACK_TIMEZONE`` overrides it).
+        review: The ``[review]`` table of a targets file, for the weekly ideas review.
+    """
+
+    min_win_rate: float | None = None
+    min_risk_reward: float | None = None
+    max_drawdown_pct: float | None = None
+    max_drawdown: Decimal | None = None
+    max_daily_loss: Decimal | None = None
+    max_loss_streak: int | None = None
+    min_profit_factor: float | None = None
+    rolling_window: int = 20
+    risk_reward_window: int = 10
+    profit_factor_window: int = 20
+    min_sample: int | None = None
+    hysteresis: float = 0.05
+    scope: dict[str, str] = attrs.field(factory=dict)
+    per_strategy: dict[str, Targets] = attrs.field(factory=dict)
+    custom: tuple[Callable[[Any], Iterable[Breach]], ...] = ()
+    timezone: str | None = None
+    review: dict[str, Any] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        # Normalise and check every value once (strings from TOML or env become numbers);
+        # frozen, hence object.__setattr__.
+        fixed: dict[str, object] = {
+            "min_win_rate": _fraction("min_win_rate", self.min_win_rate),
+            "min_risk_reward": _fraction("min_risk_reward", self.min_risk_reward, above_one=True),
+            "max_drawdown_pct": _fraction("max_drawdown_pct", self.max_drawdown_pct),
+            "max_drawdown": _money("max_drawdown", self.max_drawdown),
+            "max_daily_loss": _money("max_daily_loss", self.max_daily_loss),
+            "max_loss_streak": _streak("max_loss_streak", self.max_loss_streak),
+            "min_profit_factor": _fraction(
+                "min_profit_factor", self.min_profit_factor, above_one=True
+            ),
+            "rolling_window": _positive_int("rolling_window", self.rolling_window),
+            "risk_reward_window": _positive_int("risk_reward_window", self.risk_reward_window),
+            "profit_factor_window": _positive_int(
+                "profit_factor_window", self.profit_factor_window
+            ),
+            "min_sample": _streak("min_sample", self.min_sample),
+            "hysteresis": _fraction("hysteresis", self.hysteresis) or 0.0,
+            "custom": tuple(self.custom),
+        }
+        for name, value in fixed.items():
+            object.__setattr__(self, name, value)
+        for rule in self.custom:
+            if not callable(rule):
+                msg = f"'custom' rules must be callables (got {rule!r})"
+                raise ConfigError(msg)
+
+    @scope.validator
+    def _check_scope(self, _attribute: object, value: dict[str, str]) -> None:
+        for key, name in value.items():
+            if key not in _SCOPES or not isinstance(name, str) or not name:
+                msg = f"'scope' keys are {_SCOPES} with a name (got {key!r}: {name!r})"
+                raise ConfigError(msg)
+
+    @classmethod
+    def from_env(cls, **values: Any) -> Targets:
+        """
+        Targets from keyword values, with ``PERFTRACK_ALERT_ROLLING_WINDOW`` and
+        ``PERFTRACK_TIMEZONE`` applied on top.
+        """
+        window = os.environ.get("PERFTRACK_ALERT_ROLLING_WINDOW")
+        if window is not None:
+            try:
+                values["rolling_window"] = int(window)
+            except ValueError:
+                msg = f"'PERFTRACK_ALERT_ROLLING_WINDOW' must be an int (got {window!r})"
+                raise ConfigError(msg) from None
+        zone = os.environ.get("PERFTRACK_TIMEZONE")
+        if zone:
+            values["timezone"] = zone
+        return cls(**values)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> Targets:
+        """
+        Targets from a TOML file: a ``[targets]`` table, optional ``[targets.strategy.NAME]``
+        tables for single strategies, an optional ``[review]`` table; environment overrides on
+        top.
+
+        Raises:
+            ConfigError: For an unreadable file, an unknown key (named) or an invalid value.
+        """
+        try:
+            doc = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            msg = f"'path' is not a readable TOML file ({path}): {e}"
+            raise ConfigError(msg) from e
+        unknown = set(doc) - {"targets", "review"}
+        if unknown:
+            msg = f"unknown table {sorted(unknown)[0]!r} in {path}"
+            raise ConfigError(msg)
+        table = dict(doc.get("targets", {}))
+        strategies = table.pop("strategy", {})
+        allowed = {f.name for f in attrs.fields(cls)} - {"per_strategy", "custom", "review"}
+        for key in [*table, *(k for t in strategies.values() for k in t)]:
+            if key not in allowed:
+                msg = f"unknown target {key!r} in {path}"
+                raise ConfigError(msg)
+        per_strategy = {
+            name: cls(**{**values, "scope": {"strategy": name}})
+            for name, values in strategies.items()
+        }
+        return cls.from_env(**table, per_strategy=per_strategy, review=dict(doc.get("review", {})))
+
+    def rules(self) -> list[_Rule]:
+        """
+        The built-in rules these targets switch on, scoped ones included.
+        """
+        out: list[_Rule] = []
+        sample = self.min_sample
+        scope = dict(self.scope)
+        if self.min_win_rate is not None:
+            out.append(
+                _WinRate(self.min_win_rate, scope, self.rolling_window, sample, self.hysteresis)
+            )
+        if self.min_risk_reward is not None:
+            out.append(
+                _Payoff(
+                    self.min_risk_reward, scope, self.risk_reward_window, sample, self.hysteresis
+                )
+            )
+        if self.min_profit_factor is not None:
+            out.append(
+                _ProfitFactor(
+                    self.min_profit_factor,
+                    scope,
+                    self.profit_factor_window,
+                    sample,
+                    self.hysteresis,
+                )
+            )
+        if self.max_loss_streak is not None:
+            out.append(_LossStreak(self.max_loss_streak, scope))
+        if self.max_drawdown_pct is not None:
+            out.append(_Drawdown("max_drawdown_pct", self.max_drawdown_pct, scope, self.hysteresis))
+        if self.max_drawdown is not None:
+            out.append(_Drawdown("max_drawdown", self.max_drawdown, scope, self.hysteresis))
+        if self.max_daily_loss is not None:
+            out.append(_DailyLoss(self.max_daily_loss, scope, self.hysteresis))
+        for nested in self.per_strategy.values():
+            out += nested.rules()
+        return out
+
+
+# -- rules -------------------------------------------------------------------------------------
+
+
+class _Rule:
+    """
+    A built-in rule: its state is updated by events; ``check`` says whether it is breached now
+    (True), recovered past its band (False) or neither / not evaluable (None).
+    """
+
+    name: str
+    metric: str
+    severity = "warning"
+    window: int | None = None
+
+    def __init__(self, target: Any, scope: dict[str, str]) -> None:
+        self.target = target
+        self.scope = scope
+        self.actual: Any = None
+
+    def applies(self, trade: Any) -> bool:
+        scope = self.scope
+        if not scope:
+            return True
+        return (
+            scope.get("strategy", trade.strategy) == trade.strategy
+            and scope.get("symbol", trade.symbol) == trade.symbol
+            and ("tag" not in scope or scope["tag"] in trade.tags)
+        )
+
+    def key(self) -> str:
+        scope = ",".join(f"{k}={v}" for k, v in sorted(self.scope.items()))
+        return f"{self.name}[{scope}]"
+
+    def on_trade(self, trade: Trade) -> None:
+        """
+        A closed trade in this rule's scope.
+        """
+
+    def check(self, tracker: Tracker) -> bool | None:
+        raise NotImplementedError
+
+    def state(self) -> list[Any]:
+        return []
+
+    def load(self, state: list[Any]) -> None:
+        """
+        Restore what ``state`` returned.
+        """
+
+
+class _TradeRule(_Rule):
+    """
+    A rule over the scope's closed trades: checked when one of them closes.
+    """
+
+
+class _Windowed(_TradeRule):
+    """
+    A minimum over the last ``window`` closed trades of the scope, kept as running sums.
+    """
+
+    def __init__(
+        self,
+        target: float,
+        scope: dict[str, str],
+        window: int,
+        sample: int | None,
+        hysteresis: float,
+    ) -> None:
+        super().__init__(target, scope)
+        self.window = window
+        self.sample = min(window, sample) if sample is not None else window
+        self.band = target * (1 + hysteresis)
+        self.nets: deque[Decimal] = deque(maxlen=window)
+        self.wins = 0
+        self.win_sum = Decimal(0)
+        self.loss_sum = Decimal(0)
+        self.losses = 0
+
+    def on_trade(self, trade: Trade) -> None:
+        nets = self.nets
+        if len(nets) == nets.maxlen:
+            self._count(nets[0], -1)
+        nets.append(trade.net_pnl)
+        self._count(trade.net_pnl, 1)
+
+    def _count(self, net: Decimal, sign: int) -> None:
+        if net > 0:
+            self.wins += sign
+            self.win_sum += net * sign
+        elif net < 0:
+            self.losses += sign
+            self.loss_sum += net * sign
+
+    def metric_now(self) -> float | None:
+        raise NotImplementedError
+
+    def check(self, tracker: Tracker) -> bool | None:
+        if len(self.nets) < self.sample:
+            return None
+        value = self.metric_now()
+        self.actual = value
+        if value is None:
+            return None
+        if value < self.target:
+            return True
+        return False if value >= self.band else None
+
+    def state(self) -> list[Any]:
+        return [str(n) for n in self.nets]
+
+    def load(self, state: list[Any]) -> None:
+        for value in state:
+            self.nets.append(Decimal(value))
+            self._count(Decimal(value), 1)
+
+
+class _WinRate(_Windowed):
+    name = metric = "min_win_rate"
+
+    def metric_now(self) -> float | None:
+        return self.wins / len(self.nets)
+
+
+class _Payoff(_Windowed):
+    name = "risk_reward_breach"
+    metric = "payoff_ratio"
+
+    def metric_now(self) -> float | None:
+        if not self.wins or not self.losses:
+            return None
+        return float((self.win_sum / self.wins) / (-self.loss_sum / self.losses))
+
+
+class _ProfitFactor(_Windowed):
+    name = "min_profit_factor"
+    metric = "profit_factor"
+
+    def metric_now(self) -> float | None:
+        return None if not self.loss_sum else float(self.win_sum / -self.loss_sum)
+
+
+class _LossStreak(_TradeRule):
+    name = "max_loss_streak"
+    metric = "loss_streak"
+
+    def __init__(self, target: int, scope: dict[str, str]) -> None:
+        super().__init__(target, scope)
+        self.streak = 0
+
+    def on_trade(self, trade: Trade) -> None:
+        self.streak = self.streak + 1 if trade.net_pnl < 0 else 0
+
+    def check(self, tracker: Tracker) -> bool | None:
+        self.actual = self.streak
+        if self.streak > self.target:
+            return True
+        return False if self.streak == 0 else None
+
+    def state(self) -> list[Any]:
+        return [self.streak]
+
+    def load(self, state: list[Any]) -> None:
+        self.streak = int(state[0])
+
+
+class _Drawdown(_Rule):
+    """
+    The fall of live (marked-to-market) equity below its peak, now; account-wide.
+    """
+
+    severity = "critical"
+
+    def __init__(self, metric: str, target: Any, scope: dict[str, str], hysteresis: float) -> None:
+        super().__init__(target, scope)
+        self.name = self.metric = metric
+        self.band = target * (
+            1 - Decimal(str(hysteresis)) if isinstance(target, Decimal) else 1 - hysteresis
+        )
+
+    def check(self, tracker: Tracker) -> bool | None:
+        return self.check_live(tracker._live.figures())
+
+    def check_live(self, figures: tuple[Decimal, Decimal, Decimal, Decimal]) -> bool | None:
+        peak, _max_dd, _max_pct, drawdown = figures
+        if self.metric == "max_drawdown":
+            value: Any = drawdown
+        else:
+            value = float(drawdown / peak) if peak > 0 else None
+        self.actual = value
+        if value is None:
+            return None
+        if value > self.target:
+            return True
+        return False if value <= self.band else None
+
+
+class _DailyLoss(_Rule):
+    """
+    The realized P&L of the current session day (the day of the tracker's newest event) in the
+    rule's scope, kept from what each event realized.
+    """
+
+    name = metric = "max_daily_loss"
+    severity = "critical"
+
+    def __init__(self, target: Decimal, scope: dict[str, str], hysteresis: float) -> None:
+        super().__init__(target, scope)
+        self.band = target * (1 - Decimal(str(hysteresis)))
+        self.day: int | None = None
+        self.pnl = Decimal(0)
+
+    def check(self, tracker: Tracker) -> bool | None:
+        if tracker._clock is None:
+            return None
+        calendar = tracker._calendar
+        today = calendar.session_of(tracker._clock)
+        if today != self.day:
+            self.day, self.pnl = today, Decimal(0)
+        for when, amount, source in tracker._booked:
+            if self.applies(source) and calendar.session_of(when) == today:
+                self.pnl += amount
+        self.actual = self.pnl
+        if -self.pnl > self.target:
+            return True
+        return False if -self.pnl <= self.band else None
+
+    def state(self) -> list[Any]:
+        return [self.day, str(self.pnl)]
+
+    def load(self, state: list[Any]) -> None:
+        self.day, self.pnl = state[0], Decimal(state[1])
+
+
+# -- the manager -------------------------------------------------------------------------------
+
+
+class Alerts:
+    """
+    The tracker's alerts: ``tracker.alerts``. Thread-safe (it works under the tracker's lock).
+    """
+
+    def __init__(self, tracker: Tracker, targets: Targets) -> None:
+        self._tracker = tracker
+        self.targets = targets
+        self._rules = targets.rules()
+        self._by_key: dict[str, _Rule] = {r.key(): r for r in self._rules}
+        self._trade_rules = [(k, r) for k, r in self._by_key.items() if isinstance(r, _TradeRule)]
+        self._day_rules = [(k, r) for k, r in self._by_key.items() if isinstance(r, _DailyLoss)]
+        self._equity_rules = [(k, r) for k, r in self._by_key.items() if isinstance(r, _Drawdown)]
+        self._has_custom = bool(
+            targets.custom or any(t.custom for t in targets.per_strategy.values())
+        )
+        self._active: dict[str, AlertEvent] = {}  # rule key -> alert
+        self._custom_active: dict[str, AlertEvent] = {}
+        self._history: list[AlertEvent] = []
+        self._count = 0
+        self._delivered: set[str] | None = None  # ids already in the alert journal (restore)
+        tracker._components["alerts"] = self
+        if self._rules or self._has_custom:
+            # Without rules there is nothing to observe: keep the event path lean.
+            tracker._observers.append(self._observe)
+
+    # -- public ------------------------------------------------------------------------------
+
+    def active(self) -> list[AlertEvent]:
+        """
+        The alerts raised and not resolved, oldest first. Thread-safe.
+        """
+        with self._tracker._lock:
+            return [a for a in self._history if a.active]
+
+    def history(self) -> list[AlertEvent]:
+        """
+        Every alert raised, oldest first, with its latest state. Thread-safe.
+        """
+        with self._tracker._lock:
+            return list(self._history)
+
+    def acknowledge(self, alert_id: str, by: str | None = None) -> AlertEvent:
+        """
+        Mark an alert as seen by an operator (journaled). Thread-safe.
+
+        Raises:
+            UnknownTradeError: When no alert has that id.
+        """
+        tracker = self._tracker
+        if not isinstance(alert_id, str):
+            msg = f"'alert_id' must be a string (got {alert_id!r})"
+            raise InvalidInputError(msg)
+        with tracker._lock:
+            if not any(a.id == alert_id for a in self._history):
+                msg = f"'alert_id' names no alert (got {alert_id!r})"
+                raise UnknownTradeError(msg)
+            when = tracker._clock
+            tracker._write_ahead(
+                "alerts.apply_acknowledgement", {"alert_id": alert_id, "by": by, "at": when}
+            )
+            return self.apply_acknowledgement(alert_id, by, when)
+
+    def apply_acknowledgement(self, alert_id: str, by: str | None, at: Any) -> AlertEvent:
+        """
+        Record an acknowledgement (used directly by journal replay).
+        """
+        when = datetime.fromisoformat(at) if isinstance(at, str) else at
+        for i, alert in enumerate(self._history):
+            if alert.id == alert_id:
+                updated = attrs.evolve(alert, acknowledged_at=when, acknowledged_by=by)
+                self._history[i] = updated
+                for table in (self._active, self._custom_active):
+                    for key, value in table.items():
+                        if value.id == alert_id:
+                            table[key] = updated
+                self._journal(updated, "acknowledged")
+                return updated
+        msg = f"'alert_id' names no alert (got {alert_id!r})"
+        raise UnknownTradeError(msg)
+
+    # -- evaluation (under the tracker's lock) -------------------------------------------------
+
+    def _observe(
+        self, kind: str, event: dict[str, Any], result: object, pending: list[Any]
+    ) -> None:
+        # Check only what the event can have moved: trade rules on a close, the daily loss on
+        # a realization, drawdowns on any change of equity.
+        tracker = self._tracker
+        if isinstance(result, Trade):
+            for key, rule in self._trade_rules:
+                if rule.applies(result):
+                    rule.on_trade(result)
+                    self._transition(key, rule, rule.check(tracker), pending)
+        if kind != "mark_price":
+            for key, daily in self._day_rules:
+                self._transition(key, daily, daily.check(tracker), pending)
+        if self._equity_rules:
+            figures = tracker._live.figures()
+            for key, drawdown in self._equity_rules:
+                self._transition(key, drawdown, drawdown.check_live(figures), pending)
+        if self._has_custom:
+            self._check_custom(pending)
+
+    def _transition(self, key: str, rule: _Rule, state: bool | None, pending: list[Any]) -> None:
+        if state is True:
+            if key not in self._active:
+                self._raise(
+                    key,
+                    rule.name,
+                    rule.metric,
+                    rule.scope,
+                    rule.window,
+                    rule.actual,
+                    rule.target,
+                    rule.severity,
+                    {},
+                    self._active,
+                    pending,
+                )
+        elif state is False and key in self._active:
+            self._resolve(key, rule.actual, self._active, pending)
+
+    def _check_custom(self, pending: list[Any]) -> None:
+        found: dict[str, Breach] = {}
+        for rule in self.targets.custom:
+            for breach in rule(self._tracker):
+                found[f"custom:{breach.key}"] = breach
+        for key, breach in found.items():
+            if key not in self._custom_active:
+                self._raise(
+                    key,
+                    key[7:],
+                    breach.metric,
+                    {},
+                    breach.window,
+                    breach.actual,
+                    breach.target,
+                    breach.severity,
+                    dict(breach.context),
+                    self._custom_active,
+                    pending,
+                )
+        for key in [k for k in self._custom_active if k not in found]:
+            self._resolve(key, None, self._custom_active, pending)
+
+    def _raise(
+        self,
+        key: str,
+        rule: str,
+        metric: str,
+        scope: dict[str, str],
+        window: int | None,
+        actual: Any,
+        target: Any,
+        severity: str,
+        context: dict[str, Any],
+        table: dict[str, AlertEvent],
+        pending: list[Any],
+    ) -> None:
+        self._count += 1
+        alert = AlertEvent(
+            id=f"alert-{self._count}",
+            rule=rule,
+            metric=metric,
+            scope=dict(scope),
+            window=window,
+            actual=actual,
+            target=target,
+            severity=severity,
+            raised_at=self._tracker._clock,
+            context=context,
+        )
+        table[key] = alert
+        self._history.append(alert)
+        self._deliver(alert, "raised", signals.alert_raised, pending)
+
+    def _resolve(
+        self, key: str, actual: Any, table: dict[str, AlertEvent], pending: list[Any]
+    ) -> None:
+        alert = table.pop(key)
+        resolved = attrs.evolve(
+            alert,
+            resolved_at=self._tracker._clock,
+            context={**alert.context, "recovered_to": json_safe(actual)},
+        )
+        self._history[self._history.index(alert)] = resolved
+        self._deliver(resolved, "resolved", signals.alert_resolved, pending)
+
+    def _deliver(self, alert: AlertEvent, action: str, signal: Any, pending: list[Any]) -> None:
+        if self._tracker._replaying and (
+            self._delivered is None or f"{alert.id}:{action}" in self._delivered
+        ):
+            return  # delivered before the restart
+        # Log and journal first, under the lock: a listener that raises cannot stop them.
+        log.warning("perftrack.alert", action=action, **alert.to_dict())
+        self._journal(alert, action)
+        pending.append((signal, {"alert": alert}))
+
+    def _journal(self, alert: AlertEvent, action: str) -> None:
+        store = self._tracker._store
+        if store is None:
+            return
+        line = (
+            json.dumps(
+                {"event": "performance.alert", "action": action, **alert.to_dict()},
+                separators=(",", ":"),
+            ).encode()
+            + b"\n"
+        )
+        key = f"{self._tracker._persistence.account}/{ALERT_JOURNAL}"
+        append = getattr(store, "append", None)
+        if callable(append):
+            append(key, line)
+        else:
+            try:
+                old = store.get(key)
+            except KeyError:
+                old = b""
+            store.put(key, old + line)
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def snapshot_state(self) -> dict[str, Any]:
+        return {
+            "count": self._count,
+            "history": [a.to_dict() for a in self._history],
+            "active": {k: a.id for k, a in self._active.items()},
+            "custom_active": {k: a.id for k, a in self._custom_active.items()},
+            "rules": {k: r.state() for k, r in self._by_key.items()},
+        }
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        self._count = state["count"]
+        self._history = [_alert_from_dict(d) for d in state["history"]]
+        by_id = {a.id: a for a in self._history}
+        self._active = {k: by_id[i] for k, i in state["active"].items() if i in by_id}
+        self._custom_active = {k: by_id[i] for k, i in state["custom_active"].items() if i in by_id}
+        for key, rule_state in state["rules"].items():
+            if key in self._by_key:
+                self._by_key[key].load(rule_state)
+
+    def load_delivered(self) -> None:
+        """
+        Read which alert actions the alert journal already holds, so a replay delivers only
+        what the crash kept from being delivered.
+        """
+        store = self._tracker._store
+        self._delivered = set()
+        if store is None:
+            return
+        key = f"{self._tracker._persistence.account}/{ALERT_JOURNAL}"
+        try:
+            data = store.get(key)
+        except KeyError:
+            return
+        for line in data.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            self._delivered.add(f"{record.get('id')}:{record.get('action')}")
+
+
+def _alert_from_dict(data: dict[str, Any]) -> AlertEvent:
+    def when(value: str | None) -> datetime | None:
+        return None if value is None else datetime.fromisoformat(value)
+
+    def number(value: Any) -> Any:
+        return Decimal(value) if isinstance(value, str) else value
+
+    return AlertEvent(
+        id=data["id"],
+        rule=data["rule"],
+        metric=data["metric"],
+        scope=data["scope"],
+        window=data["window"],
+        actual=number(data["actual"]),
+        target=number(data["target"]),
+        severity=data["severity"],
+        raised_at=when(data["raised_at"]),
+        resolved_at=when(data["resolved_at"]),
+        acknowledged_at=when(data["acknowledged_at"]),
+        acknowledged_by=data["acknowledged_by"],
+        context=data["context"],
+    )
