@@ -57,6 +57,9 @@ class Calendar:
         # The last few session intervals looked up: events cluster in the current session, so
         # most lookups are two datetime comparisons instead of an astimezone() call.
         self._recent: list[tuple[datetime, datetime, int]] = []
+        # Session bounds never change for a day: dateutil's conversions are the slowest part of
+        # a summary, so each day's bounds (UTC and local) are computed once. Bounded.
+        self._bounds: dict[int, tuple[datetime, datetime, datetime, datetime]] = {}
 
     # -- instants and days -------------------------------------------------------------------
 
@@ -85,10 +88,21 @@ class Calendar:
         """
         The half-open instant range ``[start, end)`` (UTC) that session day ``ordinal`` covers.
         """
-        first = ordinal
-        if self.weekdays and date.fromordinal(ordinal).weekday() == 0:
-            first = ordinal - 2  # Monday's session opens on Saturday.
-        return self.local_midnight(first), self.local_midnight(ordinal + 1)
+        start, end, _local_start, _local_end = self._day_bounds(ordinal)
+        return start, end
+
+    def _day_bounds(self, ordinal: int) -> tuple[datetime, datetime, datetime, datetime]:
+        cached = self._bounds.get(ordinal)
+        if cached is None:
+            first = ordinal
+            if self.weekdays and date.fromordinal(ordinal).weekday() == 0:
+                first = ordinal - 2  # Monday's session opens on Saturday.
+            start, end = self.local_midnight(first), self.local_midnight(ordinal + 1)
+            cached = (start, end, start.astimezone(self.zone), end.astimezone(self.zone))
+            if len(self._bounds) >= 8192:
+                self._bounds.clear()
+            self._bounds[ordinal] = cached
+        return cached
 
     def session_of(self, when: datetime) -> int:
         """
@@ -184,13 +198,13 @@ class Calendar:
         """
         The start of session day ``ordinal`` as an aware datetime in the tracker's zone.
         """
-        return self.session_bounds(ordinal)[0].astimezone(self.zone)
+        return self._day_bounds(ordinal)[2]
 
     def day_end(self, ordinal: int) -> datetime:
         """
         The (exclusive) end of session day ``ordinal`` in the tracker's zone.
         """
-        return self.session_bounds(ordinal)[1].astimezone(self.zone)
+        return self._day_bounds(ordinal)[3]
 
     def to_local(self, when: datetime) -> datetime:
         """
