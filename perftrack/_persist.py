@@ -515,7 +515,7 @@ def replay(tracker: Tracker, kind: str, data: dict[str, Any]) -> None:
 
 
 REPLAYABLE: Final = frozenset(
-    {"record_trade", "open_trade", "add_to_trade", "close_trade", "mark_price"}
+    {"record_trade", "open_trade", "add_to_trade", "close_trade", "mark_price", "mark_partial"}
 )
 
 
@@ -657,6 +657,7 @@ def tracker_state(tracker: Tracker) -> dict[str, Any]:
         "next_id": tracker._next_id,
         "event_ids": {k: _tagged(v) for k, v in tracker._event_ids.items()},
         "combos": [list(k) for k in tracker._combos],
+        "partial_days": sorted(tracker._partial_days),
         "components": {name: c.snapshot_state() for name, c in tracker._components.items()},
     }
 
@@ -719,6 +720,7 @@ def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
     tracker._next_id = state["next_id"]
     tracker._event_ids = {k: _untagged(v) for k, v in state["event_ids"].items()}
     tracker._combos = {(k[0], k[1], k[2], k[3]) for k in state["combos"]}
+    tracker._partial_days = set(state.get("partial_days", ()))
     for ordinal_text in sorted(state["days"], key=int):
         ordinal = int(ordinal_text)
         day: list[Any] = []

@@ -344,6 +344,7 @@ class Tracker:
         self._first_day: int | None = None
         self._last_day: int | None = None
         self._combos: set[Key] = set()
+        self._partial_days: set[int] = set()  # session days whose input is incomplete
         self._keys_cache: dict[tuple[str, str, str, tuple[str, ...]], tuple[Key, ...]] = {}
         self._next_id = 1  # the number of the next generated trade id
         # Extension points, called under the lock. A sink sees every accepted event before it
@@ -932,7 +933,7 @@ class Tracker:
                     "event_id": eid,
                 }
                 self._write_ahead("close_trade", event)
-            basis = pos.cost if out == pos.qty else pos.cost * out / pos.qty
+            basis = pos.cost if out == pos.qty else _basis_share(pos.cost, out, pos.qty)
             gross = (px * out - basis) * pos.sign
             amount = gross - fee
             pos.qty -= out
@@ -1020,6 +1021,28 @@ class Tracker:
             self._remember_event(eid, content)
             self._after_change(when, pending, "mark_price", event, None)
         self._send(pending)
+
+    def mark_partial(self, day: date | datetime | str, reason: str = "incomplete input") -> None:
+        """
+        Record that the input of a session day is incomplete (a missing log file, a cut line):
+        every summary whose window contains that day says ``partial=True``. Thread-safe;
+        journaled.
+
+        Raises:
+            InvalidInputError: For a bad day.
+        """
+        bound = to_date_or_time("day", day)
+        reason = to_name("reason", reason, error=InvalidInputError)
+        with self._lock:
+            cal = self._calendar
+            ordinal = (
+                cal.session_of(bound) if isinstance(bound, datetime) else cal.session_of_date(bound)
+            )
+            if ordinal in self._partial_days:
+                return
+            if self._sinks:
+                self._write_ahead("mark_partial", {"day": bound, "reason": reason})
+            self._partial_days.add(ordinal)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -1218,6 +1241,22 @@ class Tracker:
                 equity += amount
                 curve.append((when.astimezone(self._calendar.zone), equity))
             return curve
+
+    def max_drawdown_period(self) -> tuple[datetime, datetime, Decimal] | None:
+        """
+        When the deepest fall in money of the realized equity path began (its peak) and ended
+        (its trough), and its depth; None when the equity never fell. The first such episode
+        when several are equally deep. Thread-safe; walks the equity curve, O(instants).
+        """
+        curve = self.equity_curve()
+        best: tuple[datetime, datetime, Decimal] | None = None
+        peak_time, peak = None, None
+        for when, equity in curve:
+            if peak is None or equity > peak:
+                peak_time, peak = when, equity
+            elif peak_time is not None and peak - equity > (best[2] if best else 0):
+                best = (peak_time, when, peak - equity)
+        return best
 
     def trades(
         self,
@@ -1631,6 +1670,9 @@ class Tracker:
                     mark = self._symbols[pos.symbol].mark
                     unrealized += (mark * pos.qty - pos.cost) * pos.sign
         sharpe, sortino = walk.ratios(days, self._periods_per_year)
+        partial = bool(self._partial_days) and any(
+            (lo is None or d >= lo) and (hi is None or d <= hi) for d in self._partial_days
+        )
         return _make_summary(
             walk,
             period=period,
@@ -1642,6 +1684,7 @@ class Tracker:
             open_trades=open_count,
             unrealized=unrealized,
             scope=key,
+            partial=partial,
         )
 
     def _all_time(self, series: _Series) -> Walk:
@@ -1745,6 +1788,7 @@ def _make_summary(
     open_trades: int,
     unrealized: Decimal,
     scope: Key,
+    partial: bool = False,
 ) -> Summary:
     n = walk.n
     div = AVERAGE_CONTEXT.divide
@@ -1791,10 +1835,27 @@ def _make_summary(
         avg_holding_time=walk.hold / n if n else None,
         open_trades=open_trades,
         unrealized_pnl=unrealized,
-        partial=False,
+        partial=partial,
         note=None if n else "No trades in window",
         scope={dim: v for dim, v in zip(DIMENSIONS, scope, strict=True) if v is not None},
     )
+
+
+_BASIS_PLACES: Final = Decimal("1e-20")
+
+
+def _basis_share(cost: Decimal, out: Decimal, qty: Decimal) -> Decimal:
+    """
+    The cost basis a partial exit of ``out`` out of ``qty`` takes: cost x out / qty, rounded
+    to 20 decimal places when it does not terminate. Rounding to places (not to significant
+    digits) keeps every later subtraction from the remaining cost exact, so the exits of a
+    trade always add up to exactly its proceeds - cost.
+    """
+    share = cost * out / qty
+    exponent = share.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -20:
+        share = share.quantize(_BASIS_PLACES)
+    return share
 
 
 def _risk(entry: Decimal, stop: Decimal | None, quantity: Decimal) -> Decimal | None:

@@ -147,6 +147,8 @@ class Model:
         with localcontext(CTX):
             out = pos.qty if qty is None else qty
             basis = pos.cost if out == pos.qty else pos.cost * out / pos.qty
+            if out != pos.qty and basis.as_tuple().exponent < -20:
+                basis = basis.quantize(Decimal("1e-20"))
             amount = (price * out - basis) * pos.sign - fee
             pos.qty -= out
             pos.cost -= basis

@@ -95,7 +95,11 @@ class TestScenarios:
         for n in range(10, 20):
             close(tracker, n, n % 2 == 0, size="5" if n % 2 == 0 else "10")
         (alert,) = tracker.alerts.active()
-        assert ("risk_reward_breach", "payoff_ratio", 10) == (alert.rule, alert.metric, alert.window)
+        assert ("risk_reward_breach", "payoff_ratio", 10) == (
+            alert.rule,
+            alert.metric,
+            alert.window,
+        )
         assert alert.actual < 1.0  # the payoff when the breach began
         assert 0.5 == tracker.rolling(10).payoff_ratio
 

@@ -1,0 +1,123 @@
+"""
+What every importer returns, and how it goes into a tracker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import structlog
+
+from perftrack.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from perftrack._tracker import Tracker
+
+__all__ = ["Fill", "ImportResult", "apply_fills", "load_into"]
+
+log = structlog.get_logger("perftrack")
+
+
+@attrs.frozen
+class Fill:
+    """
+    One execution from a broker's fill list: ``quantity`` > 0 bought, < 0 sold.
+    """
+
+    time: datetime
+    symbol: str
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal = Decimal(0)
+    fill_id: str | None = None
+
+
+@attrs.frozen
+class ImportResult:
+    """
+    What a file held: whole trades (``record_trade`` keyword arguments) and/or fills to group
+    into round trips, with the account facts the file states and what could not be read.
+    """
+
+    trades: tuple[dict[str, Any], ...] = ()
+    fills: tuple[Fill, ...] = ()
+    starting_equity: Decimal | None = None
+    warnings: tuple[str, ...] = ()
+    #: Days whose input is known to be incomplete (a missing day file, a cut last line).
+    partial_days: tuple[date, ...] = ()
+    #: Figures the source tool computed itself, for checking (free-form).
+    reported: dict[str, Any] = attrs.field(factory=dict)
+
+
+def load_into(tracker: Tracker, result: ImportResult, *, strategy: str = "imported") -> int:
+    """
+    Record everything ``result`` holds in ``tracker``; returns the trades added.
+
+    Trades already in the tracker with the same id and content are skipped (imports can be
+    run twice). Partial days are marked partial. Thread-safe (each call is one tracker call).
+    """
+    before = len(tracker.trades())
+    for trade in result.trades:
+        tracker.record_trade(**trade)
+    apply_fills(tracker, result.fills, strategy=strategy)
+    for day in result.partial_days:
+        tracker.mark_partial(day, reason="incomplete input")
+    for warning in result.warnings:
+        log.warning("perftrack.import_warning", warning=warning)
+    return len(tracker.trades()) - before
+
+
+def apply_fills(tracker: Tracker, fills: Iterable[Fill], *, strategy: str = "imported") -> None:
+    """
+    Group fills into round trips per symbol, first in first out: a fill on a flat symbol opens
+    a trade, one in the same direction scales in, one against it exits (partially), and one
+    that crosses zero closes the trade and opens the next with the rest.
+    """
+    position: dict[str, tuple[str, Decimal]] = {}  # symbol -> (trade id, signed quantity)
+    for n, fill in enumerate(sorted(fills, key=lambda f: f.time)):
+        if fill.quantity == 0:
+            raise InvalidInputError(f"'quantity' of a fill must not be 0 (got {fill!r})")
+        remaining = fill.quantity
+        fee = fill.fee
+        while remaining:
+            tid, held = position.get(fill.symbol, (None, Decimal(0)))
+            event = f"{fill.fill_id or n}:{fill.symbol}:{remaining}"
+            if tid is None or held == 0:
+                tid = f"{fill.symbol}-{fill.time.isoformat()}-{n}"
+                tracker.open_trade(
+                    tid,
+                    symbol=fill.symbol,
+                    side="long" if remaining > 0 else "short",
+                    quantity=abs(remaining),
+                    price=fill.price,
+                    time=fill.time,
+                    fees=fee,
+                    strategy=strategy,
+                )
+                position[fill.symbol] = (tid, remaining)
+                remaining = Decimal(0)
+            elif (held > 0) == (remaining > 0):
+                tracker.add_to_trade(
+                    tid,
+                    quantity=abs(remaining),
+                    price=fill.price,
+                    time=fill.time,
+                    fees=fee,
+                    event_id=event,
+                )
+                position[fill.symbol] = (tid, held + remaining)
+                remaining = Decimal(0)
+            else:
+                out = min(abs(remaining), abs(held))
+                share = fee if out == abs(remaining) else (fee * out / abs(remaining))
+                tracker.close_trade(
+                    tid, price=fill.price, time=fill.time, quantity=out, fees=share, event_id=event
+                )
+                fee -= share
+                step = out if remaining > 0 else -out
+                position[fill.symbol] = (tid, held + step)
+                remaining -= step

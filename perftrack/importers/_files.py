@@ -1,0 +1,344 @@
+"""
+Importers for the files operators already have: JSON-lines trade logs, freqtrade backtest
+results, MetaTrader 5 reports, broker statements and any CSV with a column mapping.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from perftrack.errors import InvalidInputError
+from perftrack.importers._base import Fill, ImportResult
+
+__all__ = ["read_csv", "read_freqtrade", "read_jsonl", "read_mt5", "read_td_ameritrade"]
+
+_DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+def _bad(path: object, where: str, why: str) -> InvalidInputError:
+    return InvalidInputError(f"'file' {path}: {where}: {why}")
+
+
+def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
+    """
+    Trade logs with one trade per line: the keyword arguments of ``record_trade``, Decimal
+    fields as strings, times in ISO 8601 with an offset.
+
+    Files named by day (``trades-2025-01-31.jsonl``) are checked for gaps: a missing day
+    between the first and the last file is reported and its summaries marked partial. A last
+    line cut short (no newline, invalid JSON) is skipped with a warning and its day marked
+    partial. Any other bad line is an error naming the file and line.
+    """
+    trades: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    partial: set[date] = set()
+    days: list[date] = []
+    for path in sorted(Path(p) for p in paths):
+        match = _DAY_IN_NAME.search(path.name)
+        if match:
+            days.append(date.fromisoformat(match.group(1)))
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            warnings.append(f"{path}: missing, skipped")
+            if match:
+                partial.add(days[-1])
+            continue
+        lines = text.splitlines(keepends=True)
+        for i, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                trade = json.loads(line)
+            except ValueError:
+                if i == len(lines) and not line.endswith("\n"):
+                    warnings.append(f"{path}: last line {i} is cut short, skipped")
+                    if match:
+                        partial.add(days[-1])
+                    elif trades:
+                        partial.add(datetime.fromisoformat(trades[-1]["exit_time"]).date())
+                    continue
+                raise _bad(path, f"line {i}", "not JSON") from None
+            if not isinstance(trade, dict):
+                raise _bad(path, f"line {i}", "not a JSON object")
+            trades.append(trade)
+    if days:
+        present = set(days)
+        day = min(days)
+        while day < max(days):
+            if day not in present:
+                warnings.append(f"no trade log for {day}: summaries of that day are partial")
+                partial.add(day)
+            day += timedelta(days=1)
+    return ImportResult(
+        trades=tuple(trades), warnings=tuple(warnings), partial_days=tuple(sorted(partial))
+    )
+
+
+def _freqtrade_time(text: str) -> datetime:
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def read_freqtrade(path: str | Path, *, strategy: str | None = None) -> ImportResult:
+    """
+    A freqtrade backtest result (``backtest-result.json``), both trade schemas (``enter_tag``
+    and ``is_short``, or the older ``buy_tag``).
+
+    Each trade's net P&L is freqtrade's own ``profit_abs`` (it cannot be rebuilt from rates and
+    fee ratios); fees are the fee ratios applied to the entry and exit values. Numbers are read
+    as exact decimals from the file's text. The starting balance and freqtrade's own statistics
+    are in ``reported``.
+    """
+    doc = json.loads(Path(path).read_text(), parse_float=Decimal)
+    strategies = doc.get("strategy", {})
+    names = [strategy] if strategy else list(strategies)
+    trades = []
+    reported: dict[str, Any] = {}
+    starting = None
+    for name in names:
+        if name not in strategies:
+            raise _bad(path, "strategy", f"no strategy {name!r} (has {sorted(strategies)})")
+        result = strategies[name]
+        starting = starting or result.get("starting_balance")
+        reported[name] = {
+            k: result.get(k)
+            for k in (
+                "total_trades",
+                "wins",
+                "draws",
+                "losses",
+                "profit_total_abs",
+                "profit_factor",
+                "max_drawdown_abs",
+                "drawdown_start",
+                "drawdown_end",
+                "daily_profit",
+                "results_per_pair",
+                "starting_balance",
+            )
+        }
+        for i, t in enumerate(result["trades"]):
+            short = bool(t.get("is_short", False))
+            amount = Decimal(t["amount"])
+            entry, exit_ = Decimal(t["open_rate"]), Decimal(t["close_rate"])
+            fees = amount * entry * Decimal(t["fee_open"]) + amount * exit_ * Decimal(
+                t["fee_close"]
+            )
+            stop = t.get("initial_stop_loss_abs")
+            stop = Decimal(stop) if stop is not None else None
+            if stop is not None and (stop >= entry if not short else stop <= entry):
+                stop = None  # a stop on the wrong side carries no risk
+            tag = t.get("enter_tag", t.get("buy_tag"))
+            trades.append(
+                {
+                    "trade_id": f"{name}-{i}",
+                    "symbol": t["pair"],
+                    "side": "short" if short else "long",
+                    "quantity": amount,
+                    "entry_price": entry,
+                    "exit_price": exit_,
+                    "entry_time": _freqtrade_time(t["open_date"]),
+                    "exit_time": _freqtrade_time(t["close_date"]),
+                    "fees": fees,
+                    "strategy": name,
+                    "stop_price": stop,
+                    "tags": tuple(x for x in (tag, t.get("exit_reason")) if x),
+                    "net_pnl": Decimal(t["profit_abs"]),
+                }
+            )
+    return ImportResult(trades=tuple(trades), starting_equity=starting, reported=reported)
+
+
+def read_mt5(path: str | Path, *, timezone: Any = UTC) -> ImportResult:
+    """
+    A MetaTrader 5 "Trade History Report" (.xlsx; needs the ``xlsx`` extra).
+
+    Trades come from the Positions table, each with MT5's own Profit as its net P&L (contract
+    sizes differ by symbol, so prices cannot rebuild it) and Commission and Swap as fees. The
+    first deposit in Deals is the starting equity. MT5 writes the broker server's local time
+    without an offset; ``timezone`` says which (default UTC).
+    """
+    try:
+        import openpyxl  # noqa: PLC0415 (optional dependency)
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        msg = "reading MT5 reports needs openpyxl: pip install 'perftrack[xlsx]'"
+        raise ImportError(msg) from e
+    book = openpyxl.load_workbook(path, data_only=True, read_only=True)
+    try:
+        rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        book.close()  # read-only workbooks keep their file open until closed
+    section = None
+    trades: list[dict[str, Any]] = []
+    starting = None
+    reported: dict[str, Any] = {}
+
+    def when(text: str) -> datetime:
+        return datetime.strptime(text, "%Y.%m.%d %H:%M:%S").replace(tzinfo=timezone)
+
+    for row in rows:
+        first = row[0]
+        if first in ("Positions", "Orders", "Deals", "Working Orders", "Results"):
+            section = first
+            continue
+        if section == "Positions" and isinstance(first, str) and first[:2].isdigit():
+            (
+                t_open,
+                ticket,
+                symbol,
+                kind,
+                volume,
+                price,
+                stop,
+                target,
+                t_close,
+                close,
+                commission,
+                swap,
+                profit,
+            ) = row[:13]
+            side = "short" if str(kind).lower() == "sell" else "long"
+            entry = Decimal(str(price))
+            stop_price = Decimal(str(stop)) if stop not in (None, "") else None
+            if stop_price is not None and (
+                stop_price <= entry if side == "short" else stop_price >= entry
+            ):
+                stop_price = None
+            target_price = Decimal(str(target)) if target not in (None, "") else None
+            if target_price is not None and (
+                target_price >= entry if side == "short" else target_price <= entry
+            ):
+                target_price = None
+            fees = -(Decimal(str(commission or 0)) + Decimal(str(swap or 0)))
+            trades.append(
+                {
+                    "trade_id": f"mt5-{ticket}",
+                    "symbol": symbol,
+                    "side": side,
+                    "quantity": Decimal(str(volume)),
+                    "entry_price": entry,
+                    "exit_price": Decimal(str(close)),
+                    "entry_time": when(t_open),
+                    "exit_time": when(t_close),
+                    "fees": max(fees, Decimal(0)),
+                    "strategy": "mt5",
+                    "stop_price": stop_price,
+                    "net_pnl": Decimal(str(profit)) - max(fees, Decimal(0)),
+                }
+            )
+        elif section == "Deals" and len(row) > 11 and row[3] == "balance" and starting is None:
+            starting = Decimal(str(row[11]))  # the Profit column of the first deposit
+        elif section == "Results":
+            cells = [c for c in row if c is not None]
+            for label, value in zip(cells[::2], cells[1::2], strict=False):
+                reported[str(label).rstrip(":")] = value
+    return ImportResult(trades=tuple(trades), starting_equity=starting, reported=reported)
+
+
+_TD_TRADE = re.compile(r"(SOLD|BOT) ([+-]?[\d,]+) (\S+) @([\d.]+)")
+
+
+def read_td_ameritrade(path: str | Path) -> ImportResult:
+    """
+    A TD Ameritrade account statement (CSV): the executions of its "Cash Balance" section,
+    with their fees, as fills to group into round trips.
+    """
+    text = Path(path).read_text(encoding="utf-8-sig")
+    fills: list[Fill] = []
+    section = None
+    for row in csv.reader(io.StringIO(text)):
+        if not row or not any(row):
+            continue
+        if len([c for c in row if c]) == 1 and not row[0].startswith(("DATE", ",")):
+            section = row[0].strip()
+            continue
+        if section != "Cash Balance" or len(row) < 8 or row[2] != "TRD":
+            continue
+        match = _TD_TRADE.search(row[4])
+        if match is None:
+            raise _bad(path, f"row {row[:5]}", "cannot read the execution")
+        verb, qty, symbol, price = match.groups()
+        quantity = Decimal(qty.replace(",", ""))
+        quantity = abs(quantity) if verb == "BOT" else -abs(quantity)
+        fee = sum((-_money(c) for c in row[5:7] if c.strip()), Decimal(0))
+        time = datetime.strptime(f"{row[0]} {row[1]}", "%m/%d/%Y %H:%M:%S").replace(tzinfo=UTC)
+        fills.append(
+            Fill(
+                time=time,
+                symbol=symbol,
+                quantity=quantity,
+                price=Decimal(price),
+                fee=fee,
+                fill_id=f"{row[3]}-{len(fills)}",
+            )
+        )
+    return ImportResult(fills=tuple(fills))
+
+
+def _money(text: str) -> Decimal:
+    try:
+        return Decimal(text.replace("$", "").replace(",", "").strip())
+    except InvalidOperation:
+        raise InvalidInputError(f"'amount' is not money (got {text!r})") from None
+
+
+def read_csv(
+    path: str | Path, mapping: Mapping[str, str] | None = None, *, delimiter: str = ","
+) -> ImportResult:
+    """
+    A CSV of whole trades. ``mapping`` maps record_trade's argument names to the file's
+    column names (missing names map to themselves), e.g. ``{"symbol": "Ticker",
+    "exit_time": "Closed"}``; ``tags`` may hold several tags separated by ``|``.
+    """
+    mapping = dict(mapping or {})
+    names = (
+        "trade_id",
+        "symbol",
+        "side",
+        "quantity",
+        "entry_price",
+        "exit_price",
+        "entry_time",
+        "exit_time",
+        "fees",
+        "strategy",
+        "stop_price",
+        "target_price",
+        "tags",
+        "net_pnl",
+    )
+    trades = []
+    with Path(path).open(newline="") as f:
+        reader = csv.DictReader(f, delimiter=delimiter)
+        columns = set(reader.fieldnames or ())
+        for needed in (
+            "symbol",
+            "side",
+            "quantity",
+            "entry_price",
+            "exit_price",
+            "entry_time",
+            "exit_time",
+        ):
+            if mapping.get(needed, needed) not in columns:
+                raise _bad(
+                    path, "header", f"no column {mapping.get(needed, needed)!r} for {needed!r}"
+                )
+        for row in reader:
+            trade: dict[str, Any] = {}
+            for name in names:
+                value = row.get(mapping.get(name, name))
+                if value in (None, ""):
+                    continue
+                trade[name] = tuple(value.split("|")) if name == "tags" else value
+            trades.append(trade)
+    return ImportResult(trades=tuple(trades))
