@@ -810,7 +810,12 @@ CONFIG_KEYS: Final = ("starting_equity", "timezone", "calendar", "periods_per_ye
 
 
 def restore(
-    cls: type[Tracker], store: ObjectStore, account: str, options: dict[str, Any]
+    cls: type[Tracker],
+    store: ObjectStore,
+    account: str,
+    options: dict[str, Any],
+    *,
+    read_only: bool = False,
 ) -> Tracker:
     """
     The implementation of ``Tracker.restore``.
@@ -824,6 +829,8 @@ def restore(
         if account_has_data(store, account):
             msg = f"account {account!r} has a journal but neither an init record nor a snapshot"
             raise CorruptDataError(msg)
+        if read_only:
+            return _read_only(cls(account=account, **options))
         return cls(store=store, account=account, **options)
     for name in CONFIG_KEYS:
         if name in options and str(options[name]) != str(config[name]):
@@ -865,7 +872,7 @@ def restore(
         tracker._replaying = False
     expected, replayed = state_box["expected"], state_box["replayed"]
     damaged_lines, remaining = state_box["damaged"], state_box["remaining"]
-    if damaged_lines or remaining:
+    if (damaged_lines or remaining) and not read_only:
         log.warning(
             "perftrack.journal_truncated",
             account=account,
@@ -881,7 +888,16 @@ def restore(
         dropped_records=remaining,
         problems=tuple(problems),
     )
+    if read_only:
+        return _read_only(tracker)
     tracker._attach(store, next_seq=expected, new_account=False)
+    return tracker
+
+
+def _read_only(tracker: Tracker) -> Tracker:
+    from perftrack._tracker import _refuse_read_only  # noqa: PLC0415
+
+    tracker._sinks.append(_refuse_read_only)
     return tracker
 
 

@@ -437,7 +437,9 @@ class Tracker:
     # -- persistence -----------------------------------------------------------------------
 
     @classmethod
-    def restore(cls, store: ObjectStore, account: str = "main", **options: Any) -> Tracker:
+    def restore(
+        cls, store: ObjectStore, account: str = "main", *, read_only: bool = False, **options: Any
+    ) -> Tracker:
         """
         Resume the account kept in ``store``: the newest intact snapshot, then the journal after
         it. An account the store does not hold yet starts fresh with ``options``.
@@ -448,12 +450,16 @@ class Tracker:
         used (a damaged snapshot, a cut journal tail) is logged and kept in
         ``restore_report``.
 
+        With ``read_only=True`` nothing is written and no lock is taken (a report or the
+        command line reading the store of a running bot): the tracker answers queries as of
+        the moment of the restore and refuses events.
+
         Raises:
             LockedError: When another live tracker holds the account.
             InvalidInputError: For options that contradict the stored configuration.
             StoreError: When the store fails.
         """
-        return _persist.restore(cls, store, account, options)
+        return _persist.restore(cls, store, account, options, read_only=read_only)
 
     def _attach(self, store: ObjectStore, *, next_seq: int, new_account: bool) -> None:
         opts = self._persistence
@@ -1915,6 +1921,11 @@ def _check_levels(side: str, entry: Decimal, stop: Decimal | None, target: Decim
         where = "above" if long else "below"
         msg = f"'target_price' must be {where} the entry {entry} for a {side} (got {target})"
         raise InvalidTradeError(msg)
+
+
+def _refuse_read_only(kind: str, event: dict[str, Any]) -> None:
+    msg = f"the tracker was restored read-only; it accepts no events (got {kind})"
+    raise InvalidInputError(msg)
 
 
 def _refuse_after_close(kind: str, event: dict[str, Any]) -> None:

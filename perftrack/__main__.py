@@ -1,0 +1,7 @@
+"""python -m perftrack: the perftrack command."""
+
+import sys
+
+from perftrack.cli import main
+
+sys.exit(main())

@@ -1,0 +1,430 @@
+"""
+The ``perftrack`` command: summaries, files for dashboards, alerts, imports and the demo.
+
+Exit codes: 0 all is well, 2 a target is breached, 1 an error (one line on stderr; the
+traceback only with ``--debug``). Every command reads the store given by ``--data`` (a
+directory, ``s3://bucket/prefix`` or ``memory://``; default ``./perftrack-data`` or
+``PERFTRACK_DATA``) and ``--account`` (default ``main``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+WINDOWS = {"daily": "day", "weekly": "week", "monthly": "month", "all": "all"}
+EXIT_OK, EXIT_ERROR, EXIT_BREACH = 0, 1, 2
+
+
+class CommandError(Exception):
+    """
+    A problem the command reports in one line and exit code 1.
+    """
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data",
+        default=os.environ.get("PERFTRACK_DATA", "perftrack-data"),
+        help="the store: a directory, s3://bucket/prefix or memory:// "
+        "(default ./perftrack-data, env PERFTRACK_DATA)",
+    )
+    common.add_argument("--account", default="main", help="the account (default main)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser = argparse.ArgumentParser(
+        prog="perftrack",
+        description="Trading performance from a perftrack store.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("summary", parents=[common], help="print the metrics of a window")
+    p.add_argument("--window", choices=list(WINDOWS), default="all")
+    p.add_argument("--start", help="first day (YYYY-MM-DD), inclusive")
+    p.add_argument("--end", help="last day (YYYY-MM-DD), inclusive")
+    p.add_argument("--strategy")
+    p.add_argument("--symbol")
+    p.add_argument("--by", choices=["strategy", "symbol", "side", "tag"])
+    p.add_argument("--format", choices=["table", "json", "markdown"], default="table")
+    p.add_argument("--export", metavar="DIR", help="also write the JSON and Markdown there")
+    p.add_argument(
+        "--targets",
+        metavar="FILE",
+        help="targets TOML: show variances, exit 2 when one is breached",
+    )
+    p.add_argument(
+        "--backfill",
+        type=int,
+        metavar="N",
+        help="rebuild the files of the last N days (as the backfill command)",
+    )
+
+    p = sub.add_parser(
+        "backfill",
+        parents=[common],
+        help="write daily, weekly and monthly summaries of the last N days",
+    )
+    p.add_argument("days", type=int)
+    p.add_argument("--targets", metavar="FILE")
+
+    p = sub.add_parser("alerts", parents=[common], help="list or acknowledge alerts")
+    p.add_argument("--active", action="store_true", help="only the unresolved ones")
+    p.add_argument("--ack", metavar="ID", help="acknowledge an alert")
+    p.add_argument("--by", help="who acknowledges")
+    p.add_argument("--targets", metavar="FILE", help="the targets the account runs with")
+
+    sub.add_parser("verify", parents=[common], help="check every stored object's checksum")
+
+    p = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="run the simulated bot into the store, then print and write reports",
+    )
+    p.add_argument("--days", type=int, default=90)
+    p.add_argument("--seed", type=int, default=7)
+
+    p = sub.add_parser("import", parents=[common], help="load history from another tool")
+    p.add_argument("format", choices=["jsonl", "freqtrade", "mt5", "csv", "tdameritrade"])
+    p.add_argument("files", nargs="+")
+    p.add_argument(
+        "--starting-equity", help="for a new account (default: from the file, else 10000)"
+    )
+    p.add_argument("--timezone", default="UTC", help="for a new account")
+    p.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="csv: which column holds a record_trade field",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """
+    Run the command; returns its exit code.
+    """
+    args = _parser().parse_args(argv)
+    try:
+        return int(globals()[f"_cmd_{args.command}"](args))
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+    except Exception as e:  # one clear line, unless asked for the traceback
+        if args.debug:
+            raise
+        print(f"perftrack {args.command}: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from perftrack.stores import open_store  # noqa: PLC0415 (keep start-up fast)
+
+    return open_store(args.data)
+
+
+def _read(args: argparse.Namespace, targets: Any = None) -> Any:
+    import perftrack as pt  # noqa: PLC0415
+
+    options = {"targets": targets} if targets is not None else {}
+    return pt.Tracker.restore(_store(args), account=args.account, read_only=True, **options)
+
+
+def _targets(path: str | None) -> Any:
+    if path is None:
+        return None
+    from perftrack.alerts import Targets  # noqa: PLC0415
+
+    return Targets.from_toml(path)
+
+
+def _day(text: str | None, name: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"--{name} must be a date YYYY-MM-DD (got {text!r})") from None
+
+
+# -- summary -----------------------------------------------------------------------------------
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from perftrack.reports._text import (  # noqa: PLC0415
+        dumps,
+        summary_json,
+        summary_markdown,
+        summary_table,
+        variances,
+    )
+
+    if args.backfill is not None:
+        return _backfill(args, args.backfill)
+    targets = _targets(args.targets)
+    tracker = _read(args)
+    period = WINDOWS[args.window]
+    start, end = _day(args.start, "start"), _day(args.end, "end")
+    filters = {"strategy": args.strategy, "symbol": args.symbol}
+    at = tracker.clock  # the newest event: what "now" is for a stored account
+    rows: list[tuple[str, Any]]
+    if args.by:
+        window = {"period": period, "at": at} if period != "all" else {"start": start, "end": end}
+        rows = list(tracker.breakdown(args.by, **window).items())
+    elif period == "all":
+        rows = [("all", tracker.summary(start=start, end=end, **filters))]
+    elif start or end:
+        rows = [
+            (_label(s, period), s) for s in tracker.periods(period, start=start, end=end, **filters)
+        ]
+    else:
+        rows = [(_label(s := tracker.summary(period, at=at, **filters), period), s)]
+    alerts = tracker.alerts.history()
+    if args.format == "table":
+        print(summary_table(rows))
+        for label, s in rows:
+            for v in variances(s, targets):
+                mark = "BREACHED" if v["breached"] else "ok"
+                print(f"  {label} {v['metric']}: {v['actual']} vs target {v['target']} ({mark})")
+    elif args.format == "json":
+        docs = [summary_json(s, window=label, targets=targets) for label, s in rows]
+        print(dumps(docs[0] if len(docs) == 1 else {"summaries": docs}), end="")
+    else:
+        for label, s in rows:
+            print(summary_markdown(s, title=f"{label} summary", targets=targets, alerts=alerts))
+    if args.export:
+        directory = Path(args.export)
+        directory.mkdir(parents=True, exist_ok=True)
+        for label, s in rows:
+            name = label.replace("/", "-").replace(" ", "_")
+            (directory / f"{name}.json").write_text(
+                dumps(summary_json(s, window=label, targets=targets))
+            )
+            (directory / f"{name}.md").write_text(
+                summary_markdown(s, title=f"{label} summary", targets=targets, alerts=alerts)
+            )
+    breached = any(v["breached"] for _, s in rows for v in variances(s, targets))
+    return EXIT_BREACH if breached else EXIT_OK
+
+
+def _label(summary: Any, period: str) -> str:
+    """
+    The session day, ISO week or month a summary covers, named from its last instant (a
+    weekdays calendar opens Monday's session on Saturday, so its start would mislead).
+    """
+    if summary.end is None:
+        return period
+    last = (summary.end - timedelta(microseconds=1)).date()
+    if period == "month":
+        return f"{last:%Y-%m}"
+    if period == "week":
+        return f"{last:%G-W%V}"
+    return str(last.isoformat())
+
+
+# -- backfill ----------------------------------------------------------------------------------
+
+
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    return _backfill(args, args.days)
+
+
+def _backfill(args: argparse.Namespace, days: int) -> int:
+    """
+    Write ``performance/{window}-summary-YYYY-MM-DD.json`` and ``.md`` for the last ``days``
+    session days before the newest event, and the weeks and months they fall in. A file is
+    rewritten only when its content changed; every write is atomic (the store's put).
+    """
+    from perftrack.reports._text import dumps, summary_json, summary_markdown  # noqa: PLC0415
+    from perftrack.stores import validate_key  # noqa: PLC0415
+
+    if days <= 0:
+        raise CommandError(f"N must be a positive number of days (got {days})")
+    targets = _targets(getattr(args, "targets", None))
+    store = _store(args)
+    tracker = _read(args)
+    if tracker.clock is None:
+        print("no events in the store: nothing to write", file=sys.stderr)
+        return EXIT_OK
+    prefix = "performance/" if args.account == "main" else f"performance/{args.account}/"
+    last = tracker.clock.astimezone(tracker._calendar.zone).date()
+    wanted: dict[tuple[str, date], Any] = {}
+    for n in range(days):
+        day = last - timedelta(days=n)
+        for window in ("day", "week", "month"):
+            summary = tracker.summary(window, at=day)
+            if summary.start is not None:
+                label = _label(summary, window)
+                wanted.setdefault((window, date.fromisoformat(_first_day(label, window))), summary)
+    alerts = tracker.alerts.history()
+    written = unchanged = 0
+    show_progress = sys.stderr.isatty() and len(wanted) > 20
+    names = {"day": "daily", "week": "weekly", "month": "monthly"}
+    for k, ((window, first_day), summary) in enumerate(sorted(wanted.items())):
+        stem = f"{prefix}{names[window]}-summary-{first_day.isoformat()}"
+        documents = {
+            f"{stem}.json": dumps(
+                summary_json(summary, window=names[window], targets=targets, alerts=alerts)
+            ).encode(),
+            f"{stem}.md": summary_markdown(
+                summary,
+                title=f"{names[window]} summary {first_day}",
+                targets=targets,
+                alerts=alerts,
+            ).encode(),
+        }
+        for key, data in documents.items():
+            validate_key(key)
+            if not key.startswith(prefix):  # nothing may leave <data>/performance/
+                raise CommandError(f"refusing to write outside {prefix}: {key}")
+            if _same(store, key, data):
+                unchanged += 1
+                continue
+            store.put(key, data)
+            written += 1
+        if show_progress:
+            done = (k + 1) * 30 // len(wanted)
+            print(
+                f"\r[{'#' * done}{'.' * (30 - done)}] {k + 1}/{len(wanted)}",
+                end="",
+                file=sys.stderr,
+            )
+    if show_progress:
+        print(file=sys.stderr)
+    print(f"{written} files written, {unchanged} unchanged under {args.data}/{prefix}")
+    return EXIT_OK
+
+
+def _first_day(label: str, window: str) -> str:
+    if window == "month":
+        return f"{label}-01"
+    if window == "week":
+        return date.fromisocalendar(int(label[:4]), int(label[6:]), 1).isoformat()
+    return label
+
+
+def _same(store: Any, key: str, data: bytes) -> bool:
+    from perftrack.errors import MissingKeyError  # noqa: PLC0415
+
+    try:
+        old = store.get(key)
+    except MissingKeyError:
+        return False
+    return hashlib.sha256(old).digest() == hashlib.sha256(data).digest()
+
+
+# -- alerts, verify ----------------------------------------------------------------------------
+
+
+def _cmd_alerts(args: argparse.Namespace) -> int:
+    targets = _targets(args.targets)
+    if args.ack:
+        import perftrack as pt  # noqa: PLC0415
+
+        options = {"targets": targets} if targets is not None else {}
+        with pt.Tracker.restore(_store(args), account=args.account, **options) as tracker:
+            alert = tracker.alerts.acknowledge(args.ack, by=args.by)
+        print(f"acknowledged {alert.id} ({alert.rule})")
+        return EXIT_OK
+    tracker = _read(args, targets)
+    alerts = tracker.alerts.active() if args.active else tracker.alerts.history()
+    if not alerts:
+        print("no alerts")
+    for a in alerts:
+        state = "active" if a.active else f"resolved {a.resolved_at}"
+        ack = f", acknowledged by {a.acknowledged_by}" if a.acknowledged_at else ""
+        print(
+            f"{a.id}  {a.severity:8} {a.rule}: {a.metric} {a.actual} vs {a.target}  "
+            f"raised {a.raised_at}, {state}{ack}"
+        )
+    return EXIT_BREACH if any(a.active for a in alerts) else EXIT_OK
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from perftrack._persist import verify  # noqa: PLC0415
+
+    problems = verify(_store(args), args.account)
+    for line in problems:
+        print(line)
+    print("ok" if not problems else f"{len(problems)} problems")
+    return EXIT_OK if not problems else EXIT_ERROR
+
+
+# -- import, demo ------------------------------------------------------------------------------
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    import perftrack as pt  # noqa: PLC0415
+    from perftrack import importers  # noqa: PLC0415
+
+    if args.format == "jsonl":
+        result = importers.read_jsonl(args.files)
+    elif args.format == "freqtrade":
+        result = importers.read_freqtrade(args.files[0])
+    elif args.format == "mt5":
+        result = importers.read_mt5(args.files[0])
+    elif args.format == "tdameritrade":
+        result = importers.read_td_ameritrade(args.files[0])
+    else:
+        mapping = dict(item.split("=", 1) for item in args.map)
+        result = importers.read_csv(args.files[0], mapping)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    equity = args.starting_equity or result.starting_equity or "10000"
+    with pt.Tracker.restore(
+        _store(args),
+        account=args.account,
+        starting_equity=equity,
+        timezone=args.timezone,
+        durability="batch",
+    ) as tracker:
+        added = importers.load_into(tracker, result)
+        total = len(tracker.trades())
+    print(f"{added} trades imported into {args.data} (account {args.account}); {total} in all")
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from perftrack import _demo  # noqa: PLC0415
+    from perftrack._persist import segments, snapshots  # noqa: PLC0415
+
+    store = _store(args)
+    if segments(store, args.account) or snapshots(store, args.account):
+        # The demo replays the same simulated history: start its account afresh.
+        if str(args.data).startswith("s3://"):
+            raise CommandError(f"account {args.account!r} exists in {args.data}; choose another")
+        for key in store.list(f"{args.account}/"):
+            store.delete(key)
+        shutil.rmtree(Path(args.data) / "performance", ignore_errors=True)
+    tracker = _demo.run_demo(days=args.days, seed=args.seed, store=store)
+    tracker.close()
+    print(_demo.report_text(tracker))
+    print()
+    history = tracker.trades()
+    days = (
+        1
+        if tracker.clock is None or not history
+        else ((tracker.clock.date() - history[0].exit_time.date()).days + 1)
+    )
+    args.targets = None
+    _backfill(args, days)
+    print(f"reports: {args.data}/performance/")
+    _ = json  # the JSON documents are written by _backfill
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
