@@ -471,6 +471,8 @@ def read_journal(
             continue  # wholly covered by the snapshot
         data = store.get(key)
         for i, line in enumerate(data.splitlines(keepends=True)):
+            if _seq_before(line, after):
+                continue  # covered by the snapshot: not even decoded
             try:
                 record = decode_record(line)
             except CorruptDataError as e:
@@ -478,6 +480,21 @@ def read_journal(
                 continue
             if record["seq"] > after:
                 yield key, i, record, None
+
+
+_SEQ_AT: Final = len(b'00000000 {"seq":')
+
+
+def _seq_before(line: bytes, after: int) -> bool:
+    """
+    Whether a journal line's sequence number is at most ``after``, read from its fixed
+    prefix without decoding it (False when the prefix is not the usual one).
+    """
+    end = line.find(b",", _SEQ_AT, _SEQ_AT + 20)
+    if end < 0 or line[9:_SEQ_AT] != b'{"seq":':
+        return False
+    digits = line[_SEQ_AT:end]
+    return digits.isdigit() and int(digits) <= after
 
 
 def load_latest_snapshot(
@@ -729,14 +746,17 @@ def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
             if isinstance(row, int):
                 trade = trades[row]
                 day.append(trade)
-                tracker._index(ordinal, trade, trade, trade)
+                tracker._index(ordinal, trade, trade, trade, bulk=True)
                 continue
             when, amount, fee, closed_i, (tag, ref) = row
             source = tracker._open[ref] if tag == "O" else trades[ref]
             closed = None if closed_i is None else trades[closed_i]
             event = (datetime.fromisoformat(when), Decimal(amount), Decimal(fee), closed, source)
             day.append(event)
-            tracker._index(ordinal, event, source, closed)
+            tracker._index(ordinal, event, source, closed, bulk=True)
+    for series in tracker._series.values():
+        for bucket in series.buckets:
+            bucket.bulk = False  # from now on, the live rules: fold at 256 and at day's end
     for name, component_state in state.get("components", {}).items():
         component = tracker._components.get(name)
         if component is not None:

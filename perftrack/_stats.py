@@ -231,6 +231,7 @@ class Bucket(TradeStats):
     """
 
     __slots__ = (
+        "bulk",
         "cache_e0",
         "cur_l",
         "day",
@@ -264,6 +265,8 @@ class Bucket(TradeStats):
         #: an event arrived out of time order; ``stale`` says a rebuild is due at the next read.
         self.source = source
         self.day = day
+        #: While bulk-loading (restore), queues grow without folding: the first read folds.
+        self.bulk = False
         self.stale = False
         # Events accepted but not folded yet, in time order; ``seen`` is the latest time
         # accepted. Folding waits for the first read, the day's end or a full queue, so the
@@ -287,7 +290,7 @@ class Bucket(TradeStats):
         self.seen = when
         queue = self.queue
         queue.append(event)
-        if len(queue) >= QUEUE_LIMIT:
+        if len(queue) >= QUEUE_LIMIT and not self.bulk:
             self.flush()
 
     def flush(self) -> None:

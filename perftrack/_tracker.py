@@ -166,7 +166,7 @@ class _Series:
         self.prefix: Walk | None = None
         self.prefix_n = 0
 
-    def bucket(self, ordinal: int) -> tuple[int, Bucket]:
+    def bucket(self, ordinal: int, *, bulk: bool = False) -> tuple[int, Bucket]:
         """
         The index and bucket of session day ``ordinal``, created when missing.
         """
@@ -177,7 +177,8 @@ class _Series:
         if i < len(days) and days[i] == ordinal:
             return i, self.buckets[i]
         bucket = Bucket(self.source, ordinal)
-        if i:
+        bucket.bulk = bulk
+        if i and not bulk:
             # The day before is (usually) over: fold its queue now rather than hold it.
             self.buckets[i - 1].flush()
         days.insert(i, ordinal)
@@ -1416,17 +1417,24 @@ class Tracker:
         self._index(ordinal, event, source, closed)
 
     def _index(
-        self, ordinal: int, event: Event, source: _Position | Trade, closed: Trade | None
+        self,
+        ordinal: int,
+        event: Event,
+        source: _Position | Trade,
+        closed: Trade | None,
+        *,
+        bulk: bool = False,
     ) -> None:
         """
-        Queue ``event`` in the bucket of every filter key of ``source`` on day ``ordinal``.
+        Queue ``event`` in the bucket of every filter key of ``source`` on day ``ordinal``;
+        ``bulk`` (restore) leaves every fold to the first read.
         """
         series_of = self._series
         for key in self._keys(source.strategy, source.symbol, source.side, source.tags):
             series = series_of.get(key)
             if series is None:
                 series = series_of[key] = _Series(partial(self._key_events, key))
-            i, bucket = series.bucket(ordinal)
+            i, bucket = series.bucket(ordinal, bulk=bulk)
             bucket.add(event)
             if i != len(series.buckets) - 1:
                 # A back-dated day: running sums and the cached all-time prefix after it are
