@@ -1,0 +1,3 @@
+"""
+Reports: HTML, Markdown, JSON and CSV renderings of a tracker.
+"""
