@@ -86,6 +86,32 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("verify", parents=[common], help="check every stored object's checksum")
 
+    p = sub.add_parser("report", parents=[common], help="write the HTML report")
+    p.add_argument("--html", required=True, metavar="FILE")
+    p.add_argument(
+        "--window",
+        choices=list(WINDOWS),
+        default="all",
+        help="the period containing the newest event (default: all time)",
+    )
+    p.add_argument("--start", help="first day (YYYY-MM-DD)")
+    p.add_argument("--end", help="last day (YYYY-MM-DD)")
+    p.add_argument("--targets", metavar="FILE")
+    p.add_argument("--title", default="Trading performance")
+
+    p = sub.add_parser("export", parents=[common], help="export trades or summaries")
+    p.add_argument("what", choices=["trades", "summaries", "returns"])
+    p.add_argument("--format", choices=["csv", "json", "jsonl", "xlsx"], default="csv")
+    p.add_argument(
+        "--period",
+        choices=["day", "week", "month"],
+        default="day",
+        help="summaries: one row per period (default day)",
+    )
+    p.add_argument("--start", help="first day (YYYY-MM-DD)")
+    p.add_argument("--end", help="last day (YYYY-MM-DD)")
+    p.add_argument("--out", metavar="FILE", help="default: standard output")
+
     p = sub.add_parser(
         "demo",
         parents=[common],
@@ -363,6 +389,63 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if not problems else EXIT_ERROR
 
 
+# -- report, export ----------------------------------------------------------------------------
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from perftrack import reports  # noqa: PLC0415
+
+    tracker = _read(args)
+    start, end = _day(args.start, "start"), _day(args.end, "end")
+    if args.window != "all" and tracker.clock is not None:
+        window = tracker.summary(WINDOWS[args.window], at=tracker.clock)
+        if window.start is not None and window.end is not None:
+            start = (
+                (window.end - timedelta(microseconds=1)).date()
+                if args.window == "daily"
+                else _first_session(window)
+            )
+            end = (window.end - timedelta(microseconds=1)).date()
+    page = reports.html(
+        tracker, title=args.title, start=start, end=end, targets=_targets(args.targets)
+    )
+    out = Path(args.html)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(page)
+    tmp.replace(out)
+    print(f"{out} ({len(page) / 1024:,.0f} KB)")
+    return EXIT_OK
+
+
+def _first_session(summary: Any) -> date:
+    first: date = summary.start.date()
+    return first if first.weekday() < 5 else first + timedelta(days=7 - first.weekday())
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from perftrack import reports  # noqa: PLC0415
+
+    tracker = _read(args)
+    out = Path(args.out) if args.out else None
+    if args.what == "returns":
+        data = reports.daily_returns_csv(tracker).encode()
+        if out is not None:
+            out.write_bytes(data)
+    else:
+        data = reports.export(
+            tracker,
+            args.what,
+            args.format,
+            out,
+            start=_day(args.start, "start"),
+            end=_day(args.end, "end"),
+            period=args.period,
+        )
+    if out is None:
+        sys.stdout.buffer.write(data)
+    return EXIT_OK
+
+
 # -- import, demo ------------------------------------------------------------------------------
 
 
@@ -413,6 +496,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     tracker.close()
     print(_demo.report_text(tracker))
     print()
+    if not str(args.data).startswith(("s3://", "memory://")):
+        from perftrack import reports  # noqa: PLC0415
+
+        report = Path(args.data) / "performance" / "report.html"
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(reports.html(tracker, title="perftrack demo"))
+        print(f"HTML report: {report}")
     history = tracker.trades()
     days = (
         1

@@ -21,6 +21,26 @@ from perftrack.importers._base import Fill, ImportResult
 __all__ = ["read_csv", "read_freqtrade", "read_jsonl", "read_mt5", "read_td_ameritrade"]
 
 _DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+#: record_trade's arguments, which a trade line or row may carry.
+TRADE_FIELDS = (
+    "trade_id",
+    "symbol",
+    "side",
+    "quantity",
+    "entry_price",
+    "exit_price",
+    "entry_time",
+    "exit_time",
+    "fees",
+    "strategy",
+    "stop_price",
+    "target_price",
+    "tags",
+    "net_pnl",
+    "idea_id",
+)
+#: What perftrack's own exports add, derived from the rest: ignored on the way back in.
+DERIVED_FIELDS = frozenset({"risk", "r_multiple", "gross_pnl", "outcome"})
 
 
 def _bad(path: object, where: str, why: str) -> InvalidInputError:
@@ -69,7 +89,10 @@ def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
                 raise _bad(path, f"line {i}", "not JSON") from None
             if not isinstance(trade, dict):
                 raise _bad(path, f"line {i}", "not a JSON object")
-            trades.append(trade)
+            unknown = set(trade) - set(TRADE_FIELDS) - DERIVED_FIELDS
+            if unknown:
+                raise _bad(path, f"line {i}", f"unknown field {sorted(unknown)[0]!r}")
+            trades.append({k: v for k, v in trade.items() if k in TRADE_FIELDS})
     if days:
         present = set(days)
         day = min(days)
@@ -300,22 +323,7 @@ def read_csv(
     "exit_time": "Closed"}``; ``tags`` may hold several tags separated by ``|``.
     """
     mapping = dict(mapping or {})
-    names = (
-        "trade_id",
-        "symbol",
-        "side",
-        "quantity",
-        "entry_price",
-        "exit_price",
-        "entry_time",
-        "exit_time",
-        "fees",
-        "strategy",
-        "stop_price",
-        "target_price",
-        "tags",
-        "net_pnl",
-    )
+    names = TRADE_FIELDS
     trades = []
     with Path(path).open(newline="") as f:
         reader = csv.DictReader(f, delimiter=delimiter)

@@ -1,0 +1,155 @@
+"""
+Exports: every field of every trade, and the summaries, as CSV, JSON, JSON lines or Excel;
+daily returns in the form pandas-based analytics tools take.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from perftrack._model import Summary, Trade, json_safe
+
+if TYPE_CHECKING:
+    from perftrack._tracker import Tracker
+
+__all__ = ["FORMATS", "daily_returns_csv", "export_rows", "to_pandas", "write_rows"]
+
+FORMATS = ("csv", "json", "jsonl", "xlsx")
+TRADE_FIELDS = (
+    *(f.name for f in attrs.fields(Trade) if f.name != "booked_whole"),
+    "gross_pnl",
+    "outcome",
+)
+SUMMARY_FIELDS = tuple(f.name for f in attrs.fields(Summary))
+
+
+def export_rows(
+    tracker: Tracker,
+    what: str,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    period: str = "day",
+) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+    """
+    (columns, rows) of ``what``: "trades" (every field of every closed trade) or "summaries"
+    (one row per ``period`` in the window). Values keep their types (Decimal, datetime).
+    """
+    if what == "trades":
+        rows = [
+            {name: getattr(t, name) for name in TRADE_FIELDS}
+            for t in tracker.trades(start=start, end=end)
+        ]
+        return TRADE_FIELDS, rows
+    if what == "summaries":
+        rows = [
+            {name: getattr(s, name) for name in SUMMARY_FIELDS}
+            for s in tracker.periods(period, start=start, end=end)
+        ]
+        return SUMMARY_FIELDS, rows
+    msg = f"'what' must be 'trades' or 'summaries' (got {what!r})"
+    raise ValueError(msg)
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return "|".join(value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return json_safe(value)
+
+
+def write_rows(
+    columns: Sequence[str], rows: Sequence[dict[str, Any]], fmt: str, out: Path | None
+) -> bytes:
+    """
+    ``rows`` in ``fmt``; written atomically to ``out`` when given. Decimals stay exact text in
+    CSV and JSON; times are ISO 8601 with their offset; xlsx cells are typed (numbers as
+    numbers, times as dates; Excel has no time zones, so times are written in UTC).
+    """
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(["" if row[c] is None else _text(row[c]) for c in columns])
+        data = buffer.getvalue().encode()
+    elif fmt == "json":
+        data = (
+            json.dumps([{c: json_safe(row[c]) for c in columns} for row in rows], indent=1) + "\n"
+        ).encode()
+    elif fmt == "jsonl":
+        data = "".join(
+            json.dumps({c: json_safe(row[c]) for c in columns}) + "\n" for row in rows
+        ).encode()
+    elif fmt == "xlsx":
+        data = _xlsx(columns, rows)
+    else:
+        msg = f"'format' must be one of {FORMATS} (got {fmt!r})"
+        raise ValueError(msg)
+    if out is not None:
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(out)
+    return data
+
+
+def _xlsx(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:
+    try:
+        import openpyxl  # noqa: PLC0415 (optional dependency)
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        msg = "Excel export needs openpyxl: pip install 'perftrack[xlsx]'"
+        raise ImportError(msg) from e
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(list(columns))
+    for row in rows:
+        cells = []
+        for c in columns:
+            value = row[c]
+            if isinstance(value, Decimal):
+                value = float(value)  # a number cell; the exact text is in CSV and JSON
+            elif isinstance(value, datetime):
+                value = value.astimezone(UTC).replace(tzinfo=None)
+            elif isinstance(value, (tuple, dict)) or hasattr(value, "total_seconds"):
+                value = _text(value)
+            cells.append(value)
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def daily_returns_csv(tracker: Tracker) -> str:
+    """
+    ``date,return`` per session day: what quantstats, empyrical and pyfolio read
+    (``pd.read_csv(f, index_col=0, parse_dates=True).squeeze()``).
+    """
+    lines = ["date,return"]
+    lines += [f"{d.isoformat()},{'' if r is None else repr(r)}" for d, r in tracker.daily_returns()]
+    return "\n".join(lines) + "\n"
+
+
+def to_pandas(tracker: Tracker) -> Any:
+    """
+    The daily returns as a pandas Series on a DatetimeIndex (needs pandas).
+    """
+    import pandas as pd  # type: ignore[import-untyped]  # noqa: PLC0415 (optional)
+
+    returns = tracker.daily_returns()
+    index = pd.DatetimeIndex([pd.Timestamp(d) for d, _ in returns], name="date")
+    return pd.Series(
+        [float("nan") if r is None else r for _, r in returns],
+        index=index,
+        name="returns",
+        dtype="float64",
+    )
