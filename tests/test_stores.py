@@ -16,18 +16,57 @@ from hypothesis import given
 
 import perftrack as pt
 from perftrack import errors
-from perftrack.stores import LocalStore, MemoryStore, ObjectStore, open_store, validate_key
+from perftrack.stores import (
+    KeyValueStore,
+    LocalStore,
+    MemoryStore,
+    ObjectStore,
+    open_store,
+    validate_key,
+)
 from tests.observe import T0, fingerprint
 from tests.s3server import CREDENTIALS, _s3_bucket, _s3_endpoint  # noqa: F401 (fixtures)
 
 
-@pytest.fixture(name="make_store", params=["memory", "local", "s3"])
+class FakePlatformStore:
+    """
+    The shape of a hosted platform's object store: text values, pairs when iterated.
+    """
+
+    class Pair:
+        def __init__(self, key: str) -> None:
+            self.key = key
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def save(self, key: str, value: str) -> bool:
+        self.values[key] = value
+        return True
+
+    def read(self, key: str) -> str:
+        return self.values[key]
+
+    def contains_key(self, key: str) -> bool:
+        return key in self.values
+
+    def delete(self, key: str) -> bool:
+        return self.values.pop(key, None) is not None
+
+    def __iter__(self):
+        return iter([self.Pair(k) for k in self.values])
+
+
+@pytest.fixture(name="make_store", params=["memory", "local", "s3", "keyvalue"])
 def _make_store(request, tmp_path) -> Callable[[], ObjectStore]:
     if request.param == "memory":
         store = MemoryStore()
         return lambda: store
     if request.param == "local":
         return lambda: LocalStore(tmp_path / "data")
+    if request.param == "keyvalue":
+        backend = FakePlatformStore()
+        return lambda: KeyValueStore(backend, save="save", read="read", text=True)
     endpoint = request.getfixturevalue("s3_endpoint")
     bucket = request.getfixturevalue("s3_bucket")
     from perftrack.stores import S3Store

@@ -12,11 +12,13 @@ import os
 from typing import Any
 
 from perftrack.stores._base import AppendableStore, ObjectStore, validate_key, validate_prefix
+from perftrack.stores._keyvalue import KeyValueStore
 from perftrack.stores._local import LocalStore
 from perftrack.stores._memory import MemoryStore
 
 __all__ = [
     "AppendableStore",
+    "KeyValueStore",
     "LocalStore",
     "MemoryStore",
     "ObjectStore",
