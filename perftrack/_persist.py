@@ -21,6 +21,7 @@ flusher takes the tracker's lock too).
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import socket
@@ -31,6 +32,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -630,7 +632,17 @@ def tracker_state(tracker: Tracker) -> dict[str, Any]:
             return ["C", index[id(source)]]
         if source.trade_id in tracker._open and tracker._open[source.trade_id] is source:
             return ["O", source.trade_id]
-        return ["C", by_id[source.trade_id]]  # a position that has closed since
+        if source.trade_id in by_id:
+            return ["C", by_id[source.trade_id]]  # a position that has closed since
+        # Its trade closed on a day retention archived: keep what buckets match on.
+        return [
+            "A",
+            source.trade_id,
+            source.strategy,
+            source.symbol,
+            source.side,
+            list(source.tags),
+        ]
 
     days: dict[str, list[Any]] = {}
     for ordinal, events in tracker._days.items():
@@ -675,8 +687,100 @@ def tracker_state(tracker: Tracker) -> dict[str, Any]:
         "event_ids": {k: _tagged(v) for k, v in tracker._event_ids.items()},
         "combos": [list(k) for k in tracker._combos],
         "partial_days": sorted(tracker._partial_days),
+        "archived_before": tracker._archived_before,
+        "archived": [
+            [
+                list(key),
+                [
+                    [o, b.to_state()]
+                    for o, b in zip(series.days, series.buckets, strict=True)
+                    if o < tracker._archived_before
+                ],
+            ]
+            for key, series in tracker._series.items()
+        ]
+        if tracker._archived_before is not None
+        else [],
         "components": {name: c.snapshot_state() for name, c in tracker._components.items()},
     }
+
+
+@attrs.frozen
+class ArchivedSource:
+    """
+    What buckets match on, for an event whose trade's detail retention archived.
+    """
+
+    trade_id: str
+    strategy: str
+    symbol: str
+    side: str
+    tags: tuple[str, ...]
+
+
+def _source(ref: list[Any], tracker: Tracker, trades: list[Any]) -> Any:
+    tag = ref[0]
+    if tag == "O":
+        return tracker._open[ref[1]]
+    if tag == "C":
+        return trades[ref[1]]
+    return ArchivedSource(ref[1], ref[2], ref[3], ref[4], tuple(ref[5]))
+
+
+def archive_days(tracker: Tracker, store: ObjectStore, ordinals: list[int]) -> None:
+    """
+    Move the raw events and closed trades of ``ordinals`` (session days behind the retention
+    horizon) into compressed archive objects; their day buckets, folded, stay in memory.
+    """
+    account = tracker._persistence.account
+    gone: set[str] = set()
+    for ordinal in ordinals:
+        events = tracker._days[ordinal]
+        for series in tracker._series.values():
+            i = bisect.bisect_left(series.days, ordinal)
+            if i < len(series.days) and series.days[i] == ordinal:
+                series.buckets[i].flush()
+                series.buckets[i].source = None  # nothing left to rebuild it from
+        closing: list[Any] = [e if not isinstance(e, tuple) else e[3] for e in events]
+        day_trades = [t for t in closing if t is not None]
+        index = {id(t): i for i, t in enumerate(day_trades)}
+        rows: list[Any] = []
+        for event in events:
+            if not isinstance(event, tuple):
+                rows.append(index[id(event)])
+                continue
+            when, amount, fee, closed, source = event
+            ref = (
+                ["C", index[id(source)]]
+                if id(source) in index
+                else [
+                    "A",
+                    source.trade_id,
+                    source.strategy,
+                    source.symbol,
+                    source.side,
+                    list(source.tags),
+                ]
+            )
+            rows.append([when, amount, fee, None if closed is None else index[id(closed)], ref])
+        day = date.fromordinal(ordinal).isoformat()
+        body = json.dumps(
+            {
+                "schema": SCHEMA_VERSION,
+                "day": day,
+                "trades": [[getattr(t, f) for f in _TRADE_FIELDS] for t in day_trades],
+                "events": rows,
+            },
+            default=_plain,
+            separators=(",", ":"),
+        ).encode()
+        packed = zlib.compress(body, level=6)
+        store.put(f"{account}/archive/{day}.json.z", b"%08x\n%s" % (zlib.crc32(packed), packed))
+        gone.update(t.trade_id for t in day_trades)
+        del tracker._days[ordinal]
+    for trade_id in gone:
+        tracker._closed_ids.pop(trade_id, None)
+    tracker._closed = [t for t in tracker._closed if t.trade_id not in gone]
 
 
 def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
@@ -684,7 +788,8 @@ def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
     Fill a freshly constructed tracker from ``tracker_state`` output and rebuild its buckets.
     """
     from perftrack._model import Trade  # noqa: PLC0415
-    from perftrack._tracker import _LivePath, _Position, _Symbol  # noqa: PLC0415
+    from perftrack._stats import Bucket  # noqa: PLC0415
+    from perftrack._tracker import _LivePath, _Position, _Series, _Symbol  # noqa: PLC0415
 
     trades: list[Trade] = []
     for row in state["trades"]:
@@ -738,6 +843,14 @@ def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
     tracker._event_ids = {k: _untagged(v) for k, v in state["event_ids"].items()}
     tracker._combos = {(k[0], k[1], k[2], k[3]) for k in state["combos"]}
     tracker._partial_days = set(state.get("partial_days", ()))
+    tracker._archived_before = state.get("archived_before")
+    for key_list, buckets in state.get("archived", ()):
+        key = (key_list[0], key_list[1], key_list[2], key_list[3])
+        series = tracker._series.get(key)
+        if series is None:
+            series = tracker._series[key] = _Series(partial(tracker._key_events, key))
+        for ordinal, bucket_state in buckets:
+            series.insert(ordinal, Bucket.from_state(bucket_state, ordinal))
     for ordinal_text in sorted(state["days"], key=int):
         ordinal = int(ordinal_text)
         day: list[Any] = []
@@ -748,8 +861,8 @@ def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
                 day.append(trade)
                 tracker._index(ordinal, trade, trade, trade, bulk=True)
                 continue
-            when, amount, fee, closed_i, (tag, ref) = row
-            source = tracker._open[ref] if tag == "O" else trades[ref]
+            when, amount, fee, closed_i, ref = row
+            source = _source(ref, tracker, trades)
             closed = None if closed_i is None else trades[closed_i]
             event = (datetime.fromisoformat(when), Decimal(amount), Decimal(fee), closed, source)
             day.append(event)
@@ -911,6 +1024,8 @@ def restore(
     if read_only:
         return _read_only(tracker)
     tracker._attach(store, next_seq=expected, new_account=False)
+    # The replay ran before retention was attached: bring the archive up to date now.
+    tracker._apply_retention("restore", {}, None, [])
     return tracker
 
 
@@ -1013,6 +1128,14 @@ def verify(store: ObjectStore, account: str) -> list[str]:
             decode_snapshot(store.get(key))
         except (CorruptDataError, MissingKeyError) as e:
             problems.append(f"{key}: {e}")
+    for key in store.list(f"{account}/archive/"):
+        crc, _, packed = store.get(key).partition(b"\n")
+        try:
+            ok = int(crc, 16) == zlib.crc32(packed) and bool(zlib.decompress(packed))
+        except (ValueError, zlib.error):
+            ok = False
+        if not ok:
+            problems.append(f"{key}: archive fails its checksum")
     expected: int | None = None
     for key, line_no, record, problem in read_journal(store, account, -1):
         if record is None:

@@ -411,6 +411,63 @@ class Bucket(TradeStats):
         self.seen = event_time(self.queue[-1]) if self.queue else None
         self.flush()
 
+    # -- state -----------------------------------------------------------------------------
+
+    _STATE_FIELDS = (
+        "n",
+        "wins",
+        "losses",
+        "win_sum",
+        "loss_sum",
+        "sum_sq",
+        "best",
+        "worst",
+        "r_sum",
+        "r_n",
+        "hold",
+        "lead",
+        "trail",
+        "full",
+        "max_win",
+        "max_loss",
+        "last_exit",
+        "realized",
+        "fees",
+        "last_time",
+        "pending",
+        "has_pending",
+        "net_c",
+        "max_c",
+        "min_c",
+        "dd_c",
+        "cur_l",
+        "first_c",
+        "seg_h",
+        "seg_l",
+        "seg_pmin",
+        "seen",
+    )
+
+    def to_state(self) -> list[Any]:
+        """
+        The folded state as JSON-safe values (for days whose raw events were archived).
+        """
+        self.flush()
+        out: list[Any] = []
+        for name in self._STATE_FIELDS:
+            out.append(_to_state(getattr(self, name)))
+        return out
+
+    @classmethod
+    def from_state(cls, state: list[Any], day: int) -> Bucket:
+        """
+        A folded bucket from ``to_state`` output; it has no raw events to rebuild from.
+        """
+        bucket = cls(None, day)
+        for name, raw in zip(cls._STATE_FIELDS, state, strict=True):
+            setattr(bucket, name, _from_state(name, raw, getattr(bucket, name)))
+        return bucket
+
     # -- reading ---------------------------------------------------------------------------
 
     def end_value(self) -> Decimal:
@@ -476,6 +533,30 @@ class Bucket(TradeStats):
             low = min(low, value)
             dd = max(dd, self.max_c - value)
         return high, low, dd
+
+
+def _to_state(value: Any) -> Any:
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return [value.days, value.seconds, value.microseconds]
+    return value
+
+
+def _from_state(name: str, raw: Any, current: Any) -> Any:
+    if name in ("seg_h", "seg_l", "seg_pmin"):
+        return [Decimal(v) for v in raw] if raw else _NO_SEGMENTS
+    if name == "hold":
+        return timedelta(*raw)
+    if name in ("last_exit", "last_time", "seen"):
+        return None if raw is None else datetime.fromisoformat(raw)
+    if isinstance(current, Decimal) or name in ("best", "worst", "first_c"):
+        return None if raw is None else Decimal(raw)
+    return raw
 
 
 class Walk(TradeStats):

@@ -9,7 +9,7 @@ import math
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal, localcontext
 from functools import partial
 from time import monotonic
@@ -152,13 +152,25 @@ class _Series:
     bucket and a cached walk of every bucket but the last (the all-time prefix).
     """
 
-    __slots__ = ("buckets", "cum", "cum_ok", "days", "prefix", "prefix_n", "recent", "source")
+    __slots__ = (
+        "buckets",
+        "complete_from",
+        "cum",
+        "cum_ok",
+        "days",
+        "prefix",
+        "prefix_n",
+        "recent",
+        "source",
+    )
 
     def __init__(self, source: Callable[[int], list[Event]]) -> None:
         #: source(day) gives the raw events of this key on a day, to rebuild a stale bucket.
         self.source = source
         #: The most recent closed trades, in close order, for rolling windows.
         self.recent: deque[Trade] = deque(maxlen=ROLLING_CAPACITY)
+        #: Built after days were archived: days before this one are missing from it.
+        self.complete_from: int | None = None
         self.days: list[int] = []
         self.buckets: list[Bucket] = []
         self.cum: list[Decimal] = []  # realized P&L of buckets[:i]
@@ -190,6 +202,18 @@ class _Series:
             self.prefix = None
             self.prefix_n = 0
         return i, bucket
+
+    def insert(self, ordinal: int, bucket: Bucket) -> None:
+        """
+        Put a ready bucket (an archived day's) at ``ordinal``.
+        """
+        i = bisect.bisect_left(self.days, ordinal)
+        self.days.insert(i, ordinal)
+        self.buckets.insert(i, bucket)
+        self.cum.insert(i, ZERO)
+        self.cum_ok = min(self.cum_ok, i)
+        self.prefix = None
+        self.prefix_n = 0
 
     def changed(self, i: int) -> None:
         """
@@ -313,6 +337,7 @@ class Tracker:
         batch_max_events: int = 256,
         batch_max_ms: float = 50.0,
         targets: Targets | None = None,
+        retention: timedelta | None = timedelta(days=730),
     ) -> None:
         self._start = to_decimal("starting_equity", starting_equity, error=InvalidInputError)
         self._calendar = Calendar(timezone, calendar)
@@ -373,6 +398,15 @@ class Tracker:
             batch_max_events=batch_max_events,
             batch_max_ms=batch_max_ms,
         )
+        if retention is not None and (
+            not isinstance(retention, timedelta) or retention <= timedelta(0)
+        ):
+            msg = f"'retention' must be a positive timedelta or None (got {retention!r})"
+            raise InvalidInputError(msg)
+        self._retention = retention
+        #: Session days before this one are archived: their buckets stay, their raw events and
+        #: closed trades are in the store's archive objects, and no event may land in them.
+        self._archived_before: int | None = None
         self._store: ObjectStore | None = None
         self._journal: _persist.Journal | None = None
         self._account_lock: _persist.AccountLock | None = None
@@ -487,6 +521,8 @@ class Tracker:
         self._journal = journal
         self._sinks.append(journal.sink)
         self._observers.append(self._snapshot_cadence)
+        if self._retention is not None:
+            self._observers.append(self._apply_retention)
 
     def _config(self) -> dict[str, Any]:
         return {
@@ -507,6 +543,33 @@ class Tracker:
         )
         if due:
             self._save_snapshot_locked()
+
+    def _apply_retention(
+        self, kind: str, event: dict[str, Any], result: object, pending: list[Any]
+    ) -> None:
+        """
+        Archive the days that fell behind the retention horizon (counted back from the newest
+        event, not the wall clock, so imported or back-tested history is kept on arrival).
+        """
+        if self._clock is None or self._retention is None or self._store is None:
+            return
+        horizon = self._calendar.session_of(self._clock - self._retention)
+        if self._archived_before is not None and horizon <= self._archived_before:
+            return
+        old = sorted(o for o in self._days if o < horizon)
+        if old:
+            _persist.archive_days(self, self._store, old)
+        self._archived_before = horizon
+
+    def _check_retained(self, when: datetime, field: str) -> None:
+        if self._archived_before is not None and (
+            self._calendar.session_of(when) < self._archived_before
+        ):
+            msg = (
+                f"{field!r} is before the retention horizon, whose days are archived "
+                f"(got {when.isoformat()})"
+            )
+            raise InvalidTradeError(msg)
 
     def save_snapshot(self) -> int:
         """
@@ -703,6 +766,7 @@ class Tracker:
             if tid in self._open:
                 msg = f"'trade_id' {tid!r} is already used by an open trade"
                 raise DuplicateTradeError(msg)
+            self._check_retained(t_out, "exit_time")
             event = None
             if self._sinks or self._observers:
                 event = {
@@ -786,6 +850,8 @@ class Tracker:
             if existing is not None or tid in self._closed_ids:
                 msg = f"'trade_id' {tid!r} is already used by another trade"
                 raise DuplicateTradeError(msg)
+            if fee:
+                self._check_retained(when, "time")
             event = None
             if self._sinks or self._observers:
                 event = {
@@ -852,6 +918,7 @@ class Tracker:
                 return self._view_or_closed(tid)
             pos = self._open_position(tid)
             _check_not_before(when, pos)
+            self._check_retained(when, "time")
             event = None
             if self._sinks or self._observers:
                 event = {
@@ -929,6 +996,7 @@ class Tracker:
             if out > pos.qty:
                 msg = f"'quantity' must not exceed the open quantity {pos.qty} (got {qty!r})"
                 raise InvalidTradeError(msg)
+            self._check_retained(when, "time")
             event = None
             if self._sinks or self._observers:
                 event = {
@@ -1635,6 +1703,7 @@ class Tracker:
         self._combos.add(key)
         self._keys_cache.clear()
         series = self._series[key] = _Series(partial(self._key_events, key))
+        series.complete_from = self._archived_before
         for ordinal in sorted(self._days):
             events = self._events(ordinal, key)
             if events:
@@ -1687,6 +1756,18 @@ class Tracker:
         partial = bool(self._partial_days) and any(
             (lo is None or d >= lo) and (hi is None or d <= hi) for d in self._partial_days
         )
+        # Detail that retention archived cannot serve a filter first asked for afterwards, nor
+        # cut an archived day at a datetime bound.
+        archived = self._archived_before
+        if archived is not None and lo is not None and lo < archived:
+            partial = (
+                partial
+                or (series is not None and series.complete_from is not None)
+                or (
+                    (t_start is not None and first is not None and first < archived)
+                    or (t_end is not None and last is not None and last < archived)
+                )
+            )
         return _make_summary(
             walk,
             period=period,

@@ -370,3 +370,48 @@ class TestKillNine:
                 missing = set(acknowledged) - set(ids)
                 assert set() == missing, f"round {round_no}: lost {sorted(missing)[:5]}"
         assert len(acknowledged) > 50
+
+
+class TestRetention:
+    """Old trade detail moves to archives; day aggregates stay; memory stays bounded."""
+
+    def _feed(self, tracker: pt.Tracker, days: int) -> None:
+        for n in range(days * 4):
+            when = T0 + timedelta(hours=6 * n)
+            tracker.record_trade("X" if n % 2 else "Y", "long", 1, "100",
+                                 "103" if n % 3 else "98", when, when, fees="0.5",
+                                 strategy="a" if n % 4 else "b", tags=("t",), trade_id=f"r{n}")
+
+    def test_archived_days_keep_their_summaries(self):
+        store = MemoryStore()
+        full = pt.Tracker("1000")
+        kept = pt.Tracker("1000", store=store, retention=timedelta(days=10))
+        self._feed(full, 40)
+        self._feed(kept, 40)
+        assert len(kept.trades()) < 12 * 4 < len(full.trades())
+        assert store.list("main/archive/")
+        for by in ("strategy", "symbol"):
+            assert {k: v.to_dict() for k, v in full.breakdown(by).items()} == {
+                k: v.to_dict() for k, v in kept.breakdown(by).items()}
+        assert [s.to_dict() for s in full.periods("day")] == [
+            s.to_dict() for s in kept.periods("day")]
+        # Nothing may land in an archived day.
+        with pytest.raises(errors.InvalidTradeError, match="retention horizon"):
+            kept.record_trade("X", "long", 1, "1", "2", T0, T0 + timedelta(days=1))
+        before = fingerprint(kept)
+        crash(kept)
+        restored = pt.Tracker.restore(store, retention=timedelta(days=10))
+        assert before == fingerprint(restored)
+        assert [] == restored.verify()
+
+    def test_counts_back_from_the_newest_event(self):
+        # Back-tested history from years ago is not archived on arrival.
+        tracker = pt.Tracker("1000", store=MemoryStore(), retention=timedelta(days=10))
+        self._feed(tracker, 5)
+        assert 20 == len(tracker.trades())
+
+    def test_filter_first_asked_after_archiving_is_partial(self):
+        tracker = pt.Tracker("1000", store=MemoryStore(), retention=timedelta(days=10))
+        self._feed(tracker, 40)
+        assert tracker.summary(strategy="b", symbol="Y").partial
+        assert not tracker.summary(strategy="b").partial
