@@ -33,8 +33,10 @@ def _resolve_zone(name: object) -> tzinfo:
     zone: tzinfo | None = (
         dateutil_tz.UTC if name in ("UTC", "Etc/UTC", "Z") else dateutil_tz.gettz(name)
     )
-    if zone is None:
-        msg = f"'timezone' is not a known time zone (got {name!r})"
+    # gettz also parses POSIX TZ strings ("EST5", "UTC+3"), whose signs read the opposite way
+    # from ISO offsets: a name that is not in the time-zone database is refused, not guessed.
+    if zone is None or isinstance(zone, dateutil_tz.tzstr):
+        msg = f"'timezone' is not a known IANA time zone (got {name!r})"
         raise InvalidInputError(msg)
     return zone
 
@@ -43,7 +45,8 @@ class Calendar:
     """
     Maps instants to session days and session days to periods, in one time zone.
 
-    Thread-safe: the only mutable state is a cache of day boundaries, guarded by a lock.
+    Thread-safe: the only mutable state is two caches of day boundaries, which a lookup
+    replaces or fills whole; a race costs a duplicate computation, never a wrong answer.
     """
 
     def __init__(self, timezone: str = "UTC", calendar: str = "all") -> None:

@@ -104,9 +104,15 @@ class TestScenarios:
         assert 0.5 == tracker.rolling(10).payoff_ratio
 
     def test_no_trades_no_alert(self):
-        targets = pt.Targets(min_win_rate=0.9, min_risk_reward=5, max_loss_streak=1,
-                             min_profit_factor=3, max_daily_loss="1", max_drawdown="1",
-                             max_drawdown_pct=0.001)
+        targets = pt.Targets(
+            min_win_rate=0.9,
+            min_risk_reward=5,
+            max_loss_streak=1,
+            min_profit_factor=3,
+            max_daily_loss="1",
+            max_drawdown="1",
+            max_drawdown_pct=0.001,
+        )
         tracker = pt.Tracker("10000", targets=targets)
         tracker.mark_price("X", "100", T0)
         assert [] == tracker.alerts.history()
@@ -229,17 +235,23 @@ class TestTargetsConfig:
         monkeypatch.setenv("PERFTRACK_TIMEZONE", "Europe/Paris")
         targets = pt.Targets.from_toml(path)
         assert (0.55, Decimal(500), 30, "Europe/Paris") == (
-            targets.min_win_rate, targets.max_daily_loss, targets.rolling_window, targets.timezone)
+            targets.min_win_rate,
+            targets.max_daily_loss,
+            targets.rolling_window,
+            targets.timezone,
+        )
         assert {"strategy": "breakout"} == targets.per_strategy["breakout"].scope
         assert {"min_sample": 5} == targets.review
 
     @pytest.mark.parametrize(
         ("text", "name"),
-        [("[targets]\nmin_winrate = 0.5\n", "min_winrate"),
-         ("[targets]\nmin_win_rate = 1.5\n", "min_win_rate"),
-         ("[targets]\nmax_daily_loss = '-5'\n", "max_daily_loss"),
-         ("[targets]\nmax_loss_streak = 0\n", "max_loss_streak"),
-         ("[alerts]\n", "alerts")],
+        [
+            ("[targets]\nmin_winrate = 0.5\n", "min_winrate"),
+            ("[targets]\nmin_win_rate = 1.5\n", "min_win_rate"),
+            ("[targets]\nmax_daily_loss = '-5'\n", "max_daily_loss"),
+            ("[targets]\nmax_loss_streak = 0\n", "max_loss_streak"),
+            ("[alerts]\n", "alerts"),
+        ],
     )
     def test_bad_file(self, tmp_path, text, name):
         path = tmp_path / "t.toml"

@@ -20,9 +20,24 @@ class TestMetricsDoc:
         text = (DOCS / "metrics.md").read_text()
         for cls in (pt.Summary, pt.LiveStats, pt.Trade):
             for field in attrs.fields(cls):
-                if field.name in ("period", "start", "end", "scope", "time", "booked_whole",
-                                  "starting_equity", "trade_id", "symbol", "strategy", "side",
-                                  "entry_time", "exit_time", "stop_price", "target_price",
-                                  "tags", "idea_id"):
+                if field.name in (
+                    "period",
+                    "start",
+                    "end",
+                    "scope",
+                    "time",
+                    "booked_whole",
+                    "starting_equity",
+                    "trade_id",
+                    "symbol",
+                    "strategy",
+                    "side",
+                    "entry_time",
+                    "exit_time",
+                    "stop_price",
+                    "target_price",
+                    "tags",
+                    "idea_id",
+                ):
                     continue  # labels and inputs, not metrics
                 assert f"`{field.name}`" in text, f"{cls.__name__}.{field.name}"

@@ -171,9 +171,9 @@ class TestDamage:
         with structlog.testing.capture_logs() as logs:
             tracker = pt.Tracker.restore(store)
         assert tracker.summary().trades == 9
-        assert [
-            e["event"] for e in logs if e["log_level"] == "warning"
-        ] == ["perftrack.journal_truncated"]
+        assert [e["event"] for e in logs if e["log_level"] == "warning"] == [
+            "perftrack.journal_truncated"
+        ]
         assert len(tracker.restore_report.problems) == 1
         # The journal was repaired: the next restore sees no problem, and new events follow.
         tracker.record_trade("X", "long", 1, "10", "30", T0, T0 + timedelta(hours=20))
@@ -378,9 +378,19 @@ class TestRetention:
     def _feed(self, tracker: pt.Tracker, days: int) -> None:
         for n in range(days * 4):
             when = T0 + timedelta(hours=6 * n)
-            tracker.record_trade("X" if n % 2 else "Y", "long", 1, "100",
-                                 "103" if n % 3 else "98", when, when, fees="0.5",
-                                 strategy="a" if n % 4 else "b", tags=("t",), trade_id=f"r{n}")
+            tracker.record_trade(
+                "X" if n % 2 else "Y",
+                "long",
+                1,
+                "100",
+                "103" if n % 3 else "98",
+                when,
+                when,
+                fees="0.5",
+                strategy="a" if n % 4 else "b",
+                tags=("t",),
+                trade_id=f"r{n}",
+            )
 
     def test_archived_days_keep_their_summaries(self):
         store = MemoryStore()
@@ -392,9 +402,11 @@ class TestRetention:
         assert store.list("main/archive/")
         for by in ("strategy", "symbol"):
             assert {k: v.to_dict() for k, v in full.breakdown(by).items()} == {
-                k: v.to_dict() for k, v in kept.breakdown(by).items()}
+                k: v.to_dict() for k, v in kept.breakdown(by).items()
+            }
         assert [s.to_dict() for s in full.periods("day")] == [
-            s.to_dict() for s in kept.periods("day")]
+            s.to_dict() for s in kept.periods("day")
+        ]
         # Nothing may land in an archived day.
         with pytest.raises(errors.InvalidTradeError, match="retention horizon"):
             kept.record_trade("X", "long", 1, "1", "2", T0, T0 + timedelta(days=1))

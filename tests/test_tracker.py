@@ -301,6 +301,8 @@ class TestBadInput:
             ({"starting_equity": 0}, "starting_equity"),
             ({"timezone": "Mars/Olympus"}, "timezone"),
             ({"timezone": ""}, "timezone"),
+            ({"timezone": "UTC+3"}, "timezone"),  # a POSIX TZ string, not an IANA name
+            ({"timezone": "EST5"}, "timezone"),
             ({"calendar": "weekends"}, "calendar"),
             ({"periods_per_year": 0}, "periods_per_year"),
         ],
