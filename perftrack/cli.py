@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["main"]
 
@@ -32,21 +32,44 @@ class CommandError(Exception):
     """
 
 
-def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+class _Parser(argparse.ArgumentParser):
+    """
+    argparse, with usage errors on one line and exit code 1: argparse's own 2 would read as
+    "a target is breached".
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _common(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """
+    The options every command takes, accepted before and after the command name. Only the
+    top level sets defaults: a subcommand's default would overwrite what was given before it.
+    """
+    suppress: dict[str, Any] = {} if defaults else {"default": argparse.SUPPRESS}
+    parser.add_argument(
         "--data",
-        default=os.environ.get("PERFTRACK_DATA", "perftrack-data"),
+        **(suppress or {"default": os.environ.get("PERFTRACK_DATA", "perftrack-data")}),
         help="the store: a directory, s3://bucket/prefix or memory:// "
         "(default ./perftrack-data, env PERFTRACK_DATA)",
     )
-    common.add_argument("--account", default="main", help="the account (default main)")
-    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser = argparse.ArgumentParser(
-        prog="perftrack",
-        description="Trading performance from a perftrack store.",
-        parents=[common],
+    parser.add_argument(
+        "--account", **(suppress or {"default": "main"}), help="the account (default main)"
     )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        **(suppress or {"default": False}),
+        help="show tracebacks on errors",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    _common(common, defaults=False)
+    parser = _Parser(prog="perftrack", description="Trading performance from a perftrack store.")
+    _common(parser, defaults=True)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("summary", parents=[common], help="print the metrics of a window")
@@ -149,7 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # one clear line, unless asked for the traceback
         if args.debug:
             raise
-        print(f"perftrack {args.command}: {type(e).__name__}: {e}", file=sys.stderr)
+        kind = "" if isinstance(e, CommandError) else f"{type(e).__name__}: "
+        message = " ".join(str(e).split())  # one line, whatever the exception holds
+        print(f"perftrack {args.command}: {kind}{message}", file=sys.stderr)
         return EXIT_ERROR
 
 
@@ -162,11 +187,54 @@ def _store(args: argparse.Namespace) -> Any:
     return open_store(args.data)
 
 
-def _read(args: argparse.Namespace, targets: Any = None) -> Any:
+def _read(args: argparse.Namespace, targets: Any = None, *, writable: bool = False) -> Any:
+    """
+    The account's tracker, restored read-only (a bot may hold the account) unless
+    ``writable``. An account with nothing stored is an error: a mistyped --data or --account
+    must not print an empty summary and exit 0.
+    """
     import perftrack as pt  # noqa: PLC0415
 
+    store = _existing(args)
     options = {"targets": targets} if targets is not None else {}
-    return pt.Tracker.restore(_store(args), account=args.account, read_only=True, **options)
+    return pt.Tracker.restore(store, account=args.account, read_only=not writable, **options)
+
+
+def _existing(args: argparse.Namespace) -> Any:
+    """
+    The store, when the account has something stored in it.
+    """
+    from perftrack._persist import segments, snapshots  # noqa: PLC0415
+
+    store = _store(args)
+    if not segments(store, args.account) and not snapshots(store, args.account):
+        raise CommandError(f"no account {args.account!r} in {args.data} (nothing stored there)")
+    return store
+
+
+def _alerts_in(alerts: Sequence[Any], summary: Any) -> list[Any]:
+    """
+    The alerts raised inside a summary's window, so a day's file lists that day's alerts and
+    does not change when a later one is raised.
+    """
+    if summary.start is None and summary.end is None:
+        return list(alerts)
+    return [
+        a
+        for a in alerts
+        if a.raised_at is not None
+        and (summary.start is None or a.raised_at >= summary.start)
+        and (summary.end is None or a.raised_at < summary.end)
+    ]
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """
+    Write ``path`` whole or not at all: a temporary file beside it, then a rename.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def _targets(path: str | None) -> Any:
@@ -201,23 +269,8 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     if args.backfill is not None:
         return _backfill(args, args.backfill)
     targets = _targets(args.targets)
-    tracker = _read(args)
-    period = WINDOWS[args.window]
-    start, end = _day(args.start, "start"), _day(args.end, "end")
-    filters = {"strategy": args.strategy, "symbol": args.symbol}
-    at = tracker.clock  # the newest event: what "now" is for a stored account
-    rows: list[tuple[str, Any]]
-    if args.by:
-        window = {"period": period, "at": at} if period != "all" else {"start": start, "end": end}
-        rows = list(tracker.breakdown(args.by, **window).items())
-    elif period == "all":
-        rows = [("all", tracker.summary(start=start, end=end, **filters))]
-    elif start or end:
-        rows = [
-            (_label(s, period), s) for s in tracker.periods(period, start=start, end=end, **filters)
-        ]
-    else:
-        rows = [(_label(s := tracker.summary(period, at=at, **filters), period), s)]
+    tracker = _read(args, targets)
+    rows = _summary_rows(tracker, args)
     alerts = tracker.alerts.history()
     if args.format == "table":
         print(summary_table(rows))
@@ -226,24 +279,82 @@ def _cmd_summary(args: argparse.Namespace) -> int:
                 mark = "BREACHED" if v["breached"] else "ok"
                 print(f"  {label} {v['metric']}: {v['actual']} vs target {v['target']} ({mark})")
     elif args.format == "json":
-        docs = [summary_json(s, window=label, targets=targets) for label, s in rows]
+        docs = [
+            summary_json(s, window=label, targets=targets, alerts=_alerts_in(alerts, s))
+            for label, s in rows
+        ]
         print(dumps(docs[0] if len(docs) == 1 else {"summaries": docs}), end="")
     else:
         for label, s in rows:
-            print(summary_markdown(s, title=f"{label} summary", targets=targets, alerts=alerts))
+            print(
+                summary_markdown(
+                    s, title=f"{label} summary", targets=targets, alerts=_alerts_in(alerts, s)
+                )
+            )
     if args.export:
         directory = Path(args.export)
         directory.mkdir(parents=True, exist_ok=True)
         for label, s in rows:
             name = label.replace("/", "-").replace(" ", "_")
-            (directory / f"{name}.json").write_text(
-                dumps(summary_json(s, window=label, targets=targets))
+            _write_atomic(
+                directory / f"{name}.json",
+                dumps(
+                    summary_json(s, window=label, targets=targets, alerts=_alerts_in(alerts, s))
+                ).encode(),
             )
-            (directory / f"{name}.md").write_text(
-                summary_markdown(s, title=f"{label} summary", targets=targets, alerts=alerts)
+            _write_atomic(
+                directory / f"{name}.md",
+                summary_markdown(
+                    s, title=f"{label} summary", targets=targets, alerts=_alerts_in(alerts, s)
+                ).encode(),
             )
     breached = any(v["breached"] for _, s in rows for v in variances(s, targets))
     return EXIT_BREACH if breached else EXIT_OK
+
+
+def _summary_rows(tracker: Any, args: argparse.Namespace) -> list[tuple[str, Any]]:
+    """
+    (label, summary) per row the summary command prints: the window (``all``, bounded by
+    --start/--end), the period holding the newest event, or every period in --start..--end;
+    with --by, one row per value of that dimension in each of those windows. --strategy and
+    --symbol filter every row.
+    """
+    period = WINDOWS[args.window]
+    start, end = _day(args.start, "start"), _day(args.end, "end")
+    filters = {"strategy": args.strategy, "symbol": args.symbol}
+    windows: list[tuple[str, dict[str, Any]]]
+    if period == "all":
+        windows = [("all", {"start": start, "end": end})]
+    elif start or end:
+        windows = [
+            (_label(s, period), {"period": period, "at": _label_day(s)})
+            for s in tracker.periods(period, start=start, end=end)
+        ]
+    else:
+        # The newest event is what "now" is for a stored account.
+        current = tracker.summary(period, at=tracker.clock)
+        windows = [(_label(current, period), {"period": period, "at": tracker.clock})]
+    rows: list[tuple[str, Any]] = []
+    for label, window in windows:
+        if not args.by:
+            rows.append((label, tracker.summary(**window, **filters)))
+            continue
+        for value in tracker.breakdown(args.by, **window):
+            if filters.get(args.by) not in (None, value):
+                continue  # --by symbol --symbol X: only X's row
+            name = value if len(windows) == 1 else f"{label} {value}"
+            rows.append((name, tracker.summary(**window, **{**filters, args.by: value})))
+    return rows
+
+
+def _label_day(summary: Any) -> date | None:
+    """
+    The last session day a period summary covers (its end is the next midnight).
+    """
+    if summary.end is None:
+        return None
+    last: date = (summary.end - timedelta(microseconds=1)).date()
+    return last
 
 
 def _label(summary: Any, period: str) -> str:
@@ -251,9 +362,9 @@ def _label(summary: Any, period: str) -> str:
     The session day, ISO week or month a summary covers, named from its last instant (a
     weekdays calendar opens Monday's session on Saturday, so its start would mislead).
     """
-    if summary.end is None:
+    last = _label_day(summary)
+    if last is None:
         return period
-    last = (summary.end - timedelta(microseconds=1)).date()
     if period == "month":
         return f"{last:%Y-%m}"
     if period == "week":
@@ -281,7 +392,7 @@ def _backfill(args: argparse.Namespace, days: int) -> int:
         raise CommandError(f"N must be a positive number of days (got {days})")
     targets = _targets(getattr(args, "targets", None))
     store = _store(args)
-    tracker = _read(args)
+    tracker = _read(args, targets)
     if tracker.clock is None:
         print("no events in the store: nothing to write", file=sys.stderr)
         return EXIT_OK
@@ -303,13 +414,18 @@ def _backfill(args: argparse.Namespace, days: int) -> int:
         stem = f"{prefix}{names[window]}-summary-{first_day.isoformat()}"
         documents = {
             f"{stem}.json": dumps(
-                summary_json(summary, window=names[window], targets=targets, alerts=alerts)
+                summary_json(
+                    summary,
+                    window=names[window],
+                    targets=targets,
+                    alerts=_alerts_in(alerts, summary),
+                )
             ).encode(),
             f"{stem}.md": summary_markdown(
                 summary,
                 title=f"{names[window]} summary {first_day}",
                 targets=targets,
-                alerts=alerts,
+                alerts=_alerts_in(alerts, summary),
             ).encode(),
         }
         for key, data in documents.items():
@@ -358,10 +474,7 @@ def _same(store: Any, key: str, data: bytes) -> bool:
 def _cmd_alerts(args: argparse.Namespace) -> int:
     targets = _targets(args.targets)
     if args.ack:
-        import perftrack as pt  # noqa: PLC0415
-
-        options = {"targets": targets} if targets is not None else {}
-        with pt.Tracker.restore(_store(args), account=args.account, **options) as tracker:
+        with _read(args, targets, writable=True) as tracker:
             alert = tracker.alerts.acknowledge(args.ack, by=args.by)
         print(f"acknowledged {alert.id} ({alert.rule})")
         return EXIT_OK
@@ -382,7 +495,7 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from perftrack._persist import verify  # noqa: PLC0415
 
-    problems = verify(_store(args), args.account)
+    problems = verify(_existing(args), args.account)
     for line in problems:
         print(line)
     print("ok" if not problems else f"{len(problems)} problems")
@@ -395,7 +508,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from perftrack import reports  # noqa: PLC0415
 
-    tracker = _read(args)
+    targets = _targets(args.targets)
+    tracker = _read(args, targets)
     start, end = _day(args.start, "start"), _day(args.end, "end")
     if args.window != "all" and tracker.clock is not None:
         window = tracker.summary(WINDOWS[args.window], at=tracker.clock)
@@ -406,13 +520,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 else _first_session(window)
             )
             end = (window.end - timedelta(microseconds=1)).date()
-    page = reports.html(
-        tracker, title=args.title, start=start, end=end, targets=_targets(args.targets)
-    )
+    page = reports.html(tracker, title=args.title, start=start, end=end, targets=targets)
     out = Path(args.html)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(page)
-    tmp.replace(out)
+    _write_atomic(out, page.encode())
     print(f"{out} ({len(page) / 1024:,.0f} KB)")
     return EXIT_OK
 
@@ -430,7 +540,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if args.what == "returns":
         data = reports.daily_returns_csv(tracker).encode()
         if out is not None:
-            out.write_bytes(data)
+            _write_atomic(out, data)
     else:
         data = reports.export(
             tracker,
@@ -501,7 +611,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
         report = Path(args.data) / "performance" / "report.html"
         report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(reports.html(tracker, title="perftrack demo"))
+        _write_atomic(report, reports.html(tracker, title="perftrack demo").encode())
         print(f"HTML report: {report}")
     history = tracker.trades()
     days = (
