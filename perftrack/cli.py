@@ -577,15 +577,22 @@ def _cmd_import(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     equity = args.starting_equity or result.starting_equity or "10000"
+    # Periodic snapshots write the whole state, so taking one every N events of a large import
+    # costs O(trades squared); the journal already makes every event durable, so one snapshot
+    # at the end leaves the same store for the next restore to start from.
     with pt.Tracker.restore(
         _store(args),
         account=args.account,
         starting_equity=equity,
         timezone=args.timezone,
         durability="batch",
+        snapshot_every=2**62,
+        snapshot_interval=None,
     ) as tracker:
         added = importers.load_into(tracker, result)
         total = len(tracker.trades())
+        if added:
+            tracker.save_snapshot()
     print(f"{added} trades imported into {args.data} (account {args.account}); {total} in all")
     return EXIT_OK
 
