@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from perftrack import errors, signals
+from perftrack._ideas import Idea, Ideas, IdeaSummary
 from perftrack._model import LiveStats, OpenTrade, Summary, Trade
 from perftrack._tracker import Tracker
 from perftrack.alerts import AlertEvent, Breach, Targets
@@ -21,6 +22,9 @@ from perftrack.alerts import AlertEvent, Breach, Targets
 __all__ = [
     "AlertEvent",
     "Breach",
+    "Idea",
+    "IdeaSummary",
+    "Ideas",
     "LiveStats",
     "OpenTrade",
     "Summary",

@@ -534,7 +534,15 @@ def replay(tracker: Tracker, kind: str, data: dict[str, Any]) -> None:
 
 
 REPLAYABLE: Final = frozenset(
-    {"record_trade", "open_trade", "add_to_trade", "close_trade", "mark_price", "mark_partial"}
+    {
+        "record_trade",
+        "open_trade",
+        "add_to_trade",
+        "close_trade",
+        "mark_price",
+        "mark_bar",
+        "mark_partial",
+    }
 )
 
 

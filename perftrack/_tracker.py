@@ -28,12 +28,14 @@ from perftrack._convert import (
     to_tags,
     to_time,
 )
+from perftrack._ideas import DEFAULT_EXPIRY, Idea, Ideas, check_bar
 from perftrack._model import LiveStats, OpenTrade, Summary, Trade
 from perftrack._periods import PERIODS, Calendar
 from perftrack._stats import ZERO, Bucket, Event, Walk, event_amount, event_source, event_time
 from perftrack.alerts import Alerts, Targets
 from perftrack.errors import (
     DuplicateTradeError,
+    InvalidIdeaError,
     InvalidInputError,
     InvalidTradeError,
     UnknownTradeError,
@@ -422,6 +424,7 @@ class Tracker:
             msg = f"'targets' must be a perftrack.Targets (got {targets!r})"
             raise InvalidInputError(msg)
         self._alerts = Alerts(self, targets if targets is not None else Targets())
+        self._ideas = Ideas(self)
         if store is not None:
             if _persist.account_has_data(store, account):
                 msg = (
@@ -468,6 +471,15 @@ class Tracker:
         ``acknowledge(alert_id, by=None)``. Thread-safe.
         """
         return self._alerts
+
+    @property
+    def ideas(self) -> Ideas:
+        """
+        The trade ideas recorded with ``record_idea``: ``get``, ``list``, ``summary``,
+        ``breakdown``, ``annotate``, ``override``, ``expire`` (see docs/ideas.md).
+        Thread-safe.
+        """
+        return self._ideas
 
     # -- persistence -----------------------------------------------------------------------
 
@@ -766,6 +778,8 @@ class Tracker:
             if tid in self._open:
                 msg = f"'trade_id' {tid!r} is already used by an open trade"
                 raise DuplicateTradeError(msg)
+            if idea is not None:
+                self._ideas.require(idea)
             self._check_retained(t_out, "exit_time")
             event = None
             if self._sinks or self._observers:
@@ -850,6 +864,8 @@ class Tracker:
             if existing is not None or tid in self._closed_ids:
                 msg = f"'trade_id' {tid!r} is already used by another trade"
                 raise DuplicateTradeError(msg)
+            if idea is not None:
+                self._ideas.require(idea)
             if fee:
                 self._check_retained(when, "time")
             event = None
@@ -1067,35 +1083,184 @@ class Tracker:
         self, symbol: str, price: object, time: object = None, *, event_id: str | None = None
     ) -> None:
         """
-        Value every open trade on ``symbol`` at ``price`` (unrealized P&L and live equity).
+        Value every open trade on ``symbol`` at ``price`` (unrealized P&L and live equity), and
+        move the trade ideas on ``symbol`` (see docs/ideas.md).
 
         ``time`` defaults to now. Thread-safe; costs the same whatever the number of open
-        trades.
+        trades, and whatever the number of live ideas on other symbols.
 
         Raises:
             InvalidTradeError: For an invalid symbol, price or time.
+            DuplicateTradeError: When ``event_id`` was used for a different event.
         """
         sym = to_name("symbol", symbol)
         px = to_decimal("price", price)
         when = datetime.now(UTC) if time is None else to_time("time", time)
         eid = None if event_id is None else to_name("event_id", event_id)
-        pending: list[tuple[Signal, dict[str, Any]]] = []
         with self._lock, localcontext(MONEY_CONTEXT):
             content = ("mark", sym, px, when)
             if self._seen_event(eid, content):
                 return
-            event = None
-            if self._sinks or self._observers:
-                event = {"symbol": sym, "price": px, "time": when, "event_id": eid}
-                self._write_ahead("mark_price", event)
-            book = self._symbols.get(sym)
-            if book is None:
-                book = self._symbols[sym] = _Symbol(px)
-            book.mark = px
-            self._move_exposure(book, ZERO, ZERO)
-            self._remember_event(eid, content)
-            self._after_change(when, pending, "mark_price", event, None)
+            pending = self._mark(
+                "mark_price",
+                sym,
+                px,
+                when,
+                eid,
+                content,
+                lambda: {"symbol": sym, "price": px, "time": when, "event_id": eid},
+            )
         self._send(pending)
+
+    def mark_bar(
+        self,
+        symbol: str,
+        *,
+        high: object,
+        low: object,
+        close: object,
+        time: object,
+        open: object = None,
+        event_id: str | None = None,
+    ) -> None:
+        """
+        One price bar of ``symbol``: trade ideas judge their touches on its high and low (and
+        gaps on its open, when given); open trades are valued at its close, as by
+        ``mark_price(symbol, close, time)``.
+
+        Thread-safe. With ``event_id``, re-sending the same bar is a no-op.
+
+        Raises:
+            InvalidIdeaError: For an invalid symbol, price or time, a low above the high, or
+                an open or close outside them.
+            DuplicateTradeError: When ``event_id`` was used for a different event.
+        """
+        bad = InvalidIdeaError
+        sym = to_name("symbol", symbol, error=bad)
+        hi = to_decimal("high", high, error=bad)
+        lo = to_decimal("low", low, error=bad)
+        px = to_decimal("close", close, error=bad)
+        first = to_optional_decimal("open", open, error=bad)
+        when = to_time("time", time, error=bad)
+        eid = None if event_id is None else to_name("event_id", event_id, error=bad)
+        check_bar(first, hi, lo, px)
+        with self._lock, localcontext(MONEY_CONTEXT):
+            content = ("bar", sym, first, hi, lo, px, when)
+            if self._seen_event(eid, content):
+                return
+            pending = self._mark(
+                "mark_bar",
+                sym,
+                px,
+                when,
+                eid,
+                content,
+                lambda: {
+                    "symbol": sym,
+                    "open": first,
+                    "high": hi,
+                    "low": lo,
+                    "close": px,
+                    "time": when,
+                    "event_id": eid,
+                },
+            )
+        self._send(pending)
+
+    def _mark(
+        self,
+        kind: str,
+        sym: str,
+        px: Decimal,
+        when: datetime,
+        eid: str | None,
+        content: tuple[object, ...],
+        make_event: Callable[[], dict[str, Any]],
+    ) -> list[tuple[Signal, dict[str, Any]]]:
+        """
+        The shared body of mark_price and mark_bar, under the lock.
+        """
+        pending: list[tuple[Signal, dict[str, Any]]] = []
+        event = None
+        if self._sinks or self._observers:
+            event = make_event()
+            self._write_ahead(kind, event)
+        book = self._symbols.get(sym)
+        if book is None:
+            book = self._symbols[sym] = _Symbol(px)
+        book.mark = px
+        self._move_exposure(book, ZERO, ZERO)
+        self._remember_event(eid, content)
+        self._after_change(when, pending, kind, event, None)
+        return pending
+
+    def record_idea(
+        self,
+        symbol: str,
+        side: str,
+        entry: object,
+        stop: object,
+        target: object,
+        *,
+        confidence: int,
+        target2: object = None,
+        entry_type: str = "market",
+        edges: Iterable[str] | str = (),
+        horizon: str | None = None,
+        time: object = None,
+        expires_after: timedelta = DEFAULT_EXPIRY,
+        idea_id: str | None = None,
+        rationale: str | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> Idea:
+        """
+        Record a trade idea. From now on the prices the tracker sees (``mark_price``,
+        ``mark_bar``) resolve it to a win, a loss or an expiry (docs/ideas.md).
+
+        Thread-safe; journaled. Sending the same ``idea_id`` again with identical content is
+        a no-op that returns the idea as it is now (without ``time``, the creation time is
+        not compared).
+
+        Args:
+            symbol, side: What and which way ("long" or "short").
+            entry, stop, target: Price levels; a long needs stop < entry < target, a short
+                target < entry < stop. Risk (one R) is |entry - stop|.
+            confidence: An int from 0 to 5.
+            target2: A further target (informational).
+            entry_type: "market" (entered at creation), "limit" (entered when the price
+                trades at or better than the entry) or "stop" (at or through it).
+            edges: The names of the reasons behind the idea.
+            horizon: "day", "swing" or None (unclassified).
+            time: The creation time (default: now).
+            expires_after: How long the idea may stay pending or open (default 7 days).
+            idea_id: Defaults to a generated id ("idea-1", ...).
+            rationale: Free text.
+            context: JSON values (Decimals and datetimes are kept as strings).
+
+        Returns:
+            The ``Idea``.
+
+        Raises:
+            InvalidIdeaError: For any invalid field.
+            DuplicateTradeError: When ``idea_id`` is taken by an idea with other content.
+        """
+        return self._ideas.apply_record(
+            symbol,
+            side,
+            entry,
+            stop,
+            target,
+            confidence=confidence,
+            target2=target2,
+            entry_type=entry_type,
+            edges=edges,
+            horizon=horizon,
+            time=time,
+            expires_after=expires_after,
+            idea_id=idea_id,
+            rationale=rationale,
+            context=context,
+        )
 
     def mark_partial(self, day: date | datetime | str, reason: str = "incomplete input") -> None:
         """
