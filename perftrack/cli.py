@@ -144,7 +144,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
 
     p = sub.add_parser("import", parents=[common], help="load history from another tool")
-    p.add_argument("format", choices=["jsonl", "freqtrade", "mt5", "csv", "tdameritrade"])
+    p.add_argument(
+        "format", choices=["jsonl", "json", "xlsx", "freqtrade", "mt5", "csv", "tdameritrade"]
+    )
     p.add_argument("files", nargs="+")
     p.add_argument(
         "--starting-equity", help="for a new account (default: from the file, else 10000)"
@@ -563,8 +565,14 @@ def _cmd_import(args: argparse.Namespace) -> int:
     import perftrack as pt  # noqa: PLC0415
     from perftrack import importers  # noqa: PLC0415
 
+    if len(args.files) > 1 and args.format != "jsonl":
+        raise CommandError(f"import {args.format} reads one file (got {len(args.files)})")
     if args.format == "jsonl":
         result = importers.read_jsonl(args.files)
+    elif args.format == "json":
+        result = importers.read_json(args.files[0])
+    elif args.format == "xlsx":
+        result = importers.read_xlsx(args.files[0])
     elif args.format == "freqtrade":
         result = importers.read_freqtrade(args.files[0])
     elif args.format == "mt5":
@@ -572,6 +580,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
     elif args.format == "tdameritrade":
         result = importers.read_td_ameritrade(args.files[0])
     else:
+        bad = [item for item in args.map if "=" not in item]
+        if bad:
+            raise CommandError(f"--map takes FIELD=COLUMN (got {bad[0]!r})")
         mapping = dict(item.split("=", 1) for item in args.map)
         result = importers.read_csv(args.files[0], mapping)
     for warning in result.warnings:

@@ -12,9 +12,11 @@ from perftrack.importers._base import Fill, ImportResult, apply_fills, load_into
 from perftrack.importers._files import (
     read_csv,
     read_freqtrade,
+    read_json,
     read_jsonl,
     read_mt5,
     read_td_ameritrade,
+    read_xlsx,
 )
 
 __all__ = [
@@ -24,7 +26,9 @@ __all__ = [
     "load_into",
     "read_csv",
     "read_freqtrade",
+    "read_json",
     "read_jsonl",
     "read_mt5",
     "read_td_ameritrade",
+    "read_xlsx",
 ]

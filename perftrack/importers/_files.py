@@ -18,7 +18,15 @@ from typing import Any
 from perftrack.errors import InvalidInputError
 from perftrack.importers._base import Fill, ImportResult
 
-__all__ = ["read_csv", "read_freqtrade", "read_jsonl", "read_mt5", "read_td_ameritrade"]
+__all__ = [
+    "read_csv",
+    "read_freqtrade",
+    "read_json",
+    "read_jsonl",
+    "read_mt5",
+    "read_td_ameritrade",
+    "read_xlsx",
+]
 
 _DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 #: record_trade's arguments, which a trade line or row may carry.
@@ -87,12 +95,7 @@ def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
                         partial.add(datetime.fromisoformat(trades[-1]["exit_time"]).date())
                     continue
                 raise _bad(path, f"line {i}", "not JSON") from None
-            if not isinstance(trade, dict):
-                raise _bad(path, f"line {i}", "not a JSON object")
-            unknown = set(trade) - set(TRADE_FIELDS) - DERIVED_FIELDS
-            if unknown:
-                raise _bad(path, f"line {i}", f"unknown field {sorted(unknown)[0]!r}")
-            trades.append({k: v for k, v in trade.items() if k in TRADE_FIELDS})
+            trades.append(_trade_record(path, f"line {i}", trade))
     if days:
         present = set(days)
         day = min(days)
@@ -103,6 +106,54 @@ def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
             day += timedelta(days=1)
     return ImportResult(
         trades=tuple(trades), warnings=tuple(warnings), partial_days=tuple(sorted(partial))
+    )
+
+
+def _trade_record(path: object, where: str, record: object) -> dict[str, Any]:
+    """
+    record_trade's keyword arguments from one exported trade: perftrack's derived fields
+    (gross_pnl, outcome, risk, r_multiple) dropped, empty values left to their defaults, and
+    any other field an error naming the file and the place.
+    """
+    if not isinstance(record, dict):
+        raise _bad(path, where, "not a JSON object")
+    unknown = set(record) - set(TRADE_FIELDS) - DERIVED_FIELDS
+    if unknown:
+        raise _bad(path, where, f"unknown field {sorted(unknown)[0]!r}")
+    trade = {k: v for k, v in record.items() if k in TRADE_FIELDS and v not in (None, "")}
+    if isinstance(trade.get("tags"), str):
+        trade["tags"] = tuple(trade["tags"].split("|"))
+    return trade
+
+
+def read_json(path: str | Path) -> ImportResult:
+    """
+    A JSON array of trades, as ``perftrack export trades --format json`` writes it: each an
+    object of record_trade's arguments (Decimals as strings, times in ISO 8601 with their
+    offset); perftrack's derived fields are ignored.
+    """
+    try:
+        doc = json.loads(Path(path).read_text())
+    except ValueError as e:
+        raise _bad(path, "document", f"not JSON ({e})") from None
+    if not isinstance(doc, list):
+        raise _bad(path, "document", "not a JSON array of trades")
+    return ImportResult(
+        trades=tuple(_trade_record(path, f"item {i}", t) for i, t in enumerate(doc, 1))
+    )
+
+
+def read_xlsx(path: str | Path) -> ImportResult:
+    """
+    An Excel workbook of trades, as ``perftrack export trades --format xlsx`` writes it
+    (needs the ``xlsx`` extra): a header row of field names, one trade per row. Exact values
+    come from the workbook's hidden ``exact`` sheet while the visible cell still shows them.
+    """
+    from perftrack._xlsx import read_book  # noqa: PLC0415 (optional dependency)
+
+    _header, rows = read_book(path)
+    return ImportResult(
+        trades=tuple(_trade_record(path, f"row {i}", r) for i, r in enumerate(rows, 2))
     )
 
 
@@ -186,7 +237,8 @@ def read_mt5(path: str | Path, *, timezone: Any = UTC) -> ImportResult:
     A MetaTrader 5 "Trade History Report" (.xlsx; needs the ``xlsx`` extra).
 
     Trades come from the Positions table, each with MT5's own Profit as its net P&L (contract
-    sizes differ by symbol, so prices cannot rebuild it) and Commission and Swap as fees. The
+    sizes differ by symbol, so prices cannot rebuild it) plus Commission and Swap (signed: a
+    swap can be a credit) as its net P&L, and the charges among them as fees. The
     first deposit in Deals is the starting equity. MT5 writes the broker server's local time
     without an offset; ``timezone`` says which (default UTC).
     """
@@ -241,7 +293,10 @@ def read_mt5(path: str | Path, *, timezone: Any = UTC) -> ImportResult:
                 target_price >= entry if side == "short" else target_price <= entry
             ):
                 target_price = None
-            fees = -(Decimal(str(commission or 0)) + Decimal(str(swap or 0)))
+            # Commission and swap are signed cash flows beside Profit (a swap can be a
+            # credit); the trade's net is all three, its fees the costs among them.
+            charges = Decimal(str(commission or 0)) + Decimal(str(swap or 0))
+            fees = max(-charges, Decimal(0))
             trades.append(
                 {
                     "trade_id": f"mt5-{ticket}",
@@ -252,10 +307,11 @@ def read_mt5(path: str | Path, *, timezone: Any = UTC) -> ImportResult:
                     "exit_price": Decimal(str(close)),
                     "entry_time": when(t_open),
                     "exit_time": when(t_close),
-                    "fees": max(fees, Decimal(0)),
+                    "fees": fees,
                     "strategy": "mt5",
                     "stop_price": stop_price,
-                    "net_pnl": Decimal(str(profit)) - max(fees, Decimal(0)),
+                    "target_price": target_price,
+                    "net_pnl": Decimal(str(profit)) + charges,
                 }
             )
         elif section == "Deals" and len(row) > 11 and row[3] == "balance" and starting is None:

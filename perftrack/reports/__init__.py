@@ -52,7 +52,7 @@ def export(
     atomically to ``out`` when given. Thread-safe.
     """
     columns, rows = export_rows(tracker, what, start=start, end=end, period=period)
-    return write_rows(columns, rows, fmt, out)
+    return write_rows(columns, rows, fmt, out, title=what)
 
 
 _ = Any

@@ -9,14 +9,14 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from perftrack._model import Summary, Trade, json_safe
+from perftrack._xlsx import write_book
 
 if TYPE_CHECKING:
     from perftrack._tracker import Tracker
@@ -69,12 +69,18 @@ def _text(value: Any) -> Any:
 
 
 def write_rows(
-    columns: Sequence[str], rows: Sequence[dict[str, Any]], fmt: str, out: Path | None
+    columns: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    fmt: str,
+    out: Path | None,
+    *,
+    title: str = "rows",
 ) -> bytes:
     """
     ``rows`` in ``fmt``; written atomically to ``out`` when given. Decimals stay exact text in
     CSV and JSON; times are ISO 8601 with their offset; xlsx cells are typed (numbers as
-    numbers, times as dates; Excel has no time zones, so times are written in UTC).
+    numbers, times as dates in UTC, since Excel has no time zones) on a sheet named
+    ``title``, with the exact text of lossy cells on a hidden sheet (see perftrack._xlsx).
     """
     if fmt == "csv":
         buffer = io.StringIO()
@@ -92,7 +98,7 @@ def write_rows(
             json.dumps({c: json_safe(row[c]) for c in columns}) + "\n" for row in rows
         ).encode()
     elif fmt == "xlsx":
-        data = _xlsx(columns, rows)
+        data = write_book(columns, rows, title=title)
     else:
         msg = f"'format' must be one of {FORMATS} (got {fmt!r})"
         raise ValueError(msg)
@@ -101,32 +107,6 @@ def write_rows(
         tmp.write_bytes(data)
         tmp.replace(out)
     return data
-
-
-def _xlsx(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> bytes:
-    try:
-        import openpyxl  # noqa: PLC0415 (optional dependency)
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        msg = "Excel export needs openpyxl: pip install 'perftrack[xlsx]'"
-        raise ImportError(msg) from e
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(list(columns))
-    for row in rows:
-        cells = []
-        for c in columns:
-            value = row[c]
-            if isinstance(value, Decimal):
-                value = float(value)  # a number cell; the exact text is in CSV and JSON
-            elif isinstance(value, datetime):
-                value = value.astimezone(UTC).replace(tzinfo=None)
-            elif isinstance(value, (tuple, dict)) or hasattr(value, "total_seconds"):
-                value = _text(value)
-            cells.append(value)
-        sheet.append(cells)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 def daily_returns_csv(tracker: Tracker) -> str:
