@@ -358,6 +358,7 @@ class Journal:
         self._buffer: list[bytes] = []
         self._buffer_first = next_seq
         self._failure: StoreError | None = None
+        self._torn = False  # an append failed: the segment's tail may hold part of it
         self._tracker_lock = lock
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -397,19 +398,33 @@ class Journal:
         data = b"".join(self._buffer)
         try:
             if self.appendable:
-                if self.segment_records >= SEGMENT_RECORDS:
+                put_whole = False
+                if self._torn:
+                    # A failed append may have left some or all of its bytes in the segment:
+                    # never append after them. A segment that begins with the failed records
+                    # is replaced whole; otherwise a new segment starts at the retried
+                    # records, and readers ignore the old segment's records from there on.
+                    put_whole = self.segment_first == self._buffer_first
+                    self.segment_first = self._buffer_first
+                    self.segment_records = 0
+                elif self.segment_records >= SEGMENT_RECORDS:
                     self.segment_first = self._buffer_first
                     self.segment_records = 0
                 key = _segment_key(self.account, self.segment_first)
-                self.store.append(key, data)  # type: ignore[attr-defined]
+                if put_whole:
+                    self.store.put(key, data)
+                else:
+                    self.store.append(key, data)  # type: ignore[attr-defined]
                 self.segment_records += len(self._buffer)
             else:
                 self.store.put(_segment_key(self.account, self._buffer_first), data)
         except StoreError as e:
             self._failure = e
+            self._torn = self.appendable
             raise
         self._buffer.clear()
         self._failure = None
+        self._torn = False
 
     def flush(self) -> None:
         """
@@ -469,7 +484,11 @@ def read_journal(
     """
     keys = segments(store, account)
     for n, key in enumerate(keys):
-        if n + 1 < len(keys) and _seq_of(keys[n + 1]) <= after + 1:
+        # A segment holds the records from its first sequence number up to the next
+        # segment's: anything after that is what a failed append left behind, superseded by
+        # the retry that started the next segment.
+        limit = _seq_of(keys[n + 1]) if n + 1 < len(keys) else None
+        if limit is not None and limit <= after + 1:
             continue  # wholly covered by the snapshot
         data = store.get(key)
         for i, line in enumerate(data.splitlines(keepends=True)):
@@ -480,7 +499,7 @@ def read_journal(
             except CorruptDataError as e:
                 yield key, i, None, str(e)
                 continue
-            if record["seq"] > after:
+            if record["seq"] > after and (limit is None or record["seq"] < limit):
                 yield key, i, record, None
 
 
@@ -693,6 +712,7 @@ def tracker_state(tracker: Tracker) -> dict[str, Any]:
         "last_day": tracker._last_day,
         "next_id": tracker._next_id,
         "event_ids": {k: _tagged(v) for k, v in tracker._event_ids.items()},
+        "recent_opens": [[k, _tagged(v)] for k, v in tracker._recent_opens.items()],
         "combos": [list(k) for k in tracker._combos],
         "partial_days": sorted(tracker._partial_days),
         "archived_before": tracker._archived_before,
@@ -742,53 +762,73 @@ def archive_days(tracker: Tracker, store: ObjectStore, ordinals: list[int]) -> N
     """
     account = tracker._persistence.account
     gone: set[str] = set()
-    for ordinal in ordinals:
-        events = tracker._days[ordinal]
-        for series in tracker._series.values():
-            i = bisect.bisect_left(series.days, ordinal)
-            if i < len(series.days) and series.days[i] == ordinal:
-                series.buckets[i].flush()
-                series.buckets[i].source = None  # nothing left to rebuild it from
-        closing: list[Any] = [e if not isinstance(e, tuple) else e[3] for e in events]
-        day_trades = [t for t in closing if t is not None]
-        index = {id(t): i for i, t in enumerate(day_trades)}
-        rows: list[Any] = []
-        for event in events:
-            if not isinstance(event, tuple):
-                rows.append(index[id(event)])
-                continue
-            when, amount, fee, closed, source = event
-            ref = (
-                ["C", index[id(source)]]
-                if id(source) in index
-                else [
-                    "A",
-                    source.trade_id,
-                    source.strategy,
-                    source.symbol,
-                    source.side,
-                    list(source.tags),
-                ]
-            )
-            rows.append([when, amount, fee, None if closed is None else index[id(closed)], ref])
-        day = date.fromordinal(ordinal).isoformat()
-        body = json.dumps(
-            {
-                "schema": SCHEMA_VERSION,
-                "day": day,
-                "trades": [[getattr(t, f) for f in _TRADE_FIELDS] for t in day_trades],
-                "events": rows,
-            },
-            default=_plain,
-            separators=(",", ":"),
-        ).encode()
-        packed = zlib.compress(body, level=6)
-        store.put(f"{account}/archive/{day}.json.z", b"%08x\n%s" % (zlib.crc32(packed), packed))
-        gone.update(t.trade_id for t in day_trades)
-        del tracker._days[ordinal]
-    for trade_id in gone:
-        tracker._closed_ids.pop(trade_id, None)
-    tracker._closed = [t for t in tracker._closed if t.trade_id not in gone]
+    try:
+        for ordinal in ordinals:
+            _archive_day(tracker, store, account, ordinal, gone)
+    finally:
+        # Whatever was archived before a failing put is gone from memory consistently.
+        for trade_id in gone:
+            tracker._closed_ids.pop(trade_id, None)
+        if gone:
+            tracker._closed = [t for t in tracker._closed if t.trade_id not in gone]
+            # Rolling windows cover retained trades only, as after a restore (which rebuilds
+            # them from the retained trades). Archived trades are the oldest: on the left.
+            for series in tracker._series.values():
+                recent = series.recent
+                while recent and recent[0].trade_id in gone:
+                    recent.popleft()
+
+
+def _archive_day(
+    tracker: Tracker, store: ObjectStore, account: str, ordinal: int, gone: set[str]
+) -> None:
+    events = tracker._days[ordinal]
+    closing: list[Any] = [e if not isinstance(e, tuple) else e[3] for e in events]
+    day_trades = [t for t in closing if t is not None]
+    index = {id(t): i for i, t in enumerate(day_trades)}
+    rows: list[Any] = []
+    for event in events:
+        if not isinstance(event, tuple):
+            rows.append(index[id(event)])
+            continue
+        when, amount, fee, closed, source = event
+        ref = (
+            ["C", index[id(source)]]
+            if id(source) in index
+            else [
+                "A",
+                source.trade_id,
+                source.strategy,
+                source.symbol,
+                source.side,
+                list(source.tags),
+            ]
+        )
+        rows.append([when, amount, fee, None if closed is None else index[id(closed)], ref])
+    day = date.fromordinal(ordinal).isoformat()
+    body = json.dumps(
+        {
+            "schema": SCHEMA_VERSION,
+            "day": day,
+            "trades": [[getattr(t, f) for f in _TRADE_FIELDS] for t in day_trades],
+            "events": rows,
+        },
+        default=_plain,
+        separators=(",", ":"),
+    ).encode()
+    packed = zlib.compress(body, level=6)
+    store.put(f"{account}/archive/{day}.json.z", b"%08x\n%s" % (zlib.crc32(packed), packed))
+    # Only once the archive is durable does the day leave memory.
+    for series in tracker._series.values():
+        i = bisect.bisect_left(series.days, ordinal)
+        if i < len(series.days) and series.days[i] == ordinal:
+            series.buckets[i].flush()
+            series.buckets[i].source = None  # nothing left to rebuild it from
+    gone.update(t.trade_id for t in day_trades)
+    del tracker._days[ordinal]
+    # Advance day by day: if a later put fails, what is archived already stays refused.
+    if tracker._archived_before is None or tracker._archived_before <= ordinal:
+        tracker._archived_before = ordinal + 1
 
 
 def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
@@ -849,6 +889,7 @@ def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
     tracker._last_day = state["last_day"]
     tracker._next_id = state["next_id"]
     tracker._event_ids = {k: _untagged(v) for k, v in state["event_ids"].items()}
+    tracker._recent_opens = {k: _untagged(v) for k, v in state.get("recent_opens", ())}
     tracker._combos = {(k[0], k[1], k[2], k[3]) for k in state["combos"]}
     tracker._partial_days = set(state.get("partial_days", ()))
     tracker._archived_before = state.get("archived_before")
@@ -1082,7 +1123,9 @@ def _repair_journal(store: ObjectStore, account: str, next_seq: int) -> None:
     Rewrite the journal so it holds exactly the records below ``next_seq`` that read back
     intact: a cut tail or a damaged record never confuses a later restore.
     """
-    for key in segments(store, account):
+    keys = segments(store, account)
+    for n, key in enumerate(keys):
+        limit = min(next_seq, _seq_of(keys[n + 1])) if n + 1 < len(keys) else next_seq
         data = store.get(key)
         kept = []
         for line in data.splitlines(keepends=True):
@@ -1090,7 +1133,7 @@ def _repair_journal(store: ObjectStore, account: str, next_seq: int) -> None:
                 record = decode_record(line)
             except CorruptDataError:
                 continue
-            if record["seq"] < next_seq:
+            if record["seq"] < limit:
                 kept.append(line)
         clean = b"".join(kept)
         if not kept:
@@ -1157,12 +1200,19 @@ def verify(store: ObjectStore, account: str) -> list[str]:
 
 def copy_account(source: ObjectStore, target: ObjectStore, account: str) -> int:
     """
-    Copy every object of ``account`` except its lock from ``source`` to ``target``.
+    Make ``target`` hold exactly what ``source`` holds for ``account`` (its lock aside):
+    copy every object, then delete the target's objects of the account that the source no
+    longer has (snapshots and segments compacted away since an earlier copy).
+
+    Keys are copied in sorted order, so the journal is in place before the snapshots: a copy
+    interrupted half-way still restores, to an earlier state.
     """
-    count = 0
-    for key in source.list(_prefix(account)):
-        if key == f"{account}/lock":
-            continue
+    lock = f"{account}/lock"
+    keys = [k for k in source.list(_prefix(account)) if k != lock]
+    for key in keys:
         target.put(key, source.get(key))
-        count += 1
-    return count
+    wanted = set(keys)
+    for key in target.list(_prefix(account)):
+        if key not in wanted and key != lock:
+            target.delete(key)
+    return len(keys)

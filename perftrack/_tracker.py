@@ -38,6 +38,7 @@ from perftrack.errors import (
     InvalidIdeaError,
     InvalidInputError,
     InvalidTradeError,
+    StoreError,
     UnknownTradeError,
 )
 from perftrack.stores import ObjectStore
@@ -57,6 +58,11 @@ DIMENSIONS: Final = ("strategy", "symbol", "side", "tag")
 ROLLING_CAPACITY: Final = 512
 _NO_SCOPE: Final = (None, None, None, None)
 _SIGN: Final = {"long": 1, "short": -1}
+#: Where the time sits in the remembered content of an event with an event_id, by its kind.
+_EVENT_TIME: Final = {"add": 4, "close": 3, "mark": 3, "bar": 6}
+#: How many closed trades remember their open_trade() arguments, so that a bot re-sending an
+#: open after the trade closed gets a no-op, not an error. Bounded: re-sends are of recent events.
+RECENT_OPENS: Final = 4096
 
 # A filter over closed trades and realizations: (strategy, symbol, side, tag), None = any.
 Key = tuple[str | None, str | None, str | None, str | None]
@@ -361,6 +367,8 @@ class Tracker:
         self._closed: list[Trade] = []  # in close (exit time) order
         self._closed_ids: dict[str, Trade] = {}
         self._event_ids: dict[str, tuple[object, ...]] = {}  # event_id -> normalised content
+        # trade_id -> open_trade() arguments of the last RECENT_OPENS trades closed from open
+        self._recent_opens: dict[str, tuple[object, ...]] = {}
         # The raw events of each session day, in arrival order: what a bucket is rebuilt from
         # when an event arrives out of time order, and what edge days of a range are cut from.
         self._days: dict[int, list[Event]] = {}
@@ -554,7 +562,14 @@ class Tracker:
             and monotonic() - self._snapshot_at >= opts.snapshot_interval
         )
         if due:
-            self._save_snapshot_locked()
+            try:
+                self._save_snapshot_locked()
+            except StoreError as e:
+                # The event is journaled and applied: failing its call now would tell the
+                # caller it was not. The snapshot is retried after another full cadence.
+                log.warning("perftrack.snapshot_failed", account=opts.account, error=str(e))
+                self._since_snapshot = 0
+                self._snapshot_at = monotonic()
 
     def _apply_retention(
         self, kind: str, event: dict[str, Any], result: object, pending: list[Any]
@@ -570,8 +585,31 @@ class Tracker:
             return
         old = sorted(o for o in self._days if o < horizon)
         if old:
-            _persist.archive_days(self, self._store, old)
+            try:
+                _persist.archive_days(self, self._store, old)
+            except StoreError as e:
+                # As for snapshots: the event stands; the days archived so far stay archived
+                # (archive_days advances the horizon day by day) and the rest is retried.
+                log.warning(
+                    "perftrack.archive_failed", account=self._persistence.account, error=str(e)
+                )
+                return
         self._archived_before = horizon
+        self._forget_event_ids(horizon)
+
+    def _forget_event_ids(self, horizon: int) -> None:
+        """
+        Drop the exactly-once records of events dated before session day ``horizon``: such
+        events are refused from now on (``_check_retained``), so keeping their ids would only
+        grow memory for as long as the bot runs.
+        """
+        session_of = self._calendar.session_of
+        for eid, content in list(self._event_ids.items()):
+            at = _EVENT_TIME.get(str(content[0]))
+            if at is not None and session_of(content[at]) < horizon:  # type: ignore[arg-type]
+                del self._event_ids[eid]
+        for tid in [t for t in self._recent_opens if t not in self._closed_ids]:
+            del self._recent_opens[tid]  # its trade was archived
 
     def _check_retained(self, when: datetime, field: str) -> None:
         if self._archived_before is not None and (
@@ -823,16 +861,17 @@ class Tracker:
         target_price: object = None,
         tags: Iterable[str] | str = (),
         idea_id: str | None = None,
-    ) -> OpenTrade:
+    ) -> OpenTrade | Trade:
         """
         Open a trade. Its entry fee is realized at ``time`` (money leaves the account when the
         fee is paid).
 
         Thread-safe. Re-sending an identical open for a trade that is still open returns its
-        current view and changes nothing.
+        current view and changes nothing; for a trade that has closed since, it returns the
+        closed ``Trade`` (recognised for the last 4096 trades closed).
 
         Returns:
-            The ``OpenTrade`` view after the open.
+            The ``OpenTrade`` view after the open (or the closed ``Trade``, see above).
 
         Raises:
             InvalidTradeError: For any invalid field.
@@ -861,7 +900,10 @@ class Tracker:
             existing = self._open.get(tid)
             if existing is not None and existing.opened == pos.opened:
                 return self._view(existing)
-            if existing is not None or tid in self._closed_ids:
+            closed = self._closed_ids.get(tid)
+            if closed is not None and self._recent_opens.get(tid) == pos.opened:
+                return closed  # re-sent after the trade closed: it counts once
+            if existing is not None or closed is not None:
                 msg = f"'trade_id' {tid!r} is already used by another trade"
                 raise DuplicateTradeError(msg)
             if idea is not None:
@@ -1050,6 +1092,10 @@ class Tracker:
                 pending.append((signals.trade_updated, payload))
             else:
                 del self._open[tid]
+                recent = self._recent_opens
+                recent[tid] = pos.opened
+                if len(recent) > RECENT_OPENS:
+                    del recent[next(iter(recent))]
                 average_entry = AVERAGE_CONTEXT.divide(pos.entry_cost, pos.entry_qty)
                 risk = _risk(average_entry, pos.stop_price, pos.entry_qty)
                 trade = Trade(
@@ -1088,6 +1134,9 @@ class Tracker:
 
         ``time`` defaults to now. Thread-safe; costs the same whatever the number of open
         trades, and whatever the number of live ideas on other symbols.
+
+        With ``event_id``, re-sending the same mark is a no-op (a mark with an event_id dated
+        in a day retention archived is refused, like trades).
 
         Raises:
             InvalidTradeError: For an invalid symbol, price or time.
@@ -1181,6 +1230,10 @@ class Tracker:
         The shared body of mark_price and mark_bar, under the lock.
         """
         pending: list[tuple[Signal, dict[str, Any]]] = []
+        if eid is not None:
+            # Its id may be forgotten already (see _forget_event_ids): refuse, as for trades,
+            # rather than apply a re-sent mark twice.
+            self._check_retained(when, "time")
         event = None
         if self._sinks or self._observers:
             event = make_event()

@@ -10,6 +10,7 @@ from typing import Any
 import perftrack as pt
 
 T0 = datetime(2025, 3, 3, 14, 0, tzinfo=UTC)
+_SCOPES = (("strategy", "a"), ("symbol", "X"), ("side", "short"), ("tag", "t"))
 
 
 def fingerprint(tracker: pt.Tracker) -> Any:
@@ -24,14 +25,20 @@ def fingerprint(tracker: pt.Tracker) -> Any:
             by: {k: v.to_dict() for k, v in tracker.breakdown(by).items()}
             for by in ("strategy", "symbol", "side", "tag")
         },
-        tracker.rolling(5).to_dict(),
+        [tracker.rolling(n).to_dict() for n in (1, 5, 20, 600)],
+        [tracker.rolling(5, **{by: v}).to_dict() for by, v in _SCOPES],
+        tracker.summary(strategy="a", symbol="X").to_dict(),
         tracker.live.to_dict(),
         [t.to_dict() for t in tracker.open_trades],
         [t.to_dict() for t in tracker.trades()],
         tracker.daily_returns(),
         tracker.equity_curve(),
-        [s.to_dict() for s in tracker.periods("day")],
+        [[s.to_dict() for s in tracker.periods(p)] for p in ("day", "week", "month")],
+        tracker.max_drawdown_period(),
+        [a.to_dict() for a in tracker.alerts.history()],
+        [a.id for a in tracker.alerts.active()],
         sorted(tracker._event_ids.items()),
+        sorted(tracker._recent_opens.items()),
         tracker._next_id,
         tracker.clock,
     )

@@ -27,6 +27,7 @@ from perftrack import errors
 from perftrack._persist import decode_record, segments, snapshots
 from perftrack.stores import LocalStore, MemoryStore
 from tests.observe import T0, fingerprint
+from tests.s3server import _s3_bucket, _s3_endpoint  # noqa: F401 (fixtures)
 
 # -- random event streams ------------------------------------------------------------------------
 
@@ -87,6 +88,34 @@ def apply(tracker: pt.Tracker, op: tuple[Any, ...], n: int) -> None:
             tracker.close_trade(tid, price=px, time=when)
 
 
+# Every built-in rule, with windows small enough for short streams to breach and recover.
+TARGETS = pt.Targets(
+    min_win_rate=0.5,
+    rolling_window=4,
+    min_risk_reward=1.0,
+    risk_reward_window=4,
+    min_profit_factor=1.0,
+    profit_factor_window=4,
+    max_loss_streak=2,
+    max_drawdown_pct=0.01,
+    max_drawdown="30",
+    max_daily_loss="5",
+    per_strategy={"b": pt.Targets(max_loss_streak=1, scope={"strategy": "b"})},
+)
+
+
+def attempt(tracker: pt.Tracker, op: tuple[Any, ...], n: int) -> str | None:
+    """
+    ``apply``, or the message of the error when retention refuses an event in an archived day.
+    """
+    try:
+        apply(tracker, op, n)
+    except errors.InvalidTradeError as e:
+        assert "retention horizon" in str(e)
+        return str(e)
+    return None
+
+
 def crash(tracker: pt.Tracker) -> None:
     """
     Abandon a tracker as a killed process would: no flush, no close; only the lock goes (it
@@ -100,22 +129,37 @@ class TestRoundTrip:
     """Restore gives back every summary, breakdown, rolling window, live figure and open trade."""
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(events=ops, snapshot_at=st.integers(-1, 60), every=st.sampled_from([3, 1000]))
-    def test_restore_equals_original(self, events, snapshot_at, every):
+    @given(
+        events=ops,
+        stop=st.integers(0, 60),
+        snapshot_at=st.integers(-1, 60),
+        every=st.sampled_from([3, 1000]),
+        retention=st.sampled_from([None, timedelta(days=2)]),
+    )
+    def test_restore_equals_original(self, events, stop, snapshot_at, every, retention):
+        options = {"timezone": "America/New_York", "targets": TARGETS, "retention": retention}
         store = MemoryStore()
-        tracker = pt.Tracker("5000", timezone="America/New_York", store=store, snapshot_every=every)
-        for n, op in enumerate(events):
-            apply(tracker, op, n)
+        tracker = pt.Tracker("5000", store=store, snapshot_every=every, **options)
+        outcomes = []
+        for n, op in enumerate(events[:stop]):
+            outcomes.append(attempt(tracker, op, n))
             if n == snapshot_at:
                 tracker.save_snapshot()
         before = fingerprint(tracker)
         crash(tracker)
-        restored = pt.Tracker.restore(store)
+        restored = pt.Tracker.restore(store, **options)
         assert before == fingerprint(restored)
         assert restored.restore_report.problems == ()
-        # And it goes on: the same next event gives the same result on both.
-        restored.record_trade("X", "long", 1, "10", "11", T0, T0 + timedelta(days=9))
+        # And both go on alike: the rest of the events give the same state on each.
+        twin = pt.Tracker("5000", store=MemoryStore(), **options)
+        assert outcomes == [attempt(twin, op, n) for n, op in enumerate(events[:stop])]
+        # (Asked the same queries: a combined filter first asked after archiving is partial.)
+        assert before == fingerprint(twin)
+        for n, op in enumerate(events[stop:], start=stop):
+            assert attempt(twin, op, n) == attempt(restored, op, n)
+        assert fingerprint(twin) == fingerprint(restored)
         restored.close()
+        twin.close()
 
     def test_local_store_and_second_restore(self, tmp_path):
         store = LocalStore(tmp_path)
@@ -149,6 +193,44 @@ class TestExactlyOnce:
         assert Decimal(3) == again.summary().net_pnl
         with pytest.raises(errors.DuplicateTradeError, match="'trade_id'"):
             again.record_trade("X", "long", 1, "10", "13", T0, T0, trade_id="t1")
+
+    @pytest.mark.parametrize("snapshot", [False, True])
+    def test_every_kind_of_event_resent_after_restore(self, snapshot):
+        store = MemoryStore()
+        tracker = pt.Tracker("1000", store=store)
+
+        def send(t: pt.Tracker) -> list[Any]:
+            return [
+                t.record_trade("X", "long", 1, "10", "12", T0, T0, trade_id="r"),
+                t.open_trade("o", symbol="X", side="long", quantity=3, price="10", time=T0),
+                t.add_to_trade("o", quantity=1, price="11", time=T0, event_id="add-1"),
+                t.mark_price("X", "13", T0 + timedelta(minutes=1), event_id="mark-1"),
+                t.close_trade(
+                    "o", price="12", time=T0 + timedelta(minutes=2), quantity=2, event_id="exit-1"
+                ),
+                t.close_trade("o", price="14", time=T0 + timedelta(minutes=3), event_id="exit-2"),
+            ]
+
+        first = send(tracker)
+        if snapshot:
+            tracker.save_snapshot()  # the registries come back from the snapshot, not replay
+        before = fingerprint(tracker)
+        crash(tracker)
+        again = pt.Tracker.restore(store)
+        resent = send(again)
+        assert before == fingerprint(again)
+        # Each re-send returns the earlier result; the open of a trade closed since returns
+        # the closed trade, as re-sent exits do.
+        assert [first[0], first[5], first[5], None, first[5], first[5]] == resent
+        for call in (
+            lambda: again.add_to_trade("o", quantity=2, price="11", time=T0, event_id="add-1"),
+            lambda: again.mark_price("X", "14", T0, event_id="mark-1"),
+            lambda: again.close_trade("o", price="13", time=T0, event_id="exit-2"),
+            lambda: again.open_trade("o", symbol="X", side="long", quantity=9, price="10", time=T0),
+        ):
+            with pytest.raises(errors.DuplicateTradeError):
+                call()
+        assert before == fingerprint(again)
 
 
 class TestDamage:
@@ -209,13 +291,55 @@ class TestDamage:
         assert (newest,) == restored.restore_report.skipped_snapshots
         assert [f"{newest}: snapshot fails its checksum"] == restored.verify()
 
-    def test_verify_reports_a_bad_journal_line(self):
+    def test_restore_repairs_a_bad_journal_line(self):
         store, _ = self._written()
         key = segments(store, "main")[-1]
         store.put(key, store.get(key) + b"deadbeef {}\n")
         tracker = pt.Tracker.restore(store)
         assert tracker.verify() == []  # restore repaired it
         tracker.close()
+
+
+class TestVerify:
+    """verify() names every damaged snapshot, journal segment and archive."""
+
+    def _tracker(self) -> tuple[MemoryStore, pt.Tracker]:
+        store = MemoryStore()
+        tracker = pt.Tracker("1000", store=store, retention=timedelta(days=3))
+        for n in range(8):
+            when = T0 + timedelta(days=n)
+            tracker.record_trade("X", "long", 1, "10", "12", when, when)
+            if n in (5, 6):
+                tracker.save_snapshot()
+        tracker.record_trade(
+            "X", "long", 1, "10", "12", T0 + timedelta(days=9), T0 + timedelta(days=9)
+        )
+        return store, tracker
+
+    def test_clean(self):
+        store, tracker = self._tracker()
+        assert [] == tracker.verify()
+        assert store.list("main/archive/") and store.list("main/journal/")
+
+    @pytest.mark.parametrize("kind", ["snapshots", "journal", "archive"])
+    def test_each_kind_of_damage(self, kind):
+        store, tracker = self._tracker()
+        key = store.list(f"main/{kind}/")[0]
+        data = bytearray(store.get(key))
+        data[len(data) // 2] ^= 0x01
+        store.put(key, bytes(data))
+        (problem,) = tracker.verify()
+        assert problem.startswith(key)
+
+    def test_a_gap_in_the_journal(self):
+        store = MemoryStore()
+        tracker = pt.Tracker("1000", store=store)
+        for n in range(4):
+            tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=n))
+        (key,) = segments(store, "main")
+        lines = store.get(key).splitlines(keepends=True)
+        store.put(key, b"".join(lines[:2] + lines[3:]))  # record 2 is lost
+        assert [f"{key}: sequence jumps from 1 to 3"] == tracker.verify()
 
 
 class TestAccount:
@@ -265,25 +389,44 @@ class TestAccount:
         with pytest.raises(errors.InvalidInputError, match="closed"):
             tracker.mark_price("X", "1", T0)
 
-    def test_copy_to_makes_a_restorable_backup(self):
-        store, backup = MemoryStore(), MemoryStore()
-        tracker = pt.Tracker("1000", store=store)
-        tracker.record_trade("X", "long", 1, "10", "12", T0, T0)
-        assert tracker.copy_to(backup) >= 1
+    def test_copy_to_makes_a_restorable_verified_backup(self, tmp_path):
+        store, backup = MemoryStore(), LocalStore(tmp_path)
+        targets = pt.Targets(max_loss_streak=1)
+        tracker = pt.Tracker(
+            "1000", store=store, snapshot_every=4, targets=targets, retention=timedelta(days=3)
+        )
+        for n in range(6):
+            when = T0 + timedelta(days=n)
+            tracker.record_trade("X", "long", 1, "10", "9", when, when)
+        tracker.copy_to(backup)  # an earlier backup, whose compacted objects must go
+        for n in range(6, 20):
+            when = T0 + timedelta(days=n)
+            tracker.record_trade("X", "long", 1, "10", "12" if n % 3 else "9", when, when)
+        assert tracker.copy_to(backup) == len(store.list("main/")) - 1  # all but the lock
+        assert sorted(set(store.list("main/")) - {"main/lock"}) == backup.list("main/")
+        before = fingerprint(tracker)
         tracker.close()
-        with pt.Tracker.restore(backup) as copy:
-            assert copy.summary().trades == 1
+        with pt.Tracker.restore(backup, targets=targets, retention=timedelta(days=3)) as copy:
+            assert before == fingerprint(copy)
+            assert [] == copy.verify()
+            assert copy.restore_report.problems == ()
 
 
 class FailingStore(MemoryStore):
     """A store whose writes fail on demand (a full disk, a permission change, an S3 outage)."""
 
     failing = False
+    failing_puts = False
 
     def append(self, key: str, data: bytes) -> None:
         if self.failing:
             raise errors.StoreError("disk full")
         super().append(key, data)
+
+    def put(self, key: str, data: bytes) -> None:
+        if self.failing_puts:
+            raise errors.StoreError("disk full")
+        super().put(key, data)
 
 
 class TestStoreFailures:
@@ -316,6 +459,157 @@ class TestStoreFailures:
         tracker.flush()
         crash(tracker)
         assert pt.Tracker.restore(store).summary().trades == 1
+
+
+class TestFailedAppends:
+    """A failed append never corrupts what follows: torn or doubled bytes are superseded."""
+
+    @pytest.mark.parametrize("durability", ["sync", "batch"])
+    @pytest.mark.parametrize("written", ["half", "all"])
+    def test_retry_after_a_failed_append(self, tmp_path, monkeypatch, durability, written):
+        import perftrack.stores._local as local
+
+        store = LocalStore(tmp_path)
+        tracker = pt.Tracker("1000", store=store, durability=durability)
+        for n in range(3):
+            tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=n))
+        tracker.flush()
+        real = local._write_all
+
+        def failing(fd: int, data: bytes) -> None:
+            # A disk that fills mid-write, or an fsync error after the bytes landed.
+            real(fd, data[: len(data) // 2] if written == "half" else data)
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(local, "_write_all", failing)
+        kept = fingerprint(tracker)
+        with pytest.raises(errors.StoreError, match="No space left"):
+            tracker.record_trade("X", "long", 1, "10", "15", T0, T0 + timedelta(hours=5))
+            tracker.flush()
+        if durability == "sync":
+            assert kept == fingerprint(tracker)  # the failed call changed nothing
+        monkeypatch.setattr(local, "_write_all", real)
+        tracker.record_trade("X", "long", 1, "10", "16", T0, T0 + timedelta(hours=6))
+        tracker.flush()
+        before = fingerprint(tracker)
+        crash(tracker)
+        restored = pt.Tracker.restore(store)
+        assert before == fingerprint(restored)
+        restored.close()
+        assert [] == pt.Tracker.restore(store).verify()
+
+    def test_failure_at_the_start_of_a_segment_replaces_it(self, tmp_path, monkeypatch):
+        import perftrack.stores._local as local
+
+        store = LocalStore(tmp_path)
+        tracker = pt.Tracker("1000", store=store)
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0)
+        tracker.save_snapshot()  # the next record starts a new segment
+        real = local._write_all
+
+        def failing(fd: int, data: bytes) -> None:
+            real(fd, data)
+            raise OSError(5, "Input/output error")
+
+        monkeypatch.setattr(local, "_write_all", failing)
+        with pytest.raises(errors.StoreError):
+            tracker.record_trade("X", "long", 1, "10", "99", T0, T0 + timedelta(hours=1))
+        monkeypatch.setattr(local, "_write_all", real)
+        tracker.record_trade("X", "long", 1, "10", "11", T0, T0 + timedelta(hours=2))
+        before = fingerprint(tracker)
+        crash(tracker)
+        restored = pt.Tracker.restore(store)
+        assert before == fingerprint(restored)
+        assert ["11", "12"] == sorted(str(t.exit_price) for t in restored.trades())
+
+
+class TestRealStoreFailures:
+    """Permission denied, a full disk and S3 errors raise StoreError and change nothing."""
+
+    def test_permission_denied(self, tmp_path, monkeypatch):
+        store = LocalStore(tmp_path)
+        tracker = pt.Tracker("1000", store=store)
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0)
+        before = fingerprint(tracker)
+        real_open = os.open
+
+        def denied(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+            if str(path).startswith(str(tmp_path)) and flags & os.O_WRONLY:
+                raise PermissionError(13, "Permission denied")
+            return real_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", denied)
+        with pytest.raises(errors.StoreError, match="Permission denied"):
+            tracker.record_trade("X", "long", 1, "10", "15", T0, T0 + timedelta(hours=1))
+        assert before == fingerprint(tracker)
+        monkeypatch.setattr(os, "open", real_open)
+        crash(tracker)
+        assert before == fingerprint(pt.Tracker.restore(store))
+
+    def test_s3_errors(self, s3_endpoint, s3_bucket):
+        import boto3
+
+        from perftrack.stores import S3Store
+        from tests.s3server import CREDENTIALS
+
+        store = S3Store(s3_bucket, "bot", endpoint_url=s3_endpoint, **CREDENTIALS)
+        tracker = pt.Tracker("1000", store=store)
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0)
+        before = fingerprint(tracker)
+        s3 = boto3.client("s3", endpoint_url=s3_endpoint, **CREDENTIALS)
+        saved = {
+            o["Key"]: s3.get_object(Bucket=s3_bucket, Key=o["Key"])["Body"].read()
+            for o in s3.list_objects_v2(Bucket=s3_bucket)["Contents"]
+        }
+        for key in saved:
+            s3.delete_object(Bucket=s3_bucket, Key=key)
+        s3.delete_bucket(Bucket=s3_bucket)  # the bucket is gone: every PUT now fails
+        with pytest.raises(errors.StoreError, match="NoSuchBucket"):
+            tracker.record_trade("X", "long", 1, "10", "15", T0, T0 + timedelta(hours=1))
+        assert before == fingerprint(tracker)
+        s3.create_bucket(Bucket=s3_bucket)
+        for key, body in saved.items():
+            if not key.endswith("/lock"):
+                s3.put_object(Bucket=s3_bucket, Key=key, Body=body)
+        assert before == fingerprint(pt.Tracker.restore(store))
+
+    def test_failed_snapshot_does_not_fail_the_event(self):
+        store = FailingStore()
+        tracker = pt.Tracker("1000", store=store, snapshot_every=2)
+        store.failing_puts = True
+        with structlog.testing.capture_logs() as logs:
+            for n in range(3):
+                tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=n))
+        assert ["perftrack.snapshot_failed"] == [
+            e["event"] for e in logs if e["log_level"] == "warning"
+        ]
+        assert [] == snapshots(store, "main")
+        store.failing_puts = False
+        before = fingerprint(tracker)
+        crash(tracker)
+        assert before == fingerprint(pt.Tracker.restore(store))
+
+    def test_failed_archive_does_not_fail_the_event(self):
+        store = FailingStore()
+        tracker = pt.Tracker("1000", store=store, retention=timedelta(days=2))
+        store.failing_puts = True
+        with structlog.testing.capture_logs() as logs:
+            for n in range(5):
+                when = T0 + timedelta(days=n)
+                tracker.record_trade("X", "long", 1, "10", "12", when, when)
+        assert {"perftrack.archive_failed"} == {
+            e["event"] for e in logs if e["log_level"] == "warning"
+        }
+        assert 5 == len(tracker.trades())  # nothing left memory without its archive
+        store.failing_puts = False
+        tracker.record_trade(
+            "X", "long", 1, "10", "12", T0 + timedelta(days=5), T0 + timedelta(days=5)
+        )
+        assert len(tracker.trades()) < 6
+        assert store.list("main/archive/")
+        before = fingerprint(tracker)
+        crash(tracker)
+        assert before == fingerprint(pt.Tracker.restore(store, retention=timedelta(days=2)))
 
 
 class TestBatchDurability:

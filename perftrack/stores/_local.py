@@ -5,6 +5,7 @@ A store in a local directory, with atomic writes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -15,6 +16,16 @@ from perftrack.stores._base import validate_key, validate_prefix
 __all__ = ["LocalStore"]
 
 _TEMP_PREFIX = ".tmp-"
+# link() fails with these where the file system has no hard links (FAT, some FUSE mounts).
+_NO_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV})
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    # os.write may write less than asked (a filling disk, a signal): loop, so that a short
+    # write is either completed or raised, never mistaken for a durable one.
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -32,7 +43,9 @@ class LocalStore:
 
     ``put`` writes a temporary file in the same directory, fsyncs it, renames it over the key
     and fsyncs the directory: a half-written object is never visible, and a completed put
-    survives a crash. ``append`` opens with O_APPEND and fsyncs before returning. Errors of
+    survives a crash. ``append`` opens with O_APPEND, writes everything and fsyncs before
+    returning; ``put_if_absent`` writes a temporary file and hard-links it to the key, so it
+    appears whole or not at all. Errors of
     the file system (permission denied, disk full, ...) are raised as ``StoreError``.
     Thread-safe: every operation is one system-level step on its own file.
     """
@@ -74,7 +87,7 @@ class LocalStore:
             created = not target.exists()
             fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                os.write(fd, data)
+                _write_all(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -86,16 +99,46 @@ class LocalStore:
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         target = self._file(key)
+        tmp = None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=target.parent)
+            try:
+                _write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            # link() creates the key with its whole content or fails if it exists: a reader
+            # never sees a half-written object (an O_EXCL create followed by a write would
+            # show an empty lock to a second process, which would take it for abandoned).
+            try:
+                os.link(tmp, target)
+            except OSError as e:
+                if e.errno not in _NO_LINKS:
+                    raise
+                return self._create_exclusive(target, data)
+            _fsync_dir(target.parent)
         except FileExistsError:
             return False
         except OSError as e:
             msg = f"cannot create object {key!r} at {target}: {e.strerror or e}"
             raise StoreError(msg) from e
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        return True
+
+    @staticmethod
+    def _create_exclusive(target: Path, data: bytes) -> bool:
+        # For file systems without hard links: create-or-fail, then write (a reader may see
+        # the object briefly empty).
         try:
-            os.write(fd, data)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        try:
+            _write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
