@@ -16,6 +16,7 @@ from typing import Any
 from perftrack import errors, signals
 from perftrack._ideas import Idea, Ideas, IdeaSummary
 from perftrack._model import LiveStats, OpenTrade, Summary, Trade
+from perftrack._review import Recommendation, ReviewThresholds, WeeklyReport
 from perftrack._tracker import Tracker
 from perftrack.alerts import AlertEvent, Breach, Targets
 
@@ -27,10 +28,13 @@ __all__ = [
     "Ideas",
     "LiveStats",
     "OpenTrade",
+    "Recommendation",
+    "ReviewThresholds",
     "Summary",
     "Targets",
     "Trade",
     "Tracker",
+    "WeeklyReport",
     "errors",
     "signals",
 ]

@@ -23,6 +23,7 @@ from perftrack import signals
 from perftrack._convert import to_decimal, to_name, to_optional_decimal, to_side, to_time
 from perftrack._model import OpenTrade, Trade, json_safe
 from perftrack._persist import _tagged, _untagged
+from perftrack._review import ReviewThresholds, WeeklyReport, build_weekly_report
 from perftrack.errors import (
     DuplicateTradeError,
     InvalidIdeaError,
@@ -1327,6 +1328,20 @@ class Ideas:
         window = self._tracker._window_args(period, at, start, end)
         with self._tracker._lock, localcontext(_R_CONTEXT):
             return self._breakdown(by, window)
+
+    def weekly_report(
+        self, at: date | datetime | str | None = None, *, thresholds: ReviewThresholds | None = None
+    ) -> WeeklyReport:
+        """
+        The review of the ISO week whose session days hold ``at`` (default: now): the week's
+        ideas summarised and ranked, with the week's trade summary and recommendations
+        (docs/ideas.md, "Weekly review"). ``thresholds`` default to the tracker's targets'
+        ``review``. Thread-safe: one consistent view, taken under the tracker's lock.
+
+        Raises:
+            InvalidInputError: For a bad ``at``.
+        """
+        return build_weekly_report(self._tracker, at, thresholds)
 
     # -- internal hooks for reports (call under the tracker's lock) ----------------------------
 

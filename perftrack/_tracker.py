@@ -31,6 +31,7 @@ from perftrack._convert import (
 from perftrack._ideas import DEFAULT_EXPIRY, Idea, Ideas, check_bar
 from perftrack._model import LiveStats, OpenTrade, Summary, Trade
 from perftrack._periods import PERIODS, Calendar
+from perftrack._review import ReviewSchedule, WeeklyReviewer
 from perftrack._stats import ZERO, Bucket, Event, Walk, event_amount, event_source, event_time
 from perftrack.alerts import Alerts, Targets
 from perftrack.errors import (
@@ -325,9 +326,14 @@ class Tracker:
             weekend activity belongs to Monday's session).
         periods_per_year: Annualisation factor for Sharpe and Sortino; default 252 with
             weekdays and 365 with all days.
+        weekly_review: When the weekly review of trade ideas writes itself, e.g.
+            ``"SUN 20:00"`` (a weekday and a time in ``timezone``): the first event at or
+            after that moment writes the week's report to the store and sends
+            ``weekly-report`` (see docs/ideas.md). None (the default): never.
 
     Raises:
-        InvalidInputError: For a bad starting equity, time zone, calendar or factor.
+        InvalidInputError: For a bad starting equity, time zone, calendar, factor or
+            weekly_review.
     """
 
     def __init__(
@@ -346,7 +352,9 @@ class Tracker:
         batch_max_ms: float = 50.0,
         targets: Targets | None = None,
         retention: timedelta | None = timedelta(days=730),
+        weekly_review: str | None = None,
     ) -> None:
+        schedule = None if weekly_review is None else ReviewSchedule.parse(weekly_review)
         self._start = to_decimal("starting_equity", starting_equity, error=InvalidInputError)
         self._calendar = Calendar(timezone, calendar)
         if periods_per_year is None:
@@ -433,6 +441,9 @@ class Tracker:
             raise InvalidInputError(msg)
         self._alerts = Alerts(self, targets if targets is not None else Targets())
         self._ideas = Ideas(self)
+        # The ideas put their observer first when they start; the review's runs after every
+        # other, so it sees each event's effect on the ideas.
+        self._reviewer = None if schedule is None else WeeklyReviewer(self, schedule)
         if store is not None:
             if _persist.account_has_data(store, account):
                 msg = (

@@ -32,6 +32,7 @@ import structlog
 from perftrack import signals
 from perftrack._convert import to_decimal
 from perftrack._model import Trade, json_safe
+from perftrack._review import ReviewThresholds, to_thresholds
 from perftrack.errors import ConfigError, InvalidInputError, UnknownTradeError
 
 if TYPE_CHECKING:
@@ -172,7 +173,8 @@ class Targets:
             its queries) and returning an iterable of ``Breach``.
         timezone: The tracker's time zone when targets come from a file
             (``PERFTRACK_TIMEZONE`` overrides it).
-        review: The ``[review]`` table of a targets file, for the weekly ideas review.
+        review: The thresholds of the weekly ideas review (``ReviewThresholds``, or a mapping
+            of them: the ``[review]`` table of a targets file).
     """
 
     min_win_rate: float | None = None
@@ -191,7 +193,7 @@ class Targets:
     per_strategy: dict[str, Targets] = attrs.field(factory=dict)
     custom: tuple[Callable[[Any], Iterable[Breach]], ...] = ()
     timezone: str | None = None
-    review: dict[str, Any] = attrs.field(factory=dict)
+    review: ReviewThresholds = attrs.field(factory=ReviewThresholds, converter=to_thresholds)
 
     def __attrs_post_init__(self) -> None:
         # Normalise and check every value once (strings from TOML or env become numbers);
@@ -277,7 +279,8 @@ class Targets:
             name: cls(**{**values, "scope": {"strategy": name}})
             for name, values in strategies.items()
         }
-        return cls.from_env(**table, per_strategy=per_strategy, review=dict(doc.get("review", {})))
+        review = ReviewThresholds.from_mapping(doc.get("review", {}), where=str(path))
+        return cls.from_env(**table, per_strategy=per_strategy, review=review)
 
     def rules(self) -> list[_Rule]:
         """

@@ -85,5 +85,8 @@ idea_resolved = _signals.signal(
 )
 weekly_report = _signals.signal(
     "weekly-report",
-    doc="The weekly ideas review was generated. Payload: report (WeeklyReport).",
+    doc=(
+        "The weekly ideas review was generated. Payload: report (WeeklyReport), week "
+        "('YYYY-Www'), key (where the JSON was written; None without a store)."
+    ),
 )

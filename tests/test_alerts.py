@@ -241,7 +241,7 @@ class TestTargetsConfig:
             targets.timezone,
         )
         assert {"strategy": "breakout"} == targets.per_strategy["breakout"].scope
-        assert {"min_sample": 5} == targets.review
+        assert pt.ReviewThresholds(min_sample=5) == targets.review
 
     @pytest.mark.parametrize(
         ("text", "name"),
@@ -251,6 +251,10 @@ class TestTargetsConfig:
             ("[targets]\nmax_daily_loss = '-5'\n", "max_daily_loss"),
             ("[targets]\nmax_loss_streak = 0\n", "max_loss_streak"),
             ("[alerts]\n", "alerts"),
+            ("[review]\nmin_smaple = 3\n", "min_smaple"),
+            ("[review]\nmin_sample = 0\n", "review.min_sample"),
+            ("[review]\nweak_edge_win_rate = 1.4\n", "review.weak_edge_win_rate"),
+            ("[review]\nhigh_confidence = 3\n", "review.high_confidence"),
         ],
     )
     def test_bad_file(self, tmp_path, text, name):

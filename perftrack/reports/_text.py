@@ -12,7 +12,19 @@ from typing import Any
 from perftrack._model import Summary
 from perftrack.alerts import AlertEvent, Targets
 
-__all__ = ["VARIANCES", "summary_json", "summary_markdown", "summary_table", "variances"]
+__all__ = [
+    "IDEA_COLUMNS",
+    "IDEA_LIST_COLUMNS",
+    "VARIANCES",
+    "aligned",
+    "idea_list_rows",
+    "idea_summary_rows",
+    "markdown_table",
+    "summary_json",
+    "summary_markdown",
+    "summary_table",
+    "variances",
+]
 
 CENT = Decimal("0.01")
 
@@ -94,12 +106,11 @@ _COLUMNS: tuple[tuple[str, Callable[[Summary], str]], ...] = (
 )
 
 
-def summary_table(rows: Sequence[tuple[str, Summary]]) -> str:
+def aligned(lines: Sequence[Sequence[str]]) -> str:
     """
-    A plain-text table, one row per (label, summary).
+    Rows of text cells as a plain-text table: the first row is the header, underlined; the
+    first column is left-aligned, the others right-aligned.
     """
-    lines = [("window", *(name for name, _ in _COLUMNS))]
-    lines += [(label, *(cell(s) for _, cell in _COLUMNS)) for label, s in rows]
     widths = [max(len(row[i]) for row in lines) for i in range(len(lines[0]))]
     out = []
     for n, row in enumerate(lines):
@@ -111,6 +122,93 @@ def summary_table(rows: Sequence[tuple[str, Summary]]) -> str:
         )
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def summary_table(rows: Sequence[tuple[str, Summary]]) -> str:
+    """
+    A plain-text table, one row per (label, summary).
+    """
+    lines = [("window", *(name for name, _ in _COLUMNS))]
+    lines += [(label, *(cell(s) for _, cell in _COLUMNS)) for label, s in rows]
+    return aligned(lines)
+
+
+def _r(value: Any) -> str:
+    return "-" if value is None else f"{float(value):+.2f}"
+
+
+def _interval(s: Any) -> str:
+    if s.win_rate_low is None or s.win_rate_high is None:
+        return "-"
+    return f"{s.win_rate_low:.0%}-{s.win_rate_high:.0%}"
+
+
+#: (header, cell) of the idea summary table.
+IDEA_COLUMNS: tuple[tuple[str, Callable[[Any], str]], ...] = (
+    ("ideas", lambda s: str(s.ideas)),
+    ("pending", lambda s: str(s.pending)),
+    ("open", lambda s: str(s.open)),
+    ("won", lambda s: str(s.wins)),
+    ("lost", lambda s: str(s.losses)),
+    ("expired", lambda s: str(s.expired)),
+    ("win%", lambda s: _ratio(s.win_rate, True)),
+    ("95% interval", _interval),
+    ("avg R", lambda s: _r(s.avg_r)),
+    ("total R", lambda s: _r(s.total_r)),
+    ("best R", lambda s: _r(s.best_r)),
+    ("worst R", lambda s: _r(s.worst_r)),
+    ("taken", lambda s: str(s.taken)),
+)
+
+#: (header, cell) of the idea list table.
+IDEA_LIST_COLUMNS: tuple[tuple[str, Callable[[Any], str]], ...] = (
+    ("idea", lambda i: str(i.idea_id)),
+    ("created", lambda i: i.created_at.isoformat(timespec="minutes")),
+    ("symbol", lambda i: str(i.symbol)),
+    ("side", lambda i: str(i.side)),
+    ("horizon", lambda i: i.horizon or "-"),
+    ("conf", lambda i: str(i.confidence)),
+    ("edges", lambda i: ",".join(i.edges) or "-"),
+    ("status", lambda i: str(i.status)),
+    ("R", lambda i: _r(i.r_achieved)),
+    ("MFE R", lambda i: _r(i.mfe_r)),
+    ("MAE R", lambda i: _r(i.mae_r)),
+)
+
+
+def idea_summary_rows(
+    rows: Sequence[tuple[str, Any]], first: str = "window"
+) -> list[tuple[str, ...]]:
+    """
+    The header and one row of text cells per (label, IdeaSummary).
+    """
+    lines = [(first, *(name for name, _ in IDEA_COLUMNS))]
+    lines += [(str(label), *(cell(s) for _, cell in IDEA_COLUMNS)) for label, s in rows]
+    return lines
+
+
+def idea_list_rows(ideas: Sequence[Any], zone: Any = None) -> list[tuple[str, ...]]:
+    """
+    The header and one row of text cells per Idea; creation times in ``zone`` when given.
+    """
+
+    def created(idea: Any) -> str:
+        when = idea.created_at if zone is None else idea.created_at.astimezone(zone)
+        return str(when.isoformat(timespec="minutes"))
+
+    columns = [(n, created if n == "created" else cell) for n, cell in IDEA_LIST_COLUMNS]
+    lines = [tuple(name for name, _ in columns)]
+    lines += [tuple(cell(i) for _, cell in columns) for i in ideas]
+    return lines
+
+
+def markdown_table(lines: Sequence[Sequence[str]]) -> str:
+    """
+    Rows of text cells (the first is the header) as a Markdown table.
+    """
+    out = ["| " + " | ".join(lines[0]) + " |", "|" + "---|" * len(lines[0])]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in lines[1:]]
     return "\n".join(out)
 
 
