@@ -143,11 +143,50 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=90)
     p.add_argument("--seed", type=int, default=7)
 
-    p = sub.add_parser("import", parents=[common], help="load history from another tool")
+    p = sub.add_parser(
+        "ideas",
+        parents=[common],
+        help="trade ideas: list them, summarise them, or print the weekly review",
+        description="list: the ideas, newest last; summary: their outcomes (--by to break "
+        "them down); report: the weekly review with its recommendations.",
+    )
+    p.add_argument("action", choices=["list", "summary", "report"])
     p.add_argument(
-        "format", choices=["jsonl", "json", "xlsx", "freqtrade", "mt5", "csv", "tdameritrade"]
+        "--week",
+        metavar="YYYY-Www",
+        help="only the ideas created in this ISO week (report: default the newest event's)",
+    )
+    p.add_argument("--start", help="list, summary: first day (YYYY-MM-DD), inclusive")
+    p.add_argument("--end", help="list, summary: last day (YYYY-MM-DD), inclusive")
+    p.add_argument("--status", choices=["pending", "open", "win", "loss", "expired"])
+    p.add_argument("--symbol")
+    p.add_argument("--horizon", choices=["day", "swing"])
+    p.add_argument("--confidence", type=int, choices=range(6), metavar="0-5")
+    p.add_argument("--edge")
+    p.add_argument("--by", choices=["edge", "confidence", "horizon", "symbol", "side"])
+    p.add_argument("--format", choices=["table", "json", "markdown"], default="table")
+    p.add_argument(
+        "--targets",
+        metavar="FILE",
+        help="report: a targets TOML whose [review] table sets the thresholds",
+    )
+    p.add_argument("--export", metavar="DIR", help="report: also write the JSON and Markdown")
+
+    p = sub.add_parser(
+        "import",
+        parents=[common],
+        help="load history from another tool, or idea records (import ideas FILE)",
+    )
+    p.add_argument(
+        "format",
+        choices=["jsonl", "json", "xlsx", "freqtrade", "mt5", "csv", "tdameritrade", "ideas"],
     )
     p.add_argument("files", nargs="+")
+    p.add_argument(
+        "--times-in",
+        metavar="ZONE",
+        help="ideas: the zone of times written without a UTC offset (default: an error)",
+    )
     p.add_argument(
         "--starting-equity", help="for a new account (default: from the file, else 10000)"
     )
@@ -565,6 +604,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
     import perftrack as pt  # noqa: PLC0415
     from perftrack import importers  # noqa: PLC0415
 
+    if args.format == "ideas":
+        return _import_ideas(args)
     if len(args.files) > 1 and args.format != "jsonl":
         raise CommandError(f"import {args.format} reads one file (got {len(args.files)})")
     if args.format == "jsonl":
@@ -605,6 +646,123 @@ def _cmd_import(args: argparse.Namespace) -> int:
         if added:
             tracker.save_snapshot()
     print(f"{added} trades imported into {args.data} (account {args.account}); {total} in all")
+    return EXIT_OK
+
+
+def _import_ideas(args: argparse.Namespace) -> int:
+    import perftrack as pt  # noqa: PLC0415
+    from perftrack import importers  # noqa: PLC0415
+    from perftrack._persist import account_has_data  # noqa: PLC0415
+
+    result = importers.read_ideas(args.files, timezone=args.times_in)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    store = _store(args)
+    # A new account takes the equity and zone given; an existing one keeps its own.
+    new = {"starting_equity": args.starting_equity or "10000", "timezone": args.timezone}
+    with pt.Tracker.restore(
+        store,
+        account=args.account,
+        durability="batch",
+        snapshot_every=2**62,
+        snapshot_interval=None,
+        **({} if account_has_data(store, args.account) else new),
+    ) as tracker:
+        added = importers.load_ideas(tracker, result)
+        total = len(tracker.ideas.list())
+        if added:
+            tracker.save_snapshot()
+    print(f"{added} ideas imported into {args.data} (account {args.account}); {total} in all")
+    return EXIT_OK
+
+
+# -- ideas -------------------------------------------------------------------------------------
+
+
+def _week(text: str | None) -> date | None:
+    from perftrack._review import week_monday  # noqa: PLC0415
+
+    if text is None:
+        return None
+    try:
+        return week_monday(text)
+    except ValueError:
+        raise CommandError(f"--week must be an ISO week like 2025-W47 (got {text!r})") from None
+
+
+def _cmd_ideas(args: argparse.Namespace) -> int:
+    from perftrack.reports._text import (  # noqa: PLC0415
+        aligned,
+        dumps,
+        idea_list_rows,
+        idea_summary_rows,
+        markdown_table,
+    )
+
+    tracker = _read(args, _targets(args.targets))
+    monday = _week(args.week)
+    if monday is not None and (args.start or args.end):
+        raise CommandError("--week and --start/--end exclude each other")
+    start = monday if monday is not None else _day(args.start, "start")
+    end = monday + timedelta(days=6) if monday is not None else _day(args.end, "end")
+    filters = {
+        "symbol": args.symbol,
+        "horizon": args.horizon,
+        "confidence": args.confidence,
+        "edge": args.edge,
+    }
+    filters = {k: v for k, v in filters.items() if v is not None}
+    if args.action == "report":
+        return _ideas_report(args, tracker, monday)
+    if args.action == "list":
+        ideas = tracker.ideas.list(status=args.status, start=start, end=end, **filters)
+        if args.format == "json":
+            print(dumps({"ideas": [i.to_dict() for i in ideas]}), end="")
+        elif not ideas:
+            print("No ideas in window")
+        elif args.format == "markdown":
+            print(markdown_table(idea_list_rows(ideas, tracker._calendar.zone)))
+        else:
+            print(aligned(idea_list_rows(ideas, tracker._calendar.zone)))
+        return EXIT_OK
+    label = args.week or ("all" if start is None and end is None else f"{start or ''}..{end or ''}")
+    rows: list[tuple[str, Any]]
+    if args.by:
+        window = {"period": "week", "at": monday} if monday else {"start": start, "end": end}
+        rows = [(str(k), s) for k, s in tracker.ideas.breakdown(args.by, **window).items()]
+    elif monday is not None:
+        rows = [(label, tracker.ideas.summary("week", at=monday, **filters))]
+    else:
+        rows = [(label, tracker.ideas.summary(start=start, end=end, **filters))]
+    first = args.by or "window"
+    if args.format == "json":
+        docs = [{first: k, "summary": s.to_dict()} for k, s in rows]
+        print(dumps(docs[0] if len(docs) == 1 and not args.by else {"summaries": docs}), end="")
+    elif args.format == "markdown":
+        print(markdown_table(idea_summary_rows(rows, first)))
+    else:
+        print(aligned(idea_summary_rows(rows, first)))
+    return EXIT_OK
+
+
+def _ideas_report(args: argparse.Namespace, tracker: Any, monday: date | None) -> int:
+    at: Any = monday
+    if at is None:
+        # The newest event: a trade or price, or an idea (ideas keep their own clock).
+        ideas = tracker.ideas.list()
+        times = [t for t in (tracker.clock, ideas[-1].created_at if ideas else None) if t]
+        if not times:
+            print("no events in the store: name a --week", file=sys.stderr)
+            return EXIT_OK
+        at = max(times)
+    report = tracker.ideas.weekly_report(at=at)
+    text = report.to_json() if args.format == "json" else report.to_markdown()
+    print(text, end="")
+    if args.export:
+        directory = Path(args.export)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"{report.week}.json").write_text(report.to_json())
+        (directory / f"{report.week}.md").write_text(report.to_markdown())
     return EXIT_OK
 
 

@@ -10,11 +10,12 @@ import pty
 import select
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
 import pytest
+import referencing
 
 import perftrack as pt
 from perftrack.cli import _parser, main
@@ -481,3 +482,297 @@ class TestBackfillMore:
         assert 0 == child.returncode
         assert b"[" in seen and b"#" in seen and b"\r" in seen
         assert b"[" not in out.split(b"files written")[0]  # stdout stays clean for scripts
+
+
+MONDAY = datetime(2025, 11, 17, 15, 0, tzinfo=UTC)  # ISO week 2025-W47
+WEEKLY_SCHEMA = json.loads((ROOT / "perftrack/schemas/weekly-report.schema.json").read_text())
+
+
+def valid_weekly(doc: dict) -> dict:
+    """
+    ``doc`` checked against the weekly review schema (its trade summary against the summary
+    schema); returns it.
+    """
+    registry = referencing.Registry().with_resources(
+        (s["$id"], referencing.Resource.from_contents(s)) for s in (SUMMARY_SCHEMA, WEEKLY_SCHEMA)
+    )
+    jsonschema.Draft202012Validator(
+        WEEKLY_SCHEMA, registry=registry, format_checker=FORMATS
+    ).validate(doc)
+    return doc
+
+
+@pytest.fixture(name="ideas")
+def _ideas(tmp_path) -> Path:
+    """
+    A store with two weeks of ideas: in 2025-W47 the edge "gap" loses 5 of 6, "vwap" wins 5
+    of 5; in 2025-W48 one idea, still pending.
+    """
+    path = tmp_path / "ideas"
+    with pt.Tracker("10000", store=LocalStore(path), timezone="America/New_York") as tracker:
+        for n in range(11):
+            when = MONDAY + timedelta(hours=n)
+            edge, won = ("vwap", True) if n < 5 else ("gap", n == 5)
+            tracker.record_idea(
+                symbol=f"S{n}",
+                side="long",
+                entry="100",
+                stop="99",
+                target="102",
+                confidence=n % 6,
+                edges=(edge,),
+                horizon="day" if n % 2 else "swing",
+                time=when,
+                idea_id=f"i{n}",
+            )
+            tracker.mark_price(f"S{n}", "102" if won else "99", when + timedelta(minutes=5))
+        tracker.record_trade("S0", "long", 1, "100", "102", MONDAY, MONDAY + timedelta(hours=1))
+        tracker.record_idea(
+            symbol="NEXT",
+            side="short",
+            entry="50",
+            stop="51",
+            target="48",
+            entry_type="limit",
+            confidence=2,
+            time=MONDAY + timedelta(days=7),
+            idea_id="later",
+        )
+    return path
+
+
+class TestIdeas:
+    """ideas list, summary and report, in every format, and their errors."""
+
+    def test_list(self, ideas, capsys):
+        assert 0 == run("ideas", "list", "--data", str(ideas))
+        out = capsys.readouterr().out
+        assert "status" in out.splitlines()[0] and 12 == len(out.splitlines()) - 2
+        assert "2025-11-17T10:00-05:00" in out  # times in the account's zone
+        assert 0 == run(
+            "ideas", "list", "--data", str(ideas), "--status", "win", "--format", "json"
+        )
+        doc = json.loads(capsys.readouterr().out)
+        assert ["i0", "i1", "i2", "i3", "i4", "i5"] == [i["idea_id"] for i in doc["ideas"]]
+        assert 0 == run(
+            "ideas", "list", "--data", str(ideas), "--week", "2025-W48", "--format", "markdown"
+        )
+        out = capsys.readouterr().out
+        assert out.startswith("| idea |") and "later" in out and "i0" not in out
+        assert 0 == run("ideas", "list", "--data", str(ideas), "--edge", "none-such")
+        assert "No ideas in window" in capsys.readouterr().out
+
+    def test_summary(self, ideas, capsys):
+        assert 0 == run("ideas", "summary", "--data", str(ideas), "--format", "json")
+        doc = json.loads(capsys.readouterr().out)
+        assert (12, 6, 5, 1) == tuple(
+            doc["summary"][k] for k in ("ideas", "wins", "losses", "pending")
+        )
+        idea_summary = {**WEEKLY_SCHEMA["$defs"]["idea_summary"], "$defs": WEEKLY_SCHEMA["$defs"]}
+        jsonschema.validate(doc["summary"], idea_summary, format_checker=FORMATS)
+        assert 0 == run("ideas", "summary", "--data", str(ideas), "--by", "edge")
+        out = capsys.readouterr().out.splitlines()
+        assert out[0].startswith("edge") and {"gap", "vwap"} == {
+            line.split()[0] for line in out[2:]
+        }
+        assert 0 == run(
+            "ideas", "summary", "--data", str(ideas), "--week", "2025-W47", "--format", "markdown"
+        )
+        assert "| 2025-W47 | 11 |" in capsys.readouterr().out
+
+    def test_report(self, ideas, tmp_path, capsys):
+        assert 0 == run("ideas", "report", "--data", str(ideas), "--week", "2025-W47")
+        out = capsys.readouterr().out
+        assert out.startswith("# Weekly review 2025-W47")
+        assert "consider removing edge gap: 1 of 6 won, 17%" in out
+        assert 0 == run(
+            "ideas", "report", "--data", str(ideas), "--week", "2025-W47", "--format", "json"
+        )
+        doc = valid_weekly(json.loads(capsys.readouterr().out))
+        assert ["weak_edge"] == [r["rule"] for r in doc["recommendations"]]
+        assert 1 == doc["trades"]["trades"]
+        # Without --week: the week of the newest event.
+        assert 0 == run("ideas", "report", "--data", str(ideas), "--export", str(tmp_path / "x"))
+        assert "# Weekly review 2025-W48" in capsys.readouterr().out
+        assert {"2025-W48.json", "2025-W48.md"} == {p.name for p in (tmp_path / "x").iterdir()}
+        valid_weekly(json.loads((tmp_path / "x" / "2025-W48.json").read_text()))
+
+    def test_report_thresholds_from_targets(self, ideas, tmp_path, capsys):
+        targets = tmp_path / "t.toml"
+        targets.write_text("[review]\nmin_sample = 7\n")
+        assert 0 == run(
+            "ideas", "report", "--data", str(ideas), "--week", "2025-W47", "--targets", str(targets)
+        )
+        assert "consider removing" not in capsys.readouterr().out
+        targets.write_text("[review]\nmin_smaple = 7\n")
+        done = perftrack("ideas", "report", "--data", str(ideas), "--targets", str(targets))
+        assert 1 == done.returncode
+        assert "unknown review setting 'min_smaple'" in done.stderr
+
+    @pytest.mark.parametrize("week", ["2025-47", "2025-W60", "last"])
+    def test_bad_week(self, ideas, week):
+        done = perftrack("ideas", "report", "--data", str(ideas), "--week", week)
+        assert 1 == done.returncode
+        assert [f"perftrack ideas: --week must be an ISO week like 2025-W47 (got {week!r})"] == (
+            done.stderr.splitlines()
+        )
+
+    def test_week_and_range_exclude_each_other(self, ideas):
+        done = perftrack(
+            "ideas", "list", "--data", str(ideas), "--week", "2025-W47", "--start", "2025-11-17"
+        )
+        assert 1 == done.returncode and "exclude each other" in done.stderr
+
+
+IDEA_COLUMNS = (
+    "trade_id,ticker,trade_type,direction,entry,stop,target,target2,confidence,edges,rationale,"
+    "status,r_achieved,created_at,closed_at,desk"
+)
+
+
+class TestImportIdeas:
+    """import ideas: JSONL and CSV records, their outcomes honoured, bad lines named."""
+
+    def jsonl(self, tmp_path: Path, *lines: str, name: str = "ideas.jsonl") -> Path:
+        path = tmp_path / name
+        path.write_text("".join(lines))
+        return path
+
+    def records(self) -> list[str]:
+        return [
+            json.dumps(
+                {
+                    "trade_id": "a1",
+                    "ticker": "NVDA",
+                    "trade_type": "day_trade",
+                    "direction": "LONG",
+                    "entry": "120.00",
+                    "stop": "118.00",
+                    "target": "126.00",
+                    "confidence": 4,
+                    "edges": ["vwap_reclaim", "gap_fill"],
+                    "rationale": "reclaimed VWAP",
+                    "status": "won",
+                    "r_achieved": 2.5,
+                    "created_at": "2025-11-17T15:00:00+00:00",
+                    "closed_at": "2025-11-17T18:00:00+00:00",
+                }
+            )
+            + "\n",
+            json.dumps(
+                {
+                    "trade_id": "a2",
+                    "ticker": "AMD",
+                    "trade_type": "limit",
+                    "direction": "short",
+                    "entry": "150",
+                    "stop": "152",
+                    "target": "146",
+                    "confidence": "2",
+                    "edges": "breakout|news",
+                    "status": "pending",
+                    "created_at": "2025-11-18T15:00:00Z",
+                }
+            )
+            + "\n",
+        ]
+
+    def test_jsonl(self, tmp_path, capsys):
+        data = tmp_path / "d"
+        path = self.jsonl(tmp_path, *self.records())
+        assert 0 == run("import", "ideas", str(path), "--data", str(data))
+        assert "2 ideas imported" in capsys.readouterr().out
+        tracker = pt.Tracker.restore(LocalStore(data), read_only=True)
+        first, second = tracker.ideas.get("a1"), tracker.ideas.get("a2")
+        assert ("day", "market", ("vwap_reclaim", "gap_fill"), 4) == (
+            first.horizon,
+            first.entry_type,
+            first.edges,
+            first.confidence,
+        )
+        assert ("win", 2.5, "imported", "open") == (
+            first.status,
+            first.r_achieved,
+            first.override["reason"],
+            first.override["status"],
+        )
+        assert (None, "limit", "short", "pending", None) == (
+            second.horizon,
+            second.entry_type,
+            second.side,
+            second.status,
+            second.override,
+        )
+        # Twice is once.
+        assert 0 == run("import", "ideas", str(path), "--data", str(data))
+        assert "0 ideas imported" in capsys.readouterr().out
+
+    def test_csv_with_extra_columns_and_naive_times(self, tmp_path, capsys):
+        path = tmp_path / "ideas.csv"
+        path.write_text(
+            IDEA_COLUMNS + "\n"
+            "b1,SPY,swing,short,500,505,490,485,5,mean_revert,,stopped,-1,2025-11-17 10:00,"
+            "2025-11-18 10:00,alpha\n"
+            "b2,SPY,,long,500,495,510,,3,,,expired,,2025-11-17 11:00,,alpha\n"
+        )
+        data = tmp_path / "d"
+        done = perftrack("import", "ideas", str(path), "--data", str(data))
+        assert 1 == done.returncode and "'created_at' has no UTC offset" in done.stderr
+        assert not data.exists() or not list(data.rglob("*.jsonl*"))
+        assert 0 == run(
+            "import", "ideas", str(path), "--data", str(data), "--times-in", "America/New_York"
+        )
+        tracker = pt.Tracker.restore(LocalStore(data), read_only=True)
+        b1, b2 = tracker.ideas.get("b1"), tracker.ideas.get("b2")
+        assert ("swing", "loss", -1.0, {"desk": "alpha"}) == (
+            b1.horizon,
+            b1.status,
+            b1.r_achieved,
+            b1.context,
+        )
+        assert datetime(2025, 11, 17, 15, 0, tzinfo=UTC) == b1.created_at
+        assert ("expired", None, "imported") == (b2.status, b2.r_achieved, b2.override["reason"])
+
+    def test_cut_last_line_is_skipped_with_a_warning(self, tmp_path, capsys):
+        first, second = self.records()
+        path = self.jsonl(tmp_path, first, second[:40])
+        assert 0 == run("import", "ideas", str(path), "--data", str(tmp_path / "d"))
+        captured = capsys.readouterr()
+        assert "1 ideas imported" in captured.out
+        assert "last line 2 is cut short, skipped" in captured.err
+        csv_path = tmp_path / "cut.csv"
+        csv_path.write_text(IDEA_COLUMNS + "\nc1,SPY,day,long,500,495,510")
+        assert 0 == run("import", "ideas", str(csv_path), "--data", str(tmp_path / "e"))
+        assert "last line 2 is cut short" in capsys.readouterr().err
+
+    @pytest.mark.parametrize(
+        ("change", "message"),
+        [
+            ({"confidence": 7}, "line 2: 'confidence'"),
+            ({"stop": "121"}, "line 2: 'stop'"),
+            ({"status": "maybe"}, "line 2: 'status' must be one of"),
+            ({"trade_type": "weekly"}, "line 2: 'trade_type' must name a horizon"),
+            ({"direction": "up"}, "line 2: 'direction' must be long or short"),
+            ({"created_at": "yesterday"}, "line 2: 'created_at' is not an ISO 8601 time"),
+        ],
+    )
+    def test_bad_record_named_and_nothing_imported(self, tmp_path, change, message):
+        first, _ = self.records()
+        bad = json.dumps({**json.loads(first), "trade_id": "z", **change}) + "\n"
+        path = self.jsonl(tmp_path, self.records()[1], bad, first)
+        data = tmp_path / "d"
+        good = self.jsonl(tmp_path, first, name="good.jsonl")
+        assert 0 == run("import", "ideas", str(good), "--data", str(data))
+        before = pt.Tracker.restore(LocalStore(data), read_only=True).ideas.list()
+        done = perftrack("import", "ideas", str(path), "--data", str(data))
+        assert 1 == done.returncode
+        assert message in done.stderr and str(path) in done.stderr, done.stderr
+        after = pt.Tracker.restore(LocalStore(data), read_only=True).ideas.list()
+        assert before == after
+
+    def test_bad_csv_line_in_the_middle(self, tmp_path):
+        path = tmp_path / "bad.csv"
+        path.write_text(IDEA_COLUMNS + "\nc1,SPY,day\nc2,SPY,day,long,500,495,510\n")
+        done = perftrack("import", "ideas", str(path), "--data", str(tmp_path / "d"))
+        assert 1 == done.returncode
+        assert "line 2: 3 fields where the header has 16" in done.stderr

@@ -385,3 +385,107 @@ class TestCsv:
         path.write_text("symbol,side\nX,long\n")
         with pytest.raises(InvalidInputError, match="'quantity'"):
             importers.read_csv(path)
+
+
+def idea_line(**changes: object) -> str:
+    record = {
+        "trade_id": "x1",
+        "ticker": "NVDA",
+        "trade_type": "swing",
+        "direction": "long",
+        "entry": "120.00",
+        "stop": "118.00",
+        "target": "126.00",
+        "confidence": 4,
+        "edges": ["vwap_reclaim"],
+        "status": "loss",
+        "r_achieved": "-1",
+        "created_at": "2025-11-17T15:00:00+00:00",
+        "closed_at": "2025-11-19T15:00:00+00:00",
+    }
+    record.update(changes)
+    return json.dumps({k: v for k, v in record.items() if v is not None}) + "\n"
+
+
+class TestIdeas:
+    """Idea records: the column mapping, outcomes in time order, all or nothing."""
+
+    def test_mapping(self, tmp_path):
+        path = tmp_path / "ideas.ndjson"
+        path.write_text(
+            idea_line(trade_type="Day-Trade", direction="SELL", stop="122", target="110")
+            + idea_line(trade_id="x2", trade_type="stop", edges="a; b", horizon="swing")
+            + idea_line(trade_id=None, ticker=None, symbol="AMD", side="buy", status=None)
+        )
+        result = importers.read_ideas(path)
+        first, second, third = result.ideas
+        assert ("day", "short", "market") == (
+            first["horizon"],
+            first["side"],
+            first.get("entry_type", "market"),
+        )
+        assert ("stop", "swing", ("a", "b")) == (
+            second["entry_type"],
+            second["horizon"],
+            second["edges"],
+        )
+        assert third["idea_id"].startswith("import-") and "AMD" == third["symbol"]
+        assert third["idea_id"] == importers.read_ideas(path).ideas[2]["idea_id"]  # stable
+        assert {"x1", "x2"} == set(result.outcomes)
+        assert ("loss", "-1") == result.outcomes["x1"][:2]
+
+    def test_several_files_read_before_anything(self, tmp_path):
+        good, bad = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+        good.write_text(idea_line())
+        bad.write_text(idea_line(trade_id="x2", direction="sideways"))
+        with pytest.raises(InvalidInputError, match=r"b\.jsonl: line 1: 'direction'"):
+            importers.read_ideas([good, bad])
+        assert 1 == len(importers.read_ideas([good]).ideas)
+
+    def test_outcome_applied_at_its_close_before_later_ideas(self, tmp_path):
+        # x1 closes on the 19th; x2, created on the 26th, moves the ideas' clock past x1's
+        # expiry. The outcome comes first, so x1 is a loss overridden from "open", not from
+        # "expired".
+        path = tmp_path / "ideas.jsonl"
+        path.write_text(
+            idea_line(trade_id="x2", created_at="2025-11-26T15:00:00+00:00", status=None)
+            + idea_line()
+        )
+        tracker = pt.Tracker("10000")
+        assert 2 == importers.load_ideas(tracker, importers.read_ideas(path))
+        x1 = tracker.ideas.get("x1")
+        assert ("loss", -1.0, "open", "imported") == (
+            x1.status,
+            x1.r_achieved,
+            x1.override["status"],
+            x1.override["reason"],
+        )
+        assert datetime(2025, 11, 19, 15, tzinfo=UTC) == x1.override["at"]
+
+    def test_conflict_with_a_stored_idea_changes_nothing(self, tmp_path):
+        tracker = pt.Tracker("10000")
+        tracker.record_idea(
+            symbol="NVDA",
+            side="long",
+            entry="120",
+            stop="119",
+            target="126",
+            confidence=1,
+            time=datetime(2025, 11, 17, 15, tzinfo=UTC),
+            idea_id="x1",
+        )
+        path = tmp_path / "ideas.jsonl"
+        path.write_text(idea_line(trade_id="x0") + idea_line())
+        before = tracker.ideas.list()
+        with pytest.raises(pt.errors.DuplicateTradeError, match="'idea_id' 'x1'"):
+            importers.load_ideas(tracker, importers.read_ideas(path))
+        assert before == tracker.ideas.list()
+
+    def test_twice_is_once(self, tmp_path):
+        path = tmp_path / "ideas.jsonl"
+        path.write_text(idea_line() + idea_line(trade_id="x2", status="expired", r_achieved=None))
+        tracker = pt.Tracker("10000")
+        assert 2 == importers.load_ideas(tracker, importers.read_ideas(path))
+        first = tracker.ideas.list()
+        assert 0 == importers.load_ideas(tracker, importers.read_ideas(path))
+        assert first == tracker.ideas.list()

@@ -18,14 +18,18 @@ from perftrack.importers._files import (
     read_td_ameritrade,
     read_xlsx,
 )
+from perftrack.importers._ideas import IdeaImport, load_ideas, read_ideas
 
 __all__ = [
     "Fill",
+    "IdeaImport",
     "ImportResult",
     "apply_fills",
+    "load_ideas",
     "load_into",
     "read_csv",
     "read_freqtrade",
+    "read_ideas",
     "read_json",
     "read_jsonl",
     "read_mt5",

@@ -19,6 +19,7 @@ from perftrack.errors import InvalidInputError
 from perftrack.importers._base import Fill, ImportResult
 
 __all__ = [
+    "json_objects",
     "read_csv",
     "read_freqtrade",
     "read_json",
@@ -55,6 +56,31 @@ def _bad(path: object, where: str, why: str) -> InvalidInputError:
     return InvalidInputError(f"'file' {path}: {where}: {why}")
 
 
+def json_objects(path: object, text: str) -> tuple[list[tuple[int, dict[str, Any]]], str | None]:
+    """
+    The JSON objects of a JSON-lines text with their line numbers (from 1), and a warning when
+    the last line is cut short (no newline and not JSON: skipped). Blank lines are skipped.
+
+    Raises:
+        InvalidInputError: For any other line that is not a JSON object, naming file and line.
+    """
+    objects: list[tuple[int, dict[str, Any]]] = []
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            if i == len(lines) and not line.endswith("\n"):
+                return objects, f"{path}: last line {i} is cut short, skipped"
+            raise _bad(path, f"line {i}", "not JSON") from None
+        if not isinstance(record, dict):
+            raise _bad(path, f"line {i}", "not a JSON object")
+        objects.append((i, record))
+    return objects, None
+
+
 def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
     """
     Trade logs with one trade per line: the keyword arguments of ``record_trade``, Decimal
@@ -80,22 +106,14 @@ def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
             if match:
                 partial.add(days[-1])
             continue
-        lines = text.splitlines(keepends=True)
-        for i, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                trade = json.loads(line)
-            except ValueError:
-                if i == len(lines) and not line.endswith("\n"):
-                    warnings.append(f"{path}: last line {i} is cut short, skipped")
-                    if match:
-                        partial.add(days[-1])
-                    elif trades:
-                        partial.add(datetime.fromisoformat(trades[-1]["exit_time"]).date())
-                    continue
-                raise _bad(path, f"line {i}", "not JSON") from None
-            trades.append(_trade_record(path, f"line {i}", trade))
+        objects, cut = json_objects(path, text)
+        if cut is not None:
+            warnings.append(cut)
+            if match:
+                partial.add(days[-1])
+            elif objects:
+                partial.add(datetime.fromisoformat(objects[-1][1]["exit_time"]).date())
+        trades += [_trade_record(path, f"line {i}", trade) for i, trade in objects]
     if days:
         present = set(days)
         day = min(days)
