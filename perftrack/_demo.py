@@ -2,7 +2,8 @@
 The simulated bot behind ``make demo`` and ``perftrack demo``.
 
 Seeded and deterministic: three strategies trade four symbols, long and short, with scale-ins,
-partial exits, fees and price marks, over about three months of New York sessions.
+partial exits, fees and price marks, over about three months of New York sessions; a research
+desk publishes trade ideas that the same marks resolve.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ SYMBOLS = {
     "SPY": Decimal("520.00"),
 }
 STRATEGIES = ("breakout", "mean_revert", "momentum")
+#: The desk's edges and how far each one's target sits, in R: near targets win more often.
+EDGES = {"vwap_reclaim": Decimal("1.2"), "gap_fill": Decimal("3"), "opening_range": Decimal(2)}
 START = datetime(2025, 1, 6, 14, 30, tzinfo=UTC)  # a Monday, 09:30 in New York
 FEE_PER_SHARE = Decimal("0.005")
 CENT = Decimal("0.01")
@@ -67,8 +70,10 @@ def run_demo(
         "100000", timezone=timezone, calendar="weekdays", store=store, durability="batch"
     )
     rng = random.Random(seed)
+    # The ideas draw from their own generator, so the trades are the same with or without them.
+    desk = random.Random(seed + 1)
     market = Market(rng)
-    trade_no = 0
+    trade_no = idea_no = 0
     for day in range(days):
         session = START + timedelta(days=day)
         if session.weekday() >= 5:
@@ -78,6 +83,9 @@ def run_demo(
             symbol = rng.choice(list(SYMBOLS))
             price = market.step(symbol)
             tracker.mark_price(symbol, price, now)
+            if desk.random() < 0.3:
+                idea_no += 1
+                _idea(tracker, desk, f"I{idea_no}", symbol, price, now)
             if rng.random() < 0.35 and len(tracker.open_trades) < 6:
                 trade_no += 1
                 _open(tracker, rng, f"T{trade_no}", symbol, price, now)
@@ -135,6 +143,35 @@ def _open(
         stop_price=stop,
         target_price=target,
         tags=tags,
+    )
+
+
+def _idea(
+    tracker: pt.Tracker,
+    rng: random.Random,
+    idea_id: str,
+    symbol: str,
+    price: Decimal,
+    now: datetime,
+) -> None:
+    sign = 1 if rng.random() < 0.6 else -1
+    edge = rng.choice(sorted(EDGES))
+    risk = (price * Decimal("0.004")).quantize(CENT)
+    limit = rng.random() < 0.3
+    entry = price - sign * risk if limit else price
+    tracker.record_idea(
+        symbol=symbol,
+        side="long" if sign > 0 else "short",
+        entry=entry,
+        stop=entry - sign * risk,
+        target=entry + sign * (risk * EDGES[edge]).quantize(CENT),
+        entry_type="limit" if limit else "market",
+        confidence=rng.randint(1, 5),
+        edges=(edge, "trend") if rng.random() < 0.4 else (edge,),
+        horizon=rng.choice(("day", "swing")),
+        time=now,
+        expires_after=timedelta(days=2),
+        idea_id=idea_id,
     )
 
 
@@ -248,5 +285,25 @@ def report_text(tracker: pt.Tracker) -> str:
             format_table(list(tracker.breakdown("strategy").items())),
             "\nLast 20 trades",
             format_table([("rolling 20", tracker.rolling(20))]),
+            "",
+            _ideas_text(tracker),
         ]
     )
+
+
+def _ideas_text(tracker: pt.Tracker) -> str:
+    from perftrack.reports._text import aligned, idea_summary_rows  # noqa: PLC0415
+
+    report = tracker.ideas.weekly_report(at=tracker.clock)
+    lines = [
+        f"Trade ideas: {tracker.ideas.summary().ideas} published",
+        aligned(
+            idea_summary_rows(
+                [("all", tracker.ideas.summary()), *tracker.ideas.breakdown("edge").items()],
+                "edge",
+            )
+        ),
+        f"\nWeekly review {report.week}:",
+    ]
+    lines += [f"- {r.message}" for r in report.recommendations] or ["- no recommendations"]
+    return "\n".join(lines)
