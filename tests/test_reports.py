@@ -65,12 +65,56 @@ class TestHtml:
             "Worst trades",
             "America/New_York",
             "breached",
+            "Trade ideas",
+            "Ideas by edge",
+            "Ideas by confidence",
+            "Ideas by horizon",
+            "95% interval",
+            "Weekly review",
+            "id='idea-filters'",
         ):
             assert text in page, text
-        assert 7 == page.count("<svg")
+        assert 9 == page.count("<svg")
         assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
         assert "https://" not in page
-        assert "<script" not in page
+        # One inline script (the ideas filters), nothing loaded.
+        assert 1 == page.count("<script") and "<script src" not in page
+        assert "fetch(" not in page and "XMLHttpRequest" not in page
+
+    def test_no_ideas_no_section(self):
+        tracker = pt.Tracker("1000")
+        tracker.record_trade("X", "long", 1, "10", "15", T0, T0)
+        page = reports.html(tracker)
+        assert "Trade ideas" not in page and "<script" not in page
+        assert 7 == page.count("<svg")
+
+    def test_ideas_section_contents(self):
+        tracker = pt.Tracker("1000", timezone="America/New_York")
+        for n, (edge, price) in enumerate([("a<b", "102"), ("a<b", "99"), ("c", "102")]):
+            when = T0 + timedelta(hours=n)
+            tracker.record_idea(
+                symbol=f"S{n}",
+                side="long",
+                entry="100",
+                stop="99",
+                target="102",
+                confidence=n + 3,
+                edges=(edge,),
+                horizon="day",
+                time=when,
+                idea_id=f"i{n}",
+            )
+            tracker.mark_price(f"S{n}", price, when + timedelta(minutes=1))
+        page = reports.html(tracker)
+        section = page[page.index("Trade ideas") :]
+        assert "a&lt;b" in section and "a<b" not in section  # escaped
+        assert "<td>+2.00</td>" in section and "<td>-1.00</td>" in section
+        assert 3 == section.count("<tr data-date='2025-03-03'")
+        assert "data-status='win'" in section and "data-confidence='4'" in section
+        confidence = section[section.index('id="idea-confidence-d"') :]
+        assert "3 100% (interval 21% to 100%)" in confidence[: confidence.index("</desc>")]
+        limited = reports.html(tracker, start=T0.date() + timedelta(days=1))
+        assert "Trade ideas" not in limited
 
     def test_daily_bars_on_their_own_day(self):
         tracker = pt.Tracker("1000", timezone="America/New_York")
@@ -160,8 +204,25 @@ class TestHtml:
             check=False,
         ).stdout
         drawn = re.findall(r'data-points="(\d+)"', dom)
-        assert len(drawn) >= 7
+        assert len(drawn) >= 9
         assert all(int(n) > 0 for n in drawn), drawn
+        # The ideas filters ran (the count is written by the script) ...
+        rows = re.findall(r"<tr data-date=\"[^\"]*\"[^>]*>", dom)
+        assert rows and f"{len(rows)} of {len(rows)} ideas shown" in dom
+        # ... and filter: a link carrying a filter shows only the matching rows.
+        done = subprocess.run(
+            [*common, "--dump-dom", page.as_uri() + "#status=win&confidence=4"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert [] == [line for line in done.stderr.splitlines() if "CONSOLE" in line]
+        rows = re.findall(r"<tr data-date=\"[^\"]*\"[^>]*>", done.stdout)
+        shown = [r for r in rows if "hidden" not in r]
+        assert shown and all('data-status="win"' in r for r in shown)
+        assert all('data-confidence="4"' in r for r in shown)
+        assert f"{len(shown)} of {len(rows)} ideas shown" in done.stdout
 
 
 def re_import(tracker: pt.Tracker, fmt: str, directory: Path) -> pt.Tracker:

@@ -21,6 +21,7 @@ from perftrack.reports._svg import (
     _bar_slots,
     _time_ticks,
     bar_chart,
+    category_chart,
     downsample,
     heatmap,
     histogram,
@@ -485,6 +486,56 @@ class TestHeatmap:
     def test_never_raises_nor_emits_non_finite(self, cells):
         rows = [str(2000 + i) for i in range(len(cells))]
         parse(render_heatmap(cells, rows=rows))
+
+
+def render_categories(points, **kwargs):
+    kwargs.setdefault("y_include", (0.0, 1.0))
+    return category_chart(
+        points, title="Win rate", x_label="Confidence", y_label="Win rate", **kwargs
+    )
+
+
+class TestCategoryChart:
+    """One bar per category in the order given, whiskers for intervals, gaps for no data."""
+
+    def test_bars_whiskers_and_gaps(self):
+        root = parse(
+            render_categories(
+                [("0", None, None, None), ("1", 0.5, 0.2, 0.8), ("5", 0.1, 0.01, 0.4)]
+            )
+        )
+        assert 2 == drawn(root)
+        assert ["0", "1", "5"] == [t for t in texts(root) if t in ("0", "1", "5")]
+        assert (
+            "3 categories: 0 no data; 1 50% (interval 20% to 80%); 5 10% (interval 1% to 40%)."
+            == description(root)
+        )
+        whisker = next(p for p in plot(root).iter(f"{NS}path") if p.get("class") == "pt-whisker")
+        # Each whisker spans its interval: 20% to 80% lies between the 0% and 100% ticks.
+        top, bottom = tick_y(root, "100%"), tick_y(root, "0%")
+        first = float(re.findall(r"V([\d.]+)", whisker.get("d", ""))[0])
+        start = float(re.match(r"M[\d.]+,([\d.]+)", whisker.get("d", "")).group(1))
+        assert pytest.approx(bottom + 0.2 * (top - bottom), abs=0.01) == start
+        assert pytest.approx(bottom + 0.8 * (top - bottom), abs=0.01) == first
+
+    def test_negative_values_go_down(self):
+        root = parse(
+            render_categories(
+                [("day", -0.4, None, None), ("swing", 0.8, None, None)],
+                y_format="+.1f",
+                y_include=None,
+            )
+        )
+        assert {"pt-neg", "pt-pos"} <= classes(root)
+        assert "pt-whisker" not in classes(root)
+
+    def test_empty(self):
+        assert_empty(render_categories([]))
+        assert_empty(render_categories([("a", None, None, None)]))
+
+    @given(st.lists(st.tuples(st.text(max_size=5), any_values, any_values, any_values), max_size=8))
+    def test_never_raises_nor_emits_non_finite(self, points):
+        parse(render_categories(points))
 
 
 class TestStyling:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from perftrack._model import Summary, Trade
 from perftrack.reports import _svg
-from perftrack.reports._text import variances
+from perftrack.reports._text import idea_list_rows, idea_summary_rows, variances
 
 if TYPE_CHECKING:
     from perftrack._tracker import Tracker
@@ -54,7 +54,51 @@ th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: rig
          white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 thead th { position: sticky; top: 0; background: var(--bg); }
+.filters { display: flex; flex-wrap: wrap; gap: 8px 14px; align-items: center; margin: 8px 0; }
+.filters label { font-size: 0.85rem; color: var(--muted); }
+.filters input, .filters select { font: inherit; color: var(--fg); background: var(--card);
+                                  border: 1px solid var(--line); border-radius: 4px; }
 """
+
+#: Filters the ideas table by the data-* attributes of its rows; inline, nothing is fetched.
+IDEAS_JS = """
+(function () {
+  var box = document.getElementById("idea-filters");
+  var table = document.getElementById("idea-table");
+  if (!box || !table) { return; }
+  var rows = Array.prototype.slice.call(table.querySelectorAll("tbody tr"));
+  var count = document.getElementById("idea-count");
+  var keys = ["symbol", "horizon", "status", "confidence"];
+  function apply() {
+    var f = {};
+    box.querySelectorAll("[data-filter]").forEach(function (el) {
+      f[el.getAttribute("data-filter")] = el.value;
+    });
+    var shown = 0;
+    rows.forEach(function (tr) {
+      var d = tr.dataset;
+      var ok = (!f.from || d.date >= f.from) && (!f.to || d.date <= f.to) &&
+        keys.every(function (k) { return !f[k] || d[k] === f[k]; });
+      tr.hidden = !ok;
+      if (ok) { shown += 1; }
+    });
+    count.textContent = shown + " of " + rows.length + " ideas shown";
+  }
+  // A link may carry filters: report.html#status=win&symbol=NVDA.
+  location.hash.replace(/^#/, "").split("&").forEach(function (pair) {
+    var kv = pair.split("=");
+    if (["from", "to"].concat(keys).indexOf(kv[0]) < 0) { return; }
+    var el = box.querySelector("[data-filter='" + kv[0] + "']");
+    if (el && kv.length === 2) { el.value = decodeURIComponent(kv[1]); }
+  });
+  box.addEventListener("input", apply);
+  box.addEventListener("change", apply);
+  apply();
+})();
+"""
+
+#: The ideas table shows at most this many ideas, the newest.
+IDEA_ROWS = 2000
 
 
 def _money(value: Decimal | None) -> str:
@@ -69,8 +113,19 @@ def _esc(value: object) -> str:
     return _html.escape(str(value))
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[object]], caption: str = "") -> str:
-    out = ['<div class="table-wrap"><table>']
+def _table(
+    head: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    caption: str = "",
+    *,
+    table_id: str | None = None,
+    row_data: Sequence[dict[str, object]] | None = None,
+) -> str:
+    """
+    A table; ``row_data`` gives each row ``data-*`` attributes (what the ideas filters read).
+    """
+    ident = f" id='{_esc(table_id)}'" if table_id else ""
+    out = [f'<div class="table-wrap"><table{ident}>']
     if caption:
         out.append(f"<caption class='muted'>{_esc(caption)}</caption>")
     out.append(
@@ -78,8 +133,13 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[object]], caption: str =
         + "".join(f"<th scope='col'>{_esc(h)}</th>" for h in head)
         + "</tr></thead><tbody>"
     )
-    for row in rows:
-        out.append("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>")
+    for n, row in enumerate(rows):
+        data = (
+            ""
+            if row_data is None
+            else "".join(f" data-{k}='{_esc(v)}'" for k, v in row_data[n].items())
+        )
+        out.append(f"<tr{data}>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>")
     out.append("</tbody></table></div>")
     return "".join(out)
 
@@ -312,6 +372,7 @@ def render_html(
             "the last 31 days",
         )
     )
+    ideas_html, ideas_script = _ideas_section(tracker, start, end)
     alerts = tracker.alerts.history()
     alert_rows = [
         [
@@ -359,6 +420,7 @@ def render_html(
         "</div>",
         *breakdowns,
         periods,
+        ideas_html,
         "<h2>Alerts</h2>",
         _table(
             (
@@ -380,9 +442,157 @@ def render_html(
         _table(trade_head, trade_rows(ranked[::-1][:5])),
         "<h2>Worst trades</h2>",
         _table(trade_head, trade_rows(ranked[:5])),
-        "</main></body></html>",
+        "</main>",
+        f"<script>{ideas_script}</script>" if ideas_script else "",
+        "</body></html>",
     ]
     return "".join(parts)
+
+
+def _r(value: object) -> str:
+    return "-" if value is None else f"{float(value):+.2f}"  # type: ignore[arg-type]
+
+
+def _ideas_section(tracker: Tracker, start: date | None, end: date | None) -> tuple[str, str]:
+    """
+    The trade ideas section (overview figures, the latest weekly review's recommendations,
+    win rate by confidence, the R distribution, edge, confidence and horizon tables with
+    Wilson intervals, and the filterable ideas table) and its script; ("", "") without ideas.
+    """
+    from perftrack._review import build_weekly_report  # noqa: PLC0415
+
+    ideas = tracker.ideas
+    with tracker._lock:
+        s = ideas.summary(start=start, end=end)
+        if s.ideas == 0:
+            return "", ""
+        listed = ideas.list(start=start, end=end)
+        edges = ideas.breakdown("edge", start=start, end=end)
+        confidence = ideas.breakdown("confidence", start=start, end=end)
+        horizons = ideas.breakdown("horizon", start=start, end=end)
+        review = build_weekly_report(tracker, listed[-1].created_at) if listed else None
+    zone = tracker._calendar.zone
+    interval = "-" if s.win_rate_low is None else f"{s.win_rate_low:.0%} to {s.win_rate_high:.0%}"
+    cards = [
+        ("Ideas", f"{s.ideas:,}"),
+        ("Won / lost", f"{s.wins:,} / {s.losses:,}"),
+        ("Win rate", _num(s.win_rate, ".1%")),
+        ("95% interval", interval),
+        ("Average R", _r(s.avg_r)),
+        ("Total R", _r(s.total_r)),
+        ("Expired", f"{s.expired:,} (avg {_r(s.expired_r)} R)"),
+        ("Pending / open", f"{s.pending:,} / {s.open:,}"),
+        ("Avg MFE / MAE", f"{_r(s.avg_mfe_r)} / {_r(s.avg_mae_r)}"),
+        ("Taken", f"{s.taken:,} ({_money(s.taken_net_pnl)})"),
+    ]
+    out = [
+        "<section aria-labelledby='ideas-h'><h2 id='ideas-h'>Trade ideas</h2>",
+        '<section class="cards" aria-label="Trade idea figures">',
+        *(
+            f"<div class='card'><div class='label'>{_esc(label)}</div>"
+            f"<div class='value'>{_esc(value)}</div></div>"
+            for label, value in cards
+        ),
+        "</section>",
+    ]
+    if review is not None:
+        out.append(f"<h2>Weekly review {_esc(review.week)}</h2>")
+        if review.recommendations:
+            out.append(
+                "<ul>"
+                + "".join(
+                    f"<li><strong>{_esc(r.rule)}</strong>: {_esc(r.message)}</li>"
+                    for r in review.recommendations
+                )
+                + "</ul>"
+            )
+        else:
+            out.append(
+                "<p>No recommendations: no rule fired (a rule judges only groups of at least "
+                f"{review.thresholds.min_sample} ideas).</p>"
+            )
+    levels = [confidence.get(level) for level in range(6)]
+    charts = [
+        _svg.category_chart(
+            [
+                (str(level), None, None, None)
+                if c is None
+                else (str(level), c.win_rate, c.win_rate_low, c.win_rate_high)
+                for level, c in enumerate(levels)
+            ],
+            title="Idea win rate by confidence (95% interval)",
+            x_label="Confidence",
+            y_label="Win rate",
+            y_include=(0.0, 1.0),
+            chart_id="idea-confidence",
+        ),
+        _svg.histogram(
+            [float(i.r_achieved) for i in listed if i.r_achieved is not None],
+            title="R achieved per idea",
+            x_label="R",
+            y_label="Ideas",
+            x_format="+.2f",
+            # R values cluster on a few levels (-1 at the stop, the target's R): finer bins
+            # than the automatic rule keep them apart.
+            bins=20,
+            chart_id="idea-r-dist",
+        ),
+    ]
+    out += ["<div class='charts'>", *(f"<figure>{c}</figure>" for c in charts), "</div>"]
+    for title, rows, first in (
+        ("Ideas by edge", edges.items(), "edge"),
+        ("Ideas by confidence", sorted(confidence.items()), "confidence"),
+        ("Ideas by horizon", sorted(horizons.items()), "horizon"),
+    ):
+        lines = idea_summary_rows([(str(k), v) for k, v in rows], first)
+        out.append(f"<h2>{_esc(title)}</h2>" + _table(lines[0], lines[1:]))
+    shown = listed[-IDEA_ROWS:]
+    out.append(_ideas_table(shown, len(listed), zone))
+    out.append("</section>")
+    return "".join(out), IDEAS_JS
+
+
+def _ideas_table(ideas: Sequence[Any], total: int, zone: Any) -> str:
+    """
+    The ideas table with its filters: date range, symbol, horizon, status and confidence.
+    """
+
+    def options(name: str, values: Sequence[str]) -> str:
+        items = "".join(f"<option value='{_esc(v)}'>{_esc(v)}</option>" for v in values)
+        return (
+            f"<label>{_esc(name.capitalize())} <select data-filter='{name}'>"
+            f"<option value=''>all</option>{items}</select></label>"
+        )
+
+    days = [i.created_at.astimezone(zone).date().isoformat() for i in ideas]
+    symbols = sorted({i.symbol for i in ideas})
+    out = [
+        "<h2>Ideas</h2><div class='filters' id='idea-filters' role='group' "
+        "aria-label='Filter the ideas'>",
+        f"<label>From <input type='date' data-filter='from' min='{days[0]}' max='{days[-1]}'>"
+        "</label>",
+        f"<label>To <input type='date' data-filter='to' min='{days[0]}' max='{days[-1]}'></label>",
+        options("symbol", symbols),
+        options("horizon", ["day", "swing"]),
+        options("status", ["pending", "open", "win", "loss", "expired"]),
+        options("confidence", [str(n) for n in range(6)]),
+        f"<span id='idea-count' class='muted' aria-live='polite'>{len(ideas):,} ideas</span>",
+        "</div>",
+    ]
+    lines = idea_list_rows(ideas, zone)
+    caption = f"the newest {len(ideas):,} of {total:,} ideas" if total > len(ideas) else ""
+    data = [
+        {
+            "date": day,
+            "symbol": i.symbol,
+            "horizon": i.horizon or "",
+            "status": i.status,
+            "confidence": i.confidence,
+        }
+        for i, day in zip(ideas, days, strict=True)
+    ]
+    out.append(_table(lines[0], lines[1:], caption, table_id="idea-table", row_data=data))
+    return "".join(out)
 
 
 def summary_start_equity(tracker: Tracker, start: date | None) -> Decimal:

@@ -43,6 +43,7 @@ from xml.sax.saxutils import escape
 __all__ = [
     "CHART_CSS",
     "bar_chart",
+    "category_chart",
     "downsample",
     "heatmap",
     "histogram",
@@ -143,6 +144,7 @@ CHART_CSS: Final = """\
 .pt-chart .pt-pos { fill: var(--pt-pos); }
 .pt-chart .pt-neg { fill: var(--pt-neg); }
 .pt-chart .pt-flat { fill: var(--pt-muted); }
+.pt-chart .pt-whisker { fill: none; stroke: var(--pt-fg); stroke-width: 1.5; }
 .pt-chart .pt-cell text { font-size: 11px; fill: #000000; }
 .pt-chart .pt-h-n4 rect { fill: #d55e00; }
 .pt-chart .pt-h-n3 rect { fill: #e28e4d; }
@@ -916,6 +918,95 @@ def bar_chart(
         *_axes(frame, x_ticks, y_ticks, x_label, y_label),
         f'<g class="pt-plot" data-points="{len(bars)}" data-source-points="{len(days)}">',
         *_paths(paths),
+        "</g>",
+        _zero_line(frame, y_scale),
+    ]
+    return _document(kind, frame, title, desc, chart_id, body)
+
+
+def category_chart(
+    points: Iterable[tuple[str, Number | None, Number | None, Number | None]],
+    *,
+    title: str,
+    x_label: str,
+    y_label: str,
+    y_format: str = ".0%",
+    y_include: tuple[float, float] | None = None,
+    width: int = _WIDTH,
+    height: int = _HEIGHT,
+    chart_id: str | None = None,
+) -> str:
+    """
+    One bar per category (win rate by confidence level, by edge), each with an optional
+    interval drawn as a whisker (a 95 % Wilson interval): bars up from zero for values at or
+    above it, down for values below.
+
+    Categories keep the order given; one without a value leaves its slot empty and is named
+    in the ``<desc>``, which lists every category's value and interval. ``data-points``
+    counts the bars drawn. Pure and thread-safe.
+
+    Args:
+        points: ``(label, value, low, high)`` per category; ``low`` and ``high`` may be None
+            (no whisker).
+        title: The chart's title, shown and announced.
+        x_label: The category axis title.
+        y_label: The value axis title with its unit.
+        y_format: A ``format()`` spec for values, e.g. ``".0%"`` for fractions.
+        y_include: Values the axis must span (``(0.0, 1.0)`` for rates).
+        width: Width of the ``viewBox`` in user units (the chart still scales to its box).
+        height: Height of the ``viewBox`` in user units.
+        chart_id: Prefix for the ids of ``<title>`` and ``<desc>``; derived from the content
+            when omitted.
+
+    Returns:
+        The ``<svg>`` element.
+    """
+    rows = [(str(label), _finite(v), _finite(lo), _finite(hi)) for label, v, lo, hi in points]
+    present = [value for _, value, _, _ in rows if value is not None]
+    kind = "category-chart"
+    if not present:
+        return _empty(kind, _frame(width, height, ()), title, x_label, y_label, chart_id, len(rows))
+    extent = [*present, 0.0, *(b for _, _, lo, hi in rows for b in (lo, hi) if b is not None)]
+    if y_include is not None:
+        extent += [float(y_include[0]), float(y_include[1])]
+    frame, y_scale, y_ticks = _value_axis(min(extent), max(extent), y_format, width, height)
+    slot_w = (frame.right - frame.left) / len(rows)
+    bar_w = slot_w * 0.6
+    zero = y_scale(0.0)
+    fmt = _formatter(y_format)
+    paths: dict[str, list[str]] = {"pt-pos": [], "pt-neg": [], "pt-flat": []}
+    whiskers = []
+    x_ticks = []
+    described = []
+    for k, (label, value, lo, hi) in enumerate(rows):
+        centre = frame.left + (k + 0.5) * slot_w
+        x_ticks.append((centre, label, ""))
+        if value is None:
+            described.append(f"{label} no data")
+            continue
+        x = _n(centre - bar_w / 2)
+        if value == 0:
+            paths["pt-flat"].append(f"M{x},{_n(zero - 0.75)}h{_n(bar_w)}v1.5h{_n(-bar_w)}z")
+        else:
+            css = "pt-pos" if value > 0 else "pt-neg"
+            paths[css].append(f"M{x},{_n(zero)}V{_n(y_scale(value))}h{_n(bar_w)}V{_n(zero)}z")
+        text = f"{label} {fmt(value)}"
+        if lo is not None and hi is not None:
+            cap = bar_w / 4
+            y_lo, y_hi = _n(y_scale(lo)), _n(y_scale(hi))
+            whiskers.append(
+                f"M{_n(centre)},{y_lo}V{y_hi}M{_n(centre - cap)},{y_hi}h{_n(2 * cap)}"
+                f"M{_n(centre - cap)},{y_lo}h{_n(2 * cap)}"
+            )
+            text += f" (interval {fmt(lo)} to {fmt(hi)})"
+        described.append(text)
+    noun = "category" if len(rows) == 1 else "categories"
+    desc = f"{len(rows):,} {noun}: " + "; ".join(described) + "."
+    body = [
+        *_axes(frame, x_ticks, y_ticks, x_label, y_label),
+        f'<g class="pt-plot" data-points="{len(present)}">',
+        *_paths(paths),
+        (f'<path class="pt-whisker" d="{"".join(whiskers)}"/>' if whiskers else ""),
         "</g>",
         _zero_line(frame, y_scale),
     ]
