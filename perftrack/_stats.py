@@ -569,8 +569,10 @@ class Walk(TradeStats):
         "equity",
         "fees",
         "has_points",
+        "last_day",
         "max_dd",
         "max_dd_pct",
+        "opening",
         "peak",
         "realized",
         "sum_neg2",
@@ -580,8 +582,11 @@ class Walk(TradeStats):
 
     def __init__(self, equity: Decimal) -> None:
         super().__init__()
+        self.opening = equity
         self.equity = equity
         self.peak = equity
+        #: The session day of the last bucket that moved the path (None before any).
+        self.last_day: int | None = None
         self.realized = ZERO
         self.fees = ZERO
         self.max_dd = ZERO
@@ -592,6 +597,7 @@ class Walk(TradeStats):
         self.sum_r2 = ZERO
         self.sum_neg2 = ZERO
         # A day that started with equity <= 0 has no return; the window's ratios are undefined.
+        # (Days after the last bucket are the caller's to check: see ``ends_nonpositive``.)
         self.bad_equity = equity <= ZERO
 
     def clone(self) -> Walk:
@@ -616,8 +622,6 @@ class Walk(TradeStats):
         if peak > ZERO:
             pct = bucket.pct_drawdown(e0, peak)
             self.max_dd_pct = max(self.max_dd_pct, pct)
-        else:
-            self.bad_equity = True
         if e0 + high > peak:
             self.peak = e0 + high
         day_pnl = bucket.realized
@@ -633,6 +637,17 @@ class Walk(TradeStats):
         self.realized += day_pnl
         self.fees += bucket.fees
         self.has_points = True
+        self.last_day = bucket.day
+
+    @property
+    def drawdown_pct(self) -> Decimal | None:
+        """
+        The deepest fall relative to its running peak; None when nothing moved the path or
+        it opened with equity <= 0 (no peak to measure against).
+        """
+        if not self.has_points or self.opening <= ZERO:
+            return None
+        return self.max_dd_pct
 
     def ratios(self, days: int, periods_per_year: float) -> tuple[float | None, float | None]:
         """

@@ -58,6 +58,8 @@ DIMENSIONS: Final = ("strategy", "symbol", "side", "tag")
 #: How many recent closed trades each dimension value keeps for rolling windows without a scan.
 ROLLING_CAPACITY: Final = 512
 _NO_SCOPE: Final = (None, None, None, None)
+#: The smallest step of time, to turn a half-open end into the last instant it covers.
+_INSTANT: Final = timedelta(microseconds=1)
 _SIGN: Final = {"long": 1, "short": -1}
 #: Where the time sits in the remembered content of an event with an event_id, by its kind.
 _EVENT_TIME: Final = {"add": 4, "close": 3, "mark": 3, "bar": 6}
@@ -1463,12 +1465,12 @@ class Tracker:
             msg = f"'period' must be 'day', 'week' or 'month' (got {period!r})"
             raise InvalidInputError(msg)
         key = _key(strategy, symbol, side, tag)
-        first_bound = None if start is None else _bound_day("start", start)
-        last_bound = None if end is None else _bound_day("end", end)
+        first_bound, last_bound = _bounds(start, end)
         with self._lock, localcontext(MONEY_CONTEXT):
             cal = self._calendar
-            first = self._first_day if first_bound is None else cal.range_start_day(first_bound)
-            last = self._last_day if last_bound is None else cal.range_end_day(last_bound)
+            first, last = self._day_range(first_bound, last_bound)
+            first = self._first_day if first is None else first
+            last = self._last_day if last is None else last
             if first is None or last is None or last < first:
                 return []
             if period == "day":
@@ -1492,20 +1494,14 @@ class Tracker:
         newest event): realized P&L of the day / equity at the start of the day; 0.0 on days
         without activity; None on a day that started with equity <= 0. Thread-safe.
         """
-        first_bound = None if start is None else _bound_day("start", start)
-        last_bound = None if end is None else _bound_day("end", end)
+        first_bound, last_bound = _bounds(start, end)
         with self._lock, localcontext(MONEY_CONTEXT):
             cal = self._calendar
             if self._first_day is None or self._last_day is None:
                 return []
-            first = max(
-                self._first_day,
-                self._first_day if first_bound is None else cal.range_start_day(first_bound),
-            )
-            last = min(
-                self._last_day,
-                self._last_day if last_bound is None else cal.range_end_day(last_bound),
-            )
+            first, last = self._day_range(first_bound, last_bound)
+            first = self._first_day if first is None else max(first, self._first_day)
+            last = self._last_day if last is None else min(last, self._last_day)
             series = self._series.get(_NO_SCOPE)
             out: list[tuple[date, float | None]] = []
             if series is None:
@@ -1515,7 +1511,9 @@ class Tracker:
             for ordinal in cal.session_days(first, last):
                 day_pnl = ZERO
                 if i < len(series.days) and series.days[i] == ordinal:
-                    day_pnl = series.buckets[i].realized
+                    bucket = series.buckets[i]
+                    bucket.flush()  # folding waits for the first read
+                    day_pnl = bucket.realized
                     i += 1
                 value = float(day_pnl / equity) if equity > ZERO else None
                 out.append((date.fromordinal(ordinal), value))
@@ -1577,8 +1575,7 @@ class Tracker:
         Thread-safe.
         """
         key = _key(strategy, symbol, side, tag)
-        lo_bound = None if start is None else to_date_or_time("start", start)
-        hi_bound = None if end is None else to_date_or_time("end", end)
+        lo_bound, hi_bound = _bounds(start, end)
         with self._lock:
             closed = self._closed
             lo = 0
@@ -1898,25 +1895,37 @@ class Tracker:
             )
             lo, hi = cal.period_days(period, ordinal)
             return period, lo, hi, None, None
-        lo_bound = None if start is None else to_date_or_time("start", start)
-        hi_bound = None if end is None else to_date_or_time("end", end)
-        first = last = None
+        lo_bound, hi_bound = _bounds(start, end)
+        first, last = self._day_range(lo_bound, hi_bound)
+        # A datetime bound cuts its edge day from raw events, unless it falls on the day's own
+        # boundary, where the whole bucket serves.
         t_start = t_end = None
-        if isinstance(lo_bound, datetime):
+        if isinstance(lo_bound, datetime) and lo_bound != cal.day_start(_day(first)):
             t_start = lo_bound
+        if isinstance(hi_bound, datetime) and hi_bound != cal.day_end(_day(last)):
+            t_end = hi_bound
+        label = "all" if start is None and end is None else "custom"
+        return label, first, last, t_start, t_end
+
+    def _day_range(
+        self, lo_bound: date | datetime | None, hi_bound: date | datetime | None
+    ) -> tuple[int | None, int | None]:
+        """
+        The first and last session days (None: open) that a window's bounds reach. Dates are
+        inclusive session days; datetimes the half-open range [start, end), so an end at a
+        day's very start does not reach that day.
+        """
+        cal = self._calendar
+        first = last = None
+        if isinstance(lo_bound, datetime):
             first = cal.session_of(lo_bound)
         elif lo_bound is not None:
             first = cal.range_start_day(lo_bound)
         if isinstance(hi_bound, datetime):
-            t_end = hi_bound
-            last = cal.session_of(hi_bound)
+            last = cal.session_of(hi_bound - _INSTANT)
         elif hi_bound is not None:
             last = cal.range_end_day(hi_bound)
-        if t_start is not None and t_end is not None and t_end < t_start:
-            msg = f"'end' must not be before 'start' (got {hi_bound!r} < {lo_bound!r})"
-            raise InvalidInputError(msg)
-        label = "all" if start is None and end is None else "custom"
-        return label, first, last, t_start, t_end
+        return first, last
 
     def _series_for(self, key: Key) -> _Series | None:
         series = self._series.get(key)
@@ -1982,6 +1991,14 @@ class Tracker:
                     mark = self._symbols[pos.symbol].mark
                     unrealized += (mark * pos.qty - pos.cost) * pos.sign
         sharpe, sortino = walk.ratios(days, self._periods_per_year)
+        if (
+            hi is not None
+            and lived_hi is not None
+            and self._ends_nonpositive(walk, min(hi, lived_hi))
+        ):
+            # The path fell to or below zero before the window's last session day: the days
+            # after it start with equity <= 0 and have no return (docs/metrics.md).
+            sharpe = sortino = None
         partial = bool(self._partial_days) and any(
             (lo is None or d >= lo) and (hi is None or d <= hi) for d in self._partial_days
         )
@@ -2004,12 +2021,21 @@ class Tracker:
             end=bounds_hi,
             sharpe=sharpe,
             sortino=sortino,
-            max_dd_pct=float(walk.max_dd_pct) if walk.has_points and not walk.bad_equity else None,
+            max_dd_pct=None if walk.drawdown_pct is None else float(walk.drawdown_pct),
             open_trades=open_count,
             unrealized=unrealized,
             scope=key,
             partial=partial,
         )
+
+    def _ends_nonpositive(self, walk: Walk, last: int | None) -> bool:
+        """
+        Whether a session day after the walk's last bucket, up to ``last``, starts with
+        equity <= 0.
+        """
+        if walk.last_day is None or last is None or walk.equity > ZERO:
+            return False
+        return self._calendar.count_session_days(walk.last_day + 1, last) > 0
 
     def _all_time(self, series: _Series) -> Walk:
         buckets = series.buckets
@@ -2052,7 +2078,7 @@ class Tracker:
                 continue
             # An edge of a datetime-bounded window lies inside this day: fold the day's part of
             # the window from its raw events. Only the two edge days ever take this path.
-            inside = Bucket()
+            inside = Bucket(None, ordinal)
             inside.rebuild(self._events(ordinal, key, cut_lo, cut_hi))
             walk.add(inside)
         return walk
@@ -2224,9 +2250,31 @@ def _key(strategy: object, symbol: object, side: object, tag: object) -> Key:
     )
 
 
-def _bound_day(field: str, value: object) -> date:
-    bound = to_date_or_time(field, value)
-    return bound.date() if isinstance(bound, datetime) else bound
+def _day(ordinal: int | None) -> int:
+    # A datetime bound always gives its session day: only a missing bound gives None.
+    assert ordinal is not None
+    return ordinal
+
+
+def _bounds(start: object, end: object) -> tuple[date | datetime | None, date | datetime | None]:
+    """
+    A window's validated ``start`` and ``end``: dates or aware datetimes, None when open.
+
+    Raises:
+        InvalidInputError: For a bad bound, or an end before the start (both dates or both
+            datetimes; a mixed pair is not comparable and is taken as given).
+    """
+    lo = None if start is None else to_date_or_time("start", start)
+    hi = None if end is None else to_date_or_time("end", end)
+    if (
+        lo is not None
+        and hi is not None
+        and isinstance(lo, datetime) == isinstance(hi, datetime)
+        and hi < lo
+    ):
+        msg = f"'end' must not be before 'start' {lo.isoformat()} (got {hi.isoformat()})"
+        raise InvalidInputError(msg)
+    return lo, hi
 
 
 def _check_levels(side: str, entry: Decimal, stop: Decimal | None, target: Decimal | None) -> None:

@@ -2,9 +2,10 @@
 A slow, obviously-correct model of a tracker, for the property tests.
 
 It keeps the raw events and recomputes every figure from scratch on each question, straight
-from the definitions in docs/metrics.md: no buckets, no merging, no caches. The only logic it
-shares with perftrack is the definition of the accounting itself (average-cost basis, fees
-realized when paid), written out again here independently.
+from the definitions in docs/metrics.md: no buckets, no merging, no caches. It shares no code
+with perftrack: the accounting (average-cost basis, fees realized when paid) is written out
+again here, and the calendar uses the standard library's ``zoneinfo`` where perftrack uses
+dateutil, so a time-zone mistake in either shows up as a disagreement.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Context, Decimal, localcontext
 from typing import Any
-
-from dateutil import tz as dateutil_tz
+from zoneinfo import ZoneInfo
 
 ZERO = Decimal(0)
 CTX = Context(prec=50)
 AVG = Context(prec=28)
+TINY = timedelta(microseconds=1)
 
 
 @dataclass
@@ -46,6 +47,9 @@ class Closed:
     fees: Decimal
     risk: Decimal | None
     seq: int
+    quantity: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
 
 
 @dataclass
@@ -63,6 +67,7 @@ class Pos:
     stop: Decimal | None
     fees: Decimal = ZERO
     realized: Decimal = ZERO
+    exit_value: Decimal = ZERO
 
 
 @dataclass
@@ -81,13 +86,65 @@ class Model:
     # -- the calendar, from its definition --------------------------------------------------
 
     def session(self, when: datetime) -> date:
-        local = when.astimezone(dateutil_tz.gettz(self.timezone)).date()
-        if self.calendar == "weekdays" and local.weekday() >= 5:
-            local += timedelta(days=7 - local.weekday())
-        return local
+        """
+        The session day of an instant: its local date, a weekend date moved to Monday.
+        """
+        return self.session_of_date(when.astimezone(ZoneInfo(self.timezone)).date())
+
+    def session_of_date(self, day: date) -> date:
+        if self.calendar == "weekdays" and day.weekday() >= 5:
+            day += timedelta(days=7 - day.weekday())
+        return day
+
+    def range_end_date(self, day: date) -> date:
+        """
+        The last session day of a date range ending on ``day`` (a weekend ends with Friday).
+        """
+        if self.calendar == "weekdays" and day.weekday() >= 5:
+            day -= timedelta(days=day.weekday() - 4)
+        return day
 
     def is_session(self, day: date) -> bool:
         return self.calendar == "all" or day.weekday() < 5
+
+    def session_days(self, first: date, last: date) -> list[date]:
+        out = []
+        day = first
+        while day <= last:
+            if self.is_session(day):
+                out.append(day)
+            day += timedelta(days=1)
+        return out
+
+    def midnight(self, day: date) -> datetime:
+        return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(self.timezone))
+
+    def session_start(self, day: date) -> datetime:
+        """
+        When session ``day`` opens: local midnight, or Saturday's for a weekdays Monday.
+        """
+        if self.calendar == "weekdays" and day.weekday() == 0:
+            day -= timedelta(days=2)
+        return self.midnight(day)
+
+    def session_end(self, day: date) -> datetime:
+        return self.midnight(day + timedelta(days=1))
+
+    def day_bounds(self, start: Any, end: Any) -> tuple[date | None, date | None]:
+        """
+        The first and last session days a [start, end] query covers: dates are inclusive
+        session days, datetimes the half-open range [start, end).
+        """
+        lo = hi = None
+        if isinstance(start, datetime):
+            lo = self.session(start)
+        elif start is not None:
+            lo = self.session_of_date(start)
+        if isinstance(end, datetime):
+            hi = self.session(end - TINY)
+        elif end is not None:
+            hi = self.range_end_date(end)
+        return lo, hi
 
     # -- events -----------------------------------------------------------------------------
 
@@ -95,12 +152,16 @@ class Model:
         self.event_times.append(when)
         self.clock = when if self.clock is None or when > self.clock else self.clock
         with localcontext(CTX):
-            unreal = sum(
-                ((self.marks[p.symbol] * p.qty - p.cost) * p.sign for p in self.open.values()),
-                ZERO,
-            )
-            equity = self.start + sum((r.amount for r in self.reals), ZERO) + unreal
+            equity = self.start + self.realized() + self.unrealized(self.open.values())
         self.live_points.append((self.clock, equity))
+
+    def realized(self) -> Decimal:
+        with localcontext(CTX):
+            return sum((r.amount for r in self.reals), ZERO)
+
+    def unrealized(self, positions: Any) -> Decimal:
+        with localcontext(CTX):
+            return sum(((self.marks[p.symbol] * p.qty - p.cost) * p.sign for p in positions), ZERO)
 
     def record_trade(
         self, tid, strategy, symbol, side, tags, qty, entry, exit_, t_in, t_out, fee, stop
@@ -111,7 +172,22 @@ class Model:
             risk = None if stop is None else abs(entry - stop) * qty
         self.reals.append(Real(t_out, net, fee, strategy, symbol, side, tags))
         self.closed.append(
-            Closed(tid, strategy, symbol, side, tags, t_in, t_out, net, fee, risk, len(self.closed))
+            Closed(
+                tid,
+                strategy,
+                symbol,
+                side,
+                tags,
+                t_in,
+                t_out,
+                net,
+                fee,
+                risk,
+                len(self.closed),
+                qty,
+                entry,
+                exit_,
+            )
         )
         self._event(t_out)
 
@@ -154,13 +230,10 @@ class Model:
             pos.cost -= basis
             pos.fees += fee
             pos.realized += amount
+            pos.exit_value += price * out
+            entry_price = AVG.divide(pos.entry_cost, pos.entry_qty)
             risk = (
-                None
-                if pos.stop is None
-                else (
-                    abs(AVG.divide(pos.entry_cost, pos.entry_qty) - pos.stop) * pos.entry_qty
-                    or None
-                )
+                None if pos.stop is None else (abs(entry_price - pos.stop) * pos.entry_qty or None)
             )
         self.reals.append(Real(when, amount, fee, pos.strategy, pos.symbol, pos.side, pos.tags))
         if not pos.qty:
@@ -178,6 +251,9 @@ class Model:
                     pos.fees,
                     risk,
                     len(self.closed),
+                    pos.entry_qty,
+                    entry_price,
+                    AVG.divide(pos.exit_value, pos.entry_qty),
                 )
             )
         self._event(when)
@@ -239,14 +315,7 @@ class Model:
         trades = [c for c in self.closed_in_order() if self.matches(c, key) and inside(c.exit_time)]
         reals = [r for r in self.reals if self.matches(r, key)]
         with localcontext(CTX):
-            out = trade_stats([c.net for c in trades])
-            rs = [c.net / c.risk for c in trades if c.risk is not None]
-            out["avg_r_multiple"] = float(sum(rs, ZERO) / len(rs)) if rs else None
-            out["avg_holding_time"] = (
-                sum((c.exit_time - c.entry_time for c in trades), timedelta()) / len(trades)
-                if trades
-                else None
-            )
+            out = trade_stats(trades)
             equity0 = self.start + sum((r.amount for r in reals if before(r.time)), ZERO)
             window = sorted((r for r in reals if inside(r.time)), key=lambda r: r.time)
             out["net_pnl"] = sum((r.amount for r in window), ZERO)
@@ -267,18 +336,13 @@ class Model:
             # Daily returns over the session days of the window that the tracker lived.
             sharpe = sortino = None
             if lived is not None and lo is not None and hi is not None:
-                first, last = max(lo, lived[0]), min(hi, lived[1])
-                days = [
-                    first + timedelta(days=k)
-                    for k in range((last - first).days + 1)
-                    if self.is_session(first + timedelta(days=k))
-                ]
+                days = self.session_days(max(lo, lived[0]), min(hi, lived[1]))
                 returns = []
                 equity = equity0
                 ok = True
                 for day in days:
                     pnl = sum((r.amount for r in window if self.session(r.time) == day), ZERO)
-                    if pnl and equity <= 0:
+                    if equity <= 0:
                         ok = False
                     returns.append(float(pnl / equity) if equity > 0 else 0.0)
                     equity += pnl
@@ -292,12 +356,26 @@ class Model:
                         sortino = mean / math.sqrt(down) * math.sqrt(periods_per_year)
             out["sharpe"] = sharpe
             out["sortino"] = sortino
+            # The window's bounds, and the open trades when it holds the newest event time.
+            start = t_lo if t_lo is not None else (None if lo is None else self.session_start(lo))
+            end = t_hi if t_hi is not None else (None if hi is None else self.session_end(hi))
+            out["start"], out["end"] = start, end
+            live = (
+                self.clock is not None
+                and (start is None or self.clock >= start)
+                and (end is None or self.clock < end)
+            )
+            mine = [p for p in self.open.values() if self.matches(p, key)] if live else []
+            out["open_trades"] = len(mine)
+            out["unrealized_pnl"] = self.unrealized(mine)
+            out["note"] = None if trades else "No trades in window"
+            out["partial"] = False
         return out
 
     def rolling(self, key: dict[str, str], n: int) -> dict[str, Any]:
         trades = [c for c in self.closed_in_order() if self.matches(c, key)][-n:]
         with localcontext(CTX):
-            out = trade_stats([c.net for c in trades])
+            out = trade_stats(trades)
             out["net_pnl"] = sum((c.net for c in trades), ZERO)
             out["fees"] = sum((c.fees for c in trades), ZERO)
             instants: dict[datetime, Decimal] = {}
@@ -309,6 +387,123 @@ class Model:
                 peak = max(peak, cum)
                 max_dd = max(max_dd, peak - cum)
             out["max_drawdown"] = max_dd
+        out["start"] = trades[0].exit_time if trades else None
+        out["end"] = trades[-1].exit_time if trades else None
+        out["sharpe"] = out["sortino"] = out["max_drawdown_pct"] = None
+        out["open_trades"], out["unrealized_pnl"] = 0, ZERO
+        out["note"] = None if trades else "No trades in window"
+        out["partial"] = False
+        return out
+
+    def periods(
+        self, period: str, key: dict[str, str], start: Any, end: Any, ppy: float
+    ) -> list[tuple[date, date, dict[str, Any]]]:
+        """
+        (first day, last day, summary) of every day, ISO week or month from the first to the
+        last session day asked for (default: the lived range), empty ones included.
+        """
+        lived = self.lived()
+        lo, hi = self.day_bounds(start, end)
+        lo = lo if lo is not None else (lived[0] if lived else None)
+        hi = hi if hi is not None else (lived[1] if lived else None)
+        if lo is None or hi is None or hi < lo:
+            return []
+        spans: list[tuple[date, date]] = []
+        if period == "day":
+            spans = [(d, d) for d in self.session_days(lo, hi)]
+        elif period == "week":
+            monday = lo - timedelta(days=lo.weekday())
+            while monday <= hi:
+                spans.append((monday, monday + timedelta(days=6)))
+                monday += timedelta(days=7)
+        else:
+            first = lo.replace(day=1)
+            while first <= hi:
+                nxt = (first + timedelta(days=32)).replace(day=1)
+                spans.append((first, nxt - timedelta(days=1)))
+                first = nxt
+        return [(a, b, self.summary(key, a, b, periods_per_year=ppy)) for a, b in spans]
+
+    def daily_returns(self, start: Any, end: Any) -> list[tuple[date, float | None]]:
+        lived = self.lived()
+        if lived is None:
+            return []
+        lo, hi = self.day_bounds(start, end)
+        first = lived[0] if lo is None else max(lo, lived[0])
+        last = lived[1] if hi is None else min(hi, lived[1])
+        with localcontext(CTX):
+            equity = self.start + sum(
+                (r.amount for r in self.reals if self.session(r.time) < first), ZERO
+            )
+            out: list[tuple[date, float | None]] = []
+            for day in self.session_days(first, last):
+                pnl = sum((r.amount for r in self.reals if self.session(r.time) == day), ZERO)
+                out.append((day, float(pnl / equity) if equity > 0 else None))
+                equity += pnl
+        return out
+
+    def equity_curve(self) -> list[tuple[datetime, Decimal]]:
+        if not self.reals:
+            return []
+        instants: dict[datetime, Decimal] = {}
+        with localcontext(CTX):
+            for r in self.reals:
+                instants[r.time] = instants.get(r.time, ZERO) + r.amount
+            first = min(instants)
+            equity = self.start
+            curve = [(self.session_start(self.session(first)), equity)]
+            for when in sorted(instants):
+                equity += instants[when]
+                curve.append((when, equity))
+        return curve
+
+    def trades(self, key: dict[str, str], start: Any, end: Any) -> list[Closed]:
+        """
+        The closed trades whose exit lies in the window, in close order.
+        """
+        lo = hi = None
+        if isinstance(start, datetime):
+            lo = start
+        elif start is not None:
+            lo = self.session_start(self.session_of_date(start))
+        if isinstance(end, datetime):
+            hi = end
+        elif end is not None:
+            hi = self.session_end(self.range_end_date(end))
+        return [
+            c
+            for c in self.closed_in_order()
+            if self.matches(c, key)
+            and (lo is None or c.exit_time >= lo)
+            and (hi is None or c.exit_time < hi)
+        ]
+
+    def open_views(self) -> list[dict[str, Any]]:
+        """
+        Each open trade as the tracker shows it, in the order they were opened.
+        """
+        out = []
+        with localcontext(CTX):
+            for tid, p in self.open.items():
+                mark = self.marks[p.symbol]
+                out.append(
+                    {
+                        "trade_id": tid,
+                        "symbol": p.symbol,
+                        "strategy": p.strategy,
+                        "side": p.side,
+                        "quantity": p.qty,
+                        "entry_price": AVG.divide(p.cost, p.qty),
+                        "entry_time": p.entry_time,
+                        "fees": p.fees,
+                        "realized_pnl": p.realized,
+                        "mark_price": mark,
+                        "unrealized_pnl": (mark * p.qty - p.cost) * p.sign,
+                        "stop_price": p.stop,
+                        "tags": p.tags,
+                        "exited_quantity": p.entry_qty - p.qty,
+                    }
+                )
         return out
 
     def live(self) -> dict[str, Any]:
@@ -327,27 +522,28 @@ class Model:
                 peak = max(peak, equity)
                 max_dd = max(max_dd, peak - equity)
                 max_pct = max(max_pct, (peak - equity) / peak)
-            unreal = sum(
-                ((self.marks[p.symbol] * p.qty - p.cost) * p.sign for p in self.open.values()),
-                ZERO,
-            )
-            realized = sum((r.amount for r in self.reals), ZERO)
+            unreal = self.unrealized(self.open.values())
+            realized = self.realized()
         return {
+            "time": self.clock,
             "equity": self.start + realized + unreal,
             "realized_pnl": realized,
             "unrealized_pnl": unreal,
             "peak_equity": peak,
             "drawdown": peak - equity,
+            "drawdown_pct": float((peak - equity) / peak),
             "max_drawdown": max_dd,
             "max_drawdown_pct": float(max_pct),
             "open_trades": len(self.open),
         }
 
 
-def trade_stats(nets: list[Decimal]) -> dict[str, Any]:
+def trade_stats(trades: list[Closed]) -> dict[str, Any]:
     """
-    The trade-count statistics of a sequence of net P&Ls in close order.
+    The trade statistics of a sequence of closed trades in close order.
     """
+    nets = [c.net for c in trades]
+    rs = [c.net / c.risk for c in trades if c.risk is not None]
     n = len(nets)
     wins = [x for x in nets if x > 0]
     losses = [x for x in nets if x < 0]
@@ -392,4 +588,8 @@ def trade_stats(nets: list[Decimal]) -> dict[str, Any]:
         "max_win_streak": max_win,
         "max_loss_streak": max_loss,
         "sqn": sqn,
+        "avg_r_multiple": float(sum(rs, ZERO) / len(rs)) if rs else None,
+        "avg_holding_time": (
+            sum((c.exit_time - c.entry_time for c in trades), timedelta()) / n if n else None
+        ),
     }

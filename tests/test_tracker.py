@@ -174,6 +174,68 @@ class TestSummaryRules:
         assert tracker.summary(start=hours(1), end=hours(2.5)).trades == 2
 
 
+class TestWindowBounds:
+    """Dates are inclusive session days; datetimes are half-open, read in the tracker's zone."""
+
+    def test_datetime_end_at_midnight_does_not_reach_that_day(self, tracker):
+        trade(tracker, "101", 1)  # Monday
+        trade(tracker, "99", 25)  # Tuesday
+        monday = datetime(2025, 3, 3, tzinfo=UTC)
+        tuesday = monday + timedelta(days=1)
+        assert [date(2025, 3, 3)] == [
+            d for d, _ in tracker.daily_returns(start=monday, end=tuesday)
+        ]
+        assert 1 == len(tracker.periods("day", start=monday, end=tuesday))
+        summary = tracker.summary(start=monday, end=tuesday)
+        assert (1, tuesday) == (summary.trades, summary.end)
+
+    def test_datetime_bounds_of_day_lists_use_the_tracker_zone(self):
+        tracker = pt.Tracker("10000", timezone="America/New_York")
+        when = datetime(2025, 3, 4, 2, tzinfo=UTC)  # still Monday 3 March in New York
+        tracker.record_trade("X", "long", 1, "10", "11", when, when)
+        assert [date(2025, 3, 3)] == [d for d, _ in tracker.daily_returns(start=when)]
+        assert [date(2025, 3, 3)] == [s.start.date() for s in tracker.periods("day", start=when)]
+
+    @pytest.mark.parametrize(
+        ("start", "end"),
+        [(date(2025, 3, 4), date(2025, 3, 3)), (hours(2), hours(1))],
+        ids=["dates", "datetimes"],
+    )
+    def test_end_before_start_is_refused(self, tracker, start, end):
+        trade(tracker, "101", 1)
+        calls = [
+            lambda: tracker.summary(start=start, end=end),
+            lambda: tracker.breakdown("strategy", start=start, end=end),
+            lambda: tracker.periods("day", start=start, end=end),
+            lambda: tracker.daily_returns(start=start, end=end),
+            lambda: tracker.trades(start=start, end=end),
+        ]
+        for call in calls:
+            with pytest.raises(errors.InvalidInputError, match="'end' must not be before"):
+                call()
+
+
+class TestBlownAccount:
+    """Below zero equity, returns are undefined but drawdown still measures the fall."""
+
+    def test_quiet_days_after_the_fall_have_no_return(self):
+        tracker = pt.Tracker("100")
+        trade(tracker, "85", 1, fees="0")  # -150: equity -50 on Monday
+        tracker.mark_price("AAPL", "90", hours(48))  # the tracker lives on to Wednesday
+        assert [-1.5, None, None] == [r for _, r in tracker.daily_returns()]
+        summary = tracker.summary()
+        assert summary.sharpe is None and summary.sortino is None
+        assert 1.5 == summary.max_drawdown_pct
+
+    def test_drawdown_pct_stays_defined_when_trading_on_below_zero(self):
+        tracker = pt.Tracker("100")
+        trade(tracker, "85", 1, fees="0")  # 100 -> -50
+        trade(tracker, "101", 49, fees="0")  # Wednesday: -50 -> -40
+        summary = tracker.summary()
+        assert 1.5 == summary.max_drawdown_pct
+        assert summary.sharpe is None
+
+
 class TestBadInput:
     """Each bad call raises a typed error naming the field and leaves the tracker untouched."""
 
