@@ -28,6 +28,10 @@ EDGES = {"vwap_reclaim": Decimal("1.2"), "gap_fill": Decimal("3"), "opening_rang
 START = datetime(2025, 1, 6, 14, 30, tzinfo=UTC)  # a Monday, 09:30 in New York
 FEE_PER_SHARE = Decimal("0.005")
 CENT = Decimal("0.01")
+#: What the demo's reports and summary files compare the simulated bot with.
+TARGETS = pt.Targets(
+    min_win_rate=0.5, min_risk_reward=1.0, min_profit_factor=1.2, max_drawdown_pct=0.05
+)
 
 
 def _fee(quantity: int) -> Decimal:

@@ -1047,6 +1047,7 @@ def restore(
         load_delivered = getattr(component, "load_delivered", None)
         if callable(load_delivered):
             load_delivered()
+    tracker._read_only = read_only
     tracker._replaying = True
     try:
         _replay_journal_into(tracker, store, account, after, problems, state_box)
@@ -1081,6 +1082,7 @@ def restore(
 def _read_only(tracker: Tracker) -> Tracker:
     from perftrack._tracker import _refuse_read_only  # noqa: PLC0415
 
+    tracker._read_only = True
     tracker._sinks.append(_refuse_read_only)
     return tracker
 

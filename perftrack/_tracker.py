@@ -436,6 +436,9 @@ class Tracker:
         #: True while restore replays the journal: components must not deliver again what
         #: they delivered before the restart.
         self._replaying = False
+        #: True for a tracker restored read-only: it writes nothing to its store, and what
+        #: its replay derives (alerts) is history, delivered by the process that owns it.
+        self._read_only = False
         #: What ``restore`` found and could not use; None for a tracker that was not restored.
         self.restore_report: _persist.RestoreReport | None = None
         if targets is not None and not isinstance(targets, Targets):

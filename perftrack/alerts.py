@@ -753,6 +753,8 @@ class Alerts:
             self._delivered is None or f"{alert.id}:{action}" in self._delivered
         ):
             return  # delivered before the restart
+        if self._tracker._read_only:
+            return  # a reader's copy: the process that owns the account delivers
         # Log and journal first, under the lock: a listener that raises cannot stop them.
         log.warning("perftrack.alert", action=action, **alert.to_dict())
         self._journal(alert, action)

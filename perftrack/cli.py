@@ -206,6 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Run the command; returns its exit code.
     """
     args = _parser().parse_args(argv)
+    _configure_logging(args.debug)
     try:
         return int(globals()[f"_cmd_{args.command}"](args))
     except KeyboardInterrupt:
@@ -220,6 +221,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _configure_logging(debug: bool) -> None:
+    """
+    Keep the library's log lines off standard output, which carries the JSON and tables that
+    scripts read: the command is an application, so it may configure structlog, unless the
+    embedding program already did. Restoring an account with --targets evaluates its history
+    and raises each alert again; the command prints alerts itself, so their WARN lines show
+    only with --debug.
+    """
+    import logging  # noqa: PLC0415
+
+    import structlog  # noqa: PLC0415
+
+    if structlog.is_configured():
+        return
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.DEBUG if debug else logging.ERROR
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
 
 
 def _store(args: argparse.Namespace) -> Any:
@@ -420,7 +444,7 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
     return _backfill(args, args.days)
 
 
-def _backfill(args: argparse.Namespace, days: int) -> int:
+def _backfill(args: argparse.Namespace, days: int, targets: Any = None) -> int:
     """
     Write ``performance/{window}-summary-YYYY-MM-DD.json`` and ``.md`` for the last ``days``
     session days before the newest event, and the weeks and months they fall in. A file is
@@ -431,7 +455,8 @@ def _backfill(args: argparse.Namespace, days: int) -> int:
 
     if days <= 0:
         raise CommandError(f"N must be a positive number of days (got {days})")
-    targets = _targets(getattr(args, "targets", None))
+    if targets is None:
+        targets = _targets(getattr(args, "targets", None))
     store = _store(args)
     tracker = _read(args, targets)
     if tracker.clock is None:
@@ -787,7 +812,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
         report = Path(args.data) / "performance" / "report.html"
         report.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(report, reports.html(tracker, title="perftrack demo").encode())
+        page = reports.html(tracker, title="perftrack demo", targets=_demo.TARGETS)
+        _write_atomic(report, page.encode())
         print(f"HTML report: {report}")
     history = tracker.trades()
     days = (
@@ -795,8 +821,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         if tracker.clock is None or not history
         else ((tracker.clock.date() - history[0].exit_time.date()).days + 1)
     )
-    args.targets = None
-    _backfill(args, days)
+    _backfill(args, days, _demo.TARGETS)
     print(f"reports: {args.data}/performance/")
     _ = json  # the JSON documents are written by _backfill
     return EXIT_OK

@@ -158,6 +158,24 @@ class TestSummary:
         targets.write_text("[targets]\nmin_win_rate = 0.1\n")
         assert 0 == run("summary", "--data", str(data), "--targets", str(targets))
 
+    def test_reading_with_targets_writes_nothing_and_prints_only_json(self, tmp_path):
+        """
+        Restoring with targets evaluates the history and finds its alerts again: that is a
+        reader's copy, so nothing is logged, journaled or written, and standard output holds
+        only the document scripts read.
+        """
+        data = tmp_path / "demo"
+        assert 0 == run("demo", "--data", str(data), "--days", "10")
+        before = {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
+        args = ("summary", "--data", str(data), "--targets", str(ROOT / "examples/targets.toml"))
+        done = perftrack(*args, "--format", "json")
+        assert 2 == done.returncode, done.stderr
+        doc = valid_summary(json.loads(done.stdout))
+        assert doc["alerts"] and "" == done.stderr
+        assert done.stdout == perftrack(*args, "--format", "json", "--debug").stdout
+        assert 2 == perftrack("alerts", *args[1:]).returncode
+        assert before == {p: p.read_bytes() for p in data.rglob("*") if p.is_file()}
+
     def test_error_is_one_line_exit_1(self, data):
         done = subprocess.run(
             [

@@ -6,6 +6,7 @@ field exact and import back to the same trades and summaries.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -80,6 +81,25 @@ class TestHtml:
         # One inline script (the ideas filters), nothing loaded.
         assert 1 == page.count("<script") and "<script src" not in page
         assert "fetch(" not in page and "XMLHttpRequest" not in page
+        titles = [
+            "Equity (realized)",
+            "Underwater: fall below the running peak",
+            "Daily net P&amp;L",
+            "Monthly returns",
+            "Rolling 20-trade win rate",
+            "R-multiples per trade",
+            "Net P&amp;L per trade",
+        ]
+        svgs = re.findall(r"<svg.*?</svg>", page)
+        drawn_titles = [re.search(r"<title[^>]*>(.*?)</title>", c).group(1) for c in svgs]
+        assert titles == drawn_titles[: len(titles)]  # then the ideas charts
+        for svg in svgs:
+            parse(svg)  # role="img", <title> and <desc> linked by aria-labelledby, finite
+        # Axes with units and the time zone.
+        assert page.count("Date (America/New_York)") >= 4
+        assert "target 0.6: breached" in page  # beside the win rate
+        assert "<td>2025-01" in page  # the months table
+        assert "the last 26 weeks" in page and "the last 31 days" in page
 
     def test_no_ideas_no_section(self):
         tracker = pt.Tracker("1000")
@@ -115,6 +135,42 @@ class TestHtml:
         assert "3 100% (interval 21% to 100%)" in confidence[: confidence.index("</desc>")]
         limited = reports.html(tracker, start=T0.date() + timedelta(days=1))
         assert "Trade ideas" not in limited
+
+    def test_nothing_to_fetch(self, demo):
+        page = reports.html(demo)
+        assert "@import" not in page and "url(" not in page
+        # The one inline script (the ideas filters) loads nothing.
+        scripts = re.findall(r"<script[^>]*>(.*?)</script>", page, re.S)
+        assert 1 == len(scripts) == page.count("<script")
+        assert not re.search(r"fetch\(|XMLHttpRequest|import\(|\.src\b|WebSocket", scripts[0])
+        links = re.findall(r"""(?:src|href|srcset|action|poster|data)\s*=\s*["']([^"']*)""", page)
+        assert [] == links
+        assert set(re.findall(r"https?://[^\s\"'<>]+", page)) <= {"http://www.w3.org/2000/svg"}
+
+    def test_alerts_active_and_recent(self):
+        tracker = pt.Tracker("1000", targets=pt.Targets(max_loss_streak=1))
+        for n, exit_price in enumerate(("9", "9", "12", "12")):
+            when = T0 + timedelta(hours=n)
+            tracker.record_trade("X", "long", 1, "10", exit_price, when, when)
+        tracker.record_trade(
+            "X", "long", 1, "10", "9", T0 + timedelta(hours=5), T0 + timedelta(hours=5)
+        )
+        tracker.record_trade(
+            "X", "long", 1, "10", "9", T0 + timedelta(hours=6), T0 + timedelta(hours=6)
+        )
+        page = reports.html(tracker)
+        section = page[page.index("<h2>Alerts</h2>") : page.index("<h2>Best trades</h2>")]
+        assert section.count("max_loss_streak") == 2
+        assert "<td>active</td>" in section  # the second streak
+        assert "<td>2025-03-03 16:00:00+00:00</td>" in section  # the first, resolved
+
+    def test_best_and_worst_trades(self, demo):
+        page = reports.html(demo)
+        ranked = sorted(demo.trades(), key=lambda t: t.net_pnl)
+        best = page[page.index("<h2>Best trades</h2>") : page.index("<h2>Worst trades</h2>")]
+        worst = page[page.index("<h2>Worst trades</h2>") :]
+        assert all(f"<td>{t.trade_id}</td>" in best for t in ranked[-5:])
+        assert all(f"<td>{t.trade_id}</td>" in worst for t in ranked[:5])
 
     def test_daily_bars_on_their_own_day(self):
         tracker = pt.Tracker("1000", timezone="America/New_York")
@@ -169,9 +225,78 @@ class TestHtml:
 
     def test_renders_in_chromium(self, demo, tmp_path):
         page = tmp_path / "report.html"
-        page.write_text(reports.html(demo, title="Demo"))
-        profile = tmp_path / "profile"
-        common = [
+        page.write_text(reports.html(demo, title="Demo", targets=pt.Targets(min_win_rate=0.6)))
+        shot = tmp_path / "shot.png"
+        done, fetched = headless(tmp_path, "--window-size=1200,3000", f"--screenshot={shot}", page)
+        assert shot.exists() and shot.stat().st_size > 20_000, done.stderr[-2000:]
+        assert [] == [line for line in done.stderr.splitlines() if "CONSOLE" in line]
+        assert set() == fetched  # nothing but the file itself was loaded
+        dom, _ = headless(tmp_path, "--dump-dom", page)
+        drawn = re.findall(r'data-points="(\d+)"', dom.stdout)
+        assert len(drawn) >= 9  # the seven charts and the two of the ideas
+        assert all(int(n) > 0 for n in drawn), drawn
+        # The ideas filters ran (the count is written by the script) ...
+        rows = re.findall(r"<tr data-date=\"[^\"]*\"[^>]*>", dom.stdout)
+        assert rows and f"{len(rows)} of {len(rows)} ideas shown" in dom.stdout
+        # ... and filter: a link carrying a filter shows only the matching rows.
+        done, fetched = headless(tmp_path, "--dump-dom", page, fragment="#status=win&confidence=4")
+        assert [] == [line for line in done.stderr.splitlines() if "CONSOLE" in line]
+        assert set() == fetched
+        rows = re.findall(r"<tr data-date=\"[^\"]*\"[^>]*>", done.stdout)
+        shown = [r for r in rows if "hidden" not in r]
+        assert shown and all('data-status="win"' in r for r in shown)
+        assert all('data-confidence="4"' in r for r in shown)
+        assert f"{len(shown)} of {len(rows)} ideas shown" in done.stdout
+
+    def test_phone_width(self, demo, tmp_path):
+        """
+        At a phone's 390 CSS pixels the page does not scroll sideways (wide tables scroll in
+        their own box) and every chart lays out with a visible size. Headless Chromium will
+        not open a window narrower than 500 pixels, so the report goes into a 390-pixel frame.
+        """
+        report = reports.html(demo, title="Demo")
+        harness = tmp_path / "phone.html"
+        harness.write_text(
+            "<!doctype html><html><head><meta charset='utf-8'><style>body{margin:0}"
+            "iframe{border:0;width:390px;height:844px;display:block}</style></head><body>"
+            f"<iframe id='phone' srcdoc=\"{html.escape(report, quote=True)}\"></iframe>"
+            "<script>const f = document.getElementById('phone');"
+            "f.addEventListener('load', () => {"
+            "  const d = f.contentDocument, root = d.documentElement;"
+            "  const plots = [...d.querySelectorAll('svg .pt-plot')];"
+            "  const shown = plots.filter(g => { const b = g.getBoundingClientRect();"
+            "    return b.width > 0 && b.height > 0; }).length;"
+            "  document.body.dataset.result = JSON.stringify({scroll: root.scrollWidth,"
+            "    width: root.clientWidth, svgs: d.querySelectorAll('svg').length,"
+            "    plots: plots.length, shown: shown});"
+            "});</script></body></html>"
+        )
+        done, fetched = headless(tmp_path, "--window-size=500,900", "--dump-dom", harness)
+        match = re.search(r'data-result="([^"]+)"', done.stdout)
+        assert match, done.stderr[-2000:]
+        result = json.loads(html.unescape(match.group(1)))
+        assert 0 < result["width"] <= 390
+        assert result["scroll"] <= result["width"], result  # no horizontal overflow
+        assert result["svgs"] == result["plots"] == result["shown"] >= 7, result
+        assert set() == fetched
+        shot = tmp_path / "phone.png"
+        headless(tmp_path, "--window-size=500,900", f"--screenshot={shot}", harness)
+        assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def headless(
+    tmp_path: Path, *args: object, fragment: str = ""
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """
+    Run headless Chromium on a file (its URL ending in ``fragment``) with every host
+    unresolvable; returns the run and the http(s) URLs the page asked for (from Chromium's
+    network log, without the browser's own requests).
+    """
+    *options, page = args
+    assert isinstance(page, Path)
+    netlog = tmp_path / f"net-{len(list(tmp_path.glob('net-*')))}.json"
+    done = subprocess.run(
+        [
             chromium(),
             "--headless",
             "--no-sandbox",
@@ -181,48 +306,33 @@ class TestHtml:
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            f"--user-data-dir={profile}",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--log-net-log={netlog}",
+            f"--user-data-dir={tmp_path / 'profile'}",
             "--enable-logging=stderr",
             "--v=0",
-        ]
-        shot = tmp_path / "shot.png"
-        done = subprocess.run(
-            [*common, "--window-size=1200,3000", f"--screenshot={shot}", page.as_uri()],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert shot.exists() and shot.stat().st_size > 20_000, done.stderr[-2000:]
-        console = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
-        assert [] == console
-        dom = subprocess.run(
-            [*common, "--dump-dom", page.as_uri()],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        ).stdout
-        drawn = re.findall(r'data-points="(\d+)"', dom)
-        assert len(drawn) >= 9
-        assert all(int(n) > 0 for n in drawn), drawn
-        # The ideas filters ran (the count is written by the script) ...
-        rows = re.findall(r"<tr data-date=\"[^\"]*\"[^>]*>", dom)
-        assert rows and f"{len(rows)} of {len(rows)} ideas shown" in dom
-        # ... and filter: a link carrying a filter shows only the matching rows.
-        done = subprocess.run(
-            [*common, "--dump-dom", page.as_uri() + "#status=win&confidence=4"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert [] == [line for line in done.stderr.splitlines() if "CONSOLE" in line]
-        rows = re.findall(r"<tr data-date=\"[^\"]*\"[^>]*>", done.stdout)
-        shown = [r for r in rows if "hidden" not in r]
-        assert shown and all('data-status="win"' in r for r in shown)
-        assert all('data-confidence="4"' in r for r in shown)
-        assert f"{len(shown)} of {len(rows)} ideas shown" in done.stdout
+            *map(str, options),
+            page.as_uri() + fragment,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    text = netlog.read_text() if netlog.exists() else '{"events": []}'
+    try:
+        log = json.loads(text)
+    except ValueError:  # a log cut at exit lacks its closing brackets
+        log = json.loads(text.rstrip().rstrip(",") + "]}")
+    fetched = {
+        e["params"]["url"]
+        for e in log.get("events", [])
+        if isinstance(e.get("params"), dict)
+        and str(e["params"].get("url", "")).startswith(("http://", "https://"))
+        # Requests the page made carry its file:// site; the browser's own carry none.
+        and "file://" in str(e["params"].get("site_for_cookies", ""))
+    }
+    return done, fetched
 
 
 def re_import(tracker: pt.Tracker, fmt: str, directory: Path) -> pt.Tracker:

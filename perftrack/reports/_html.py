@@ -223,6 +223,17 @@ def _session_date(summary: Summary) -> date:
     return (summary.end - timedelta(microseconds=1)).date()
 
 
+def _span(days: Sequence[Summary]) -> str:
+    """
+    The session days a report covers, as a reader names them ("2025-01-06 to 2025-04-04"),
+    rather than the bounds of its first and last session in instants.
+    """
+    if not days:
+        return "no sessions"
+    first, last = _session_date(days[0]), _session_date(days[-1])
+    return str(first) if first == last else f"{first} to {last}"
+
+
 def _rolling_win_rate(trades: Sequence[Trade], n: int = 20) -> list[tuple[datetime, float]]:
     window: deque[bool] = deque(maxlen=n)
     wins = 0
@@ -410,8 +421,8 @@ def render_html(
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>{_esc(title)}</title><style>{PAGE_CSS}{_svg.CHART_CSS}</style></head><body><main>",
         f"<h1>{_esc(title)}</h1>",
-        f"<p class='muted'>{summary.trades} trades · {_esc(summary.start or '')} to "
-        f"{_esc(summary.end or '')} · times in {_esc(zone)}"
+        f"<p class='muted'>{summary.trades} trades · {_esc(_span(days))} · "
+        f"times in {_esc(zone)}"
         + (" · <strong>partial input</strong>" if summary.partial else "")
         + "</p>",
         _headline(summary, targets),
