@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
@@ -644,6 +644,8 @@ class WeeklyReviewer:
         self._last: int | None = None
         #: The Monday ordinal of the first week this reviewer saw an event in.
         self._first: int | None = None
+        #: The next review moment (cached: the per-event check is one comparison).
+        self._next: datetime | None = None
         tracker._components["review"] = self
         tracker._observers.append(self._observe)
 
@@ -663,10 +665,12 @@ class WeeklyReviewer:
     ) -> None:
         tracker = self._tracker
         clock = tracker._clock
-        if clock is None:
+        # The hot path: one comparison until the next review moment.
+        if clock is None or (self._next is not None and clock < self._next):
             return
+        zone = tracker._calendar.zone
         if self._first is None:
-            local = clock.astimezone(tracker._calendar.zone).date()
+            local = clock.astimezone(zone).date()
             self._first = (local - timedelta(days=local.weekday())).toordinal()
         # Replay re-runs events whose reports were written before the restart; a report due
         # then and not written is written at the first live event, from the restored state.
@@ -678,6 +682,9 @@ class WeeklyReviewer:
             if not self._write(date.fromordinal(monday), pending):
                 return  # the store failed: the next event tries again
             self._last = monday
+        upcoming = self._first if self._last is None else self._last + 7
+        # In UTC: comparing with an instant in a dateutil zone costs a utcoffset() lookup.
+        self._next = self.schedule.moment(date.fromordinal(upcoming), zone).astimezone(UTC)
 
     def _write(self, monday: date, pending: list[Any]) -> bool:
         tracker = self._tracker
@@ -711,6 +718,7 @@ class WeeklyReviewer:
     def restore_state(self, state: dict[str, Any]) -> None:
         self._last = state.get("last")
         self._first = state.get("first")
+        self._next = None
 
 
 def _exists(store: Any, key: str) -> bool:

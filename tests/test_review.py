@@ -519,6 +519,19 @@ class TestAutomatic:
         tracker.mark_price("X", "1", REVIEW_MOMENT + timedelta(days=7))
         assert ["2025-W47", "2025-W48"] == got.weeks
 
+    def test_events_between_moments_cost_one_comparison(self, monkeypatch):
+        tracker = self.make()
+        calls = []
+        moment = ReviewSchedule.moment
+        monkeypatch.setattr(
+            ReviewSchedule, "moment", lambda self, *a: calls.append(a) or moment(self, *a)
+        )
+        for n in range(500):
+            tracker.mark_price("X", "1", MONDAY + timedelta(minutes=n))
+        assert len(calls) <= 2  # the first event works out the next moment; then a comparison
+        tracker.mark_price("X", "1", REVIEW_MOMENT)
+        assert tracker._reviewer._next == REVIEW_MOMENT + timedelta(days=7)
+
     def test_missed_weeks_are_written_oldest_first(self):
         tracker = self.make()
         got = Received(tracker)
