@@ -32,6 +32,8 @@ from perftrack.errors import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from blinker import Signal
 
     from perftrack._tracker import Tracker
@@ -1330,16 +1332,21 @@ class Ideas:
             return self._breakdown(by, window)
 
     def weekly_report(
-        self, at: date | datetime | str | None = None, *, thresholds: ReviewThresholds | None = None
+        self,
+        at: date | datetime | str | None = None,
+        *,
+        thresholds: ReviewThresholds | Mapping[str, Any] | None = None,
     ) -> WeeklyReport:
         """
         The review of the ISO week whose session days hold ``at`` (default: now): the week's
         ideas summarised and ranked, with the week's trade summary and recommendations
         (docs/ideas.md, "Weekly review"). ``thresholds`` default to the tracker's targets'
-        ``review``. Thread-safe: one consistent view, taken under the tracker's lock.
+        ``review`` (a mapping of thresholds works too). Thread-safe: one consistent view,
+        taken under the tracker's lock.
 
         Raises:
             InvalidInputError: For a bad ``at``.
+            ConfigError: For bad thresholds (an unknown key is named).
         """
         return build_weekly_report(self._tracker, at, thresholds)
 

@@ -331,23 +331,26 @@ def _ranked_ideas(ideas: Iterable[Any], n: int, *, best: bool) -> tuple[Any, ...
 def build_weekly_report(
     tracker: Tracker,
     at: date | datetime | str | None = None,
-    thresholds: ReviewThresholds | None = None,
+    thresholds: ReviewThresholds | Mapping[str, Any] | None = None,
 ) -> WeeklyReport:
     """
     The review of the ISO week containing ``at`` (default: now), with ``thresholds``
-    (default: the tracker's targets' ``review``). Thread-safe: one consistent view, taken
-    under the tracker's lock.
+    (default: the tracker's targets' ``review``; a mapping of them works too). Thread-safe:
+    one consistent view, taken under the tracker's lock.
+
+    Raises:
+        InvalidInputError: For a bad ``at``.
+        ConfigError: For bad thresholds.
     """
-    limits = thresholds if thresholds is not None else tracker.alerts.targets.review
+    limits = tracker.alerts.targets.review if thresholds is None else to_thresholds(thresholds)
     with tracker._lock:
         monday = _week_of(tracker, at)
-        sunday = monday + timedelta(days=6)
         ideas = tracker.ideas
         summary = ideas.summary("week", at=monday)
         edges = ideas.breakdown("edge", period="week", at=monday)
         confidence = ideas.breakdown("confidence", period="week", at=monday)
         horizons = ideas.breakdown("horizon", period="week", at=monday)
-        week_ideas = ideas.list(start=monday, end=sunday)
+        week_ideas = ideas.list(period="week", at=monday)
         trades = tracker.summary("week", at=monday)
         cal = tracker._calendar
         first, last = cal.period_days("week", monday.toordinal())

@@ -753,6 +753,9 @@ def _cmd_ideas(args: argparse.Namespace) -> int:
     label = args.week or ("all" if start is None and end is None else f"{start or ''}..{end or ''}")
     rows: list[tuple[str, Any]]
     if args.by:
+        if filters:
+            given = ", ".join(f"--{k}" for k in filters)
+            raise CommandError(f"--by gives every value of its dimension: drop {given}")
         window = {"period": "week", "at": monday} if monday else {"start": start, "end": end}
         rows = [(str(k), s) for k, s in tracker.ideas.breakdown(args.by, **window).items()]
     elif monday is not None:

@@ -635,6 +635,10 @@ class TestIdeas:
             done.stderr.splitlines()
         )
 
+    def test_by_refuses_filters(self, ideas):
+        done = perftrack("ideas", "summary", "--data", str(ideas), "--by", "edge", "--symbol", "S1")
+        assert 1 == done.returncode and "drop --symbol" in done.stderr
+
     def test_week_and_range_exclude_each_other(self, ideas):
         done = perftrack(
             "ideas", "list", "--data", str(ideas), "--week", "2025-W47", "--start", "2025-11-17"

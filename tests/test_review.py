@@ -303,6 +303,13 @@ class TestContents:
         desk.many(0, 2, edges=("e",))
         assert 1 == len(rules(tracker.ideas.weekly_report(at=MONDAY), "weak_edge"))
 
+    def test_thresholds_as_a_mapping_are_checked(self, tracker, desk):
+        desk.many(0, 2, edges=("e",))
+        report = tracker.ideas.weekly_report(at=MONDAY, thresholds={"min_sample": 2})
+        assert 1 == len(rules(report, "weak_edge"))
+        with pytest.raises(errors.ConfigError, match="'min_smaple'"):
+            tracker.ideas.weekly_report(at=MONDAY, thresholds={"min_smaple": 2})
+
     def test_bad_at(self, tracker):
         with pytest.raises(errors.InvalidInputError, match="'at'"):
             tracker.ideas.weekly_report(at="next tuesday")
