@@ -552,6 +552,13 @@ class Tracker:
         except BaseException:
             lock.release()
             raise
+        # Temporary files of puts that a crash interrupted (LocalStore): ours to clean now.
+        remove_temporary = getattr(store, "remove_temporary", None)
+        if callable(remove_temporary):
+            try:
+                remove_temporary(f"{opts.account}/")
+            except StoreError:
+                log.warning("perftrack.cleanup_failed", account=opts.account)
         self._store = store
         self._account_lock = lock
         self._journal = journal

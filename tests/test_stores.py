@@ -166,6 +166,49 @@ class TestLocalStore:
         (tmp_path / ".tmp-123").write_bytes(b"half")
         assert LocalStore(tmp_path).list() == []
 
+    def test_old_temporary_files_are_removed_when_an_account_is_opened(self, tmp_path):
+        store = LocalStore(tmp_path)
+        pt.Tracker("1000", store=store).close()
+        (tmp_path / "main" / "snapshots").mkdir()
+        old, fresh = tmp_path / "main/snapshots/.tmp-old", tmp_path / "main/snapshots/.tmp-new"
+        old.write_bytes(b"a put a crash interrupted")
+        fresh.write_bytes(b"a put in progress")
+        os.utime(old, (0, 0))
+        pt.Tracker.restore(store).close()
+        assert (False, True) == (old.exists(), fresh.exists())
+
+    def test_put_order_is_write_fsync_rename_fsync_directory(self, tmp_path, monkeypatch):
+        calls: list[str] = []
+        real_fsync, real_replace = os.fsync, os.replace
+
+        def fsync(fd: int) -> None:
+            calls.append("fsync-dir" if os.path.isdir(f"/proc/self/fd/{fd}") else "fsync-file")
+            real_fsync(fd)
+
+        def replace(src: str, dst: str) -> None:
+            assert Path(src).parent == Path(dst).parent  # the temporary file is beside it
+            assert Path(src).name.startswith(".tmp-")
+            calls.append("rename")
+            real_replace(src, dst)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+        monkeypatch.setattr(os, "replace", replace)
+        LocalStore(tmp_path).put("a/b", b"data")
+        assert ["fsync-file", "rename", "fsync-dir"] == calls
+
+    def test_short_writes_are_completed(self, tmp_path, monkeypatch):
+        real_write = os.write
+
+        def one_byte(fd: int, data: Any) -> int:
+            return real_write(fd, bytes(data[:1]))
+
+        monkeypatch.setattr(os, "write", one_byte)
+        store = LocalStore(tmp_path)
+        store.append("j", b"abc")
+        assert store.put_if_absent("lock", b"whole")
+        monkeypatch.setattr(os, "write", real_write)
+        assert (b"abc", b"whole") == (store.get("j"), store.get("lock"))
+
 
 class TestS3:
     """S3 errors become StoreErrors."""

@@ -8,6 +8,7 @@ import contextlib
 import errno
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from perftrack.errors import MissingKeyError, StoreError
@@ -173,6 +174,27 @@ class LocalStore:
             msg = f"cannot list {self.path}: {e.strerror or e}"
             raise StoreError(msg) from e
         return sorted(keys)
+
+    def remove_temporary(self, prefix: str, older_than: float = 60.0) -> int:
+        """
+        Delete the temporary files that puts interrupted by a crash left under ``prefix`` (a
+        key prefix ending with '/'), if older than ``older_than`` seconds. They are never
+        listed nor read; this only gives the space back. Returns how many were removed.
+        """
+        validate_prefix(prefix)
+        root = self.path.joinpath(*prefix.strip("/").split("/")) if prefix else self.path
+        cutoff = time.time() - older_than
+        removed = 0
+        for folder, _dirs, files in os.walk(root):
+            for name in files:
+                if not name.startswith(_TEMP_PREFIX):
+                    continue
+                path = Path(folder, name)
+                with contextlib.suppress(OSError):
+                    if path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+        return removed
 
     def delete(self, key: str) -> None:
         target = self._file(key)
