@@ -97,7 +97,7 @@ class TestHtml:
             parse(svg)  # role="img", <title> and <desc> linked by aria-labelledby, finite
         # Axes with units and the time zone.
         assert page.count("Date (America/New_York)") >= 4
-        assert "target 0.6: breached" in page  # beside the win rate
+        assert "target 60.0%: breached" in page  # beside the win rate, written as it is
         assert "<td>2025-01" in page  # the months table
         assert "the last 26 weeks" in page and "the last 31 days" in page
 
@@ -510,3 +510,14 @@ class TestExports:
         read = pd.read_csv(io.StringIO(text), index_col=0, parse_dates=True).squeeze()
         assert list(read.round(12)) == list(series.round(12))
         assert Decimal(0) != tracker.summary().net_pnl
+
+
+class TestScreenshot:
+    """The README shows a screenshot of the demo's report, and says how to take it again."""
+
+    def test_readme_shows_it(self):
+        readme = (ROOT / "README.md").read_text()
+        assert "](docs/report-demo.png)" in readme
+        assert "scripts/report-screenshot.sh" in readme
+        png = (ROOT / "docs/report-demo.png").read_bytes()
+        assert png.startswith(b"\x89PNG") and int.from_bytes(png[16:20], "big") >= 1000

@@ -205,13 +205,28 @@ def _headline(s: Summary, targets: Targets | None) -> str:
         if check is not None:
             css = "breached" if check["breached"] else "met"
             word = "breached" if check["breached"] else "met"
-            target = f"<div class='target {css}'>target {_esc(check['target'])}: {word}</div>"
+            goal = _target_text(check)
+            target = f"<div class='target {css}'>target {_esc(goal)}: {word}</div>"
         out.append(
             f"<div class='card'><div class='label'>{_esc(label)}</div>"
             f"<div class='value'>{_esc(value)}</div>{target}</div>"
         )
     out.append("</section>")
     return "".join(out)
+
+
+def _target_text(check: dict[str, Any]) -> str:
+    """
+    A target written as its figure is (a win rate of 0.5 as 50.0%, money to the cent).
+    """
+    value = check["target"]
+    if check["metric"] == "win_rate":
+        return _num(float(value), ".1%")
+    if check["metric"] == "max_drawdown_pct":
+        return _num(float(value), ".2%")
+    if isinstance(value, Decimal):
+        return _money(value)
+    return _num(float(value)) if isinstance(value, float) else str(value)
 
 
 def _session_date(summary: Summary) -> date:
