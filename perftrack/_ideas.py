@@ -239,6 +239,7 @@ class _Rec:
         "sign",
         "status",
         "stop",
+        "sx",
         "symbol",
         "target",
         "target2",
@@ -266,6 +267,7 @@ class _Rec:
         self.expires_at: datetime = fields["expires_at"]
         self.risk = abs(self.entry - self.stop)
         self.tx = (self.target - self.entry) * self.sign
+        self.sx = -self.risk
         self.status = _PENDING
         self.triggered_at: datetime | None = None
         self.closed_at: datetime | None = None
@@ -383,11 +385,13 @@ _STATE_FIELDS: Final = (
 
 class _Agg:
     """
-    The aggregates of the ideas of one filter key created on one day (or one month): counts
-    by status and the sums and extremes of their R-multiples. Adding and removing one idea's
-    contribution is exact (integer counts, Decimal sums), so a status change moves an idea
-    from one count to another in O(1); only the extremes cannot be un-done, and a removal of
-    the current best or worst marks them ``stale`` for a rebuild on the next read.
+    The aggregates of the ideas of one filter key created on one day (or one month, or ever):
+    counts by status and the sums and extremes of their R-multiples. Adding and removing one
+    idea's contribution is exact (integer counts, Decimal sums), so a status change moves an
+    idea from one count to another in O(1); only the extremes cannot be un-done, and a
+    removal of the current best or worst marks them ``stale`` for a rebuild on the next read.
+    ``counts[_PENDING]`` is not kept (recording an idea then costs one increment): pending is
+    n less the other counts.
     """
 
     __slots__ = (
@@ -428,7 +432,8 @@ class _Agg:
         Add (``s`` = 1) or remove (-1) one idea's contribution.
         """
         status, r, mfe, mae = c
-        self.counts[status] += s
+        if status:
+            self.counts[status] += s
         if r is not None:
             if status in (_WIN, _LOSS):
                 self.r_n += s
@@ -447,6 +452,38 @@ class _Agg:
             self.m_n += s
             self.mfe_sum += mfe if s > 0 else -mfe
             self.mae_sum += mae if s > 0 else -mae
+
+    def resolve(
+        self,
+        was_open: bool,
+        status: int,
+        r: Decimal | None,
+        mfe: Decimal | None,
+        mae: Decimal | None,
+    ) -> None:
+        """
+        The common transition, faster than a remove and an add: a live idea (without R or
+        excursions yet counted) closes with ``status``.
+        """
+        counts = self.counts
+        if was_open:
+            counts[_OPEN] -= 1
+        counts[status] += 1
+        if r is not None:
+            if status == _EXPIRED:
+                self.x_n += 1
+                self.x_sum += r
+            else:
+                self.r_n += 1
+                self.r_sum += r
+            if self.best is None or r > self.best:
+                self.best = r
+            if self.worst is None or r < self.worst:
+                self.worst = r
+        if mfe is not None and mae is not None:
+            self.m_n += 1
+            self.mfe_sum += mfe
+            self.mae_sum += mae
 
     def merge(self, other: _Agg) -> None:
         """
@@ -473,14 +510,15 @@ class _Agg:
 
 class _Series:
     """
-    The aggregates of one filter key: one per creation day and one per calendar month, each
-    with its ordinals kept sorted for range queries.
+    The aggregates of one filter key: one per creation day, one per calendar month (each with
+    its ordinals kept sorted for range queries) and one of all time.
     """
 
-    __slots__ = ("day_list", "days", "key", "month_list", "months")
+    __slots__ = ("day_list", "days", "key", "month_list", "months", "total")
 
     def __init__(self, key: Key) -> None:
         self.key = key
+        self.total = _Agg()
         self.days: dict[int, _Agg] = {}
         self.day_list: list[int] = []
         self.months: dict[int, _Agg] = {}
@@ -817,14 +855,12 @@ class Ideas:
         self._by_day.setdefault(day, []).append(rec)
         aggs: list[_Agg] = []
         for series in self._series_of(rec):
-            aggs.append(series.day(day))
-            aggs.append(series.month(month))
+            aggs += (series.day(day), series.month(month), series.total)
         rec.aggs = aggs
         if not live:
             return
         for agg in aggs:
             agg.n += 1
-            agg.counts[_PENDING] += 1
         by_symbol = self._live.get(rec.symbol)
         if by_symbol is None:
             by_symbol = self._live[rec.symbol] = []
@@ -876,20 +912,21 @@ class Ideas:
         rec.status = _OPEN
         rec.triggered_at = when
         for agg in rec.aggs:
-            counts = agg.counts
-            counts[_PENDING] -= 1
-            counts[_OPEN] += 1
+            agg.counts[_OPEN] += 1
         rec.idea = None
         self._emit(pending, signals.idea_triggered, rec)
 
     def _close(
         self, rec: _Rec, status: int, r: Decimal | None, when: datetime, pending: list[Any]
     ) -> None:
-        before = rec.contribution()
+        was_open = rec.status == _OPEN
         rec.status = status
         rec.r = r
         rec.closed_at = when
-        self._change(rec, before)
+        _status, _r, mfe, mae = rec.contribution()
+        for agg in rec.aggs:
+            agg.resolve(was_open, status, r, mfe, mae)
+        rec.idea = None
         live = self._live[rec.symbol]
         live.remove(rec)
         if not live:
@@ -965,6 +1002,17 @@ class Ideas:
                 continue  # older than what the idea has already seen
             rec.seen = when
             entry = rec.entry
+            if mark and rec.status == _OPEN:
+                # The common case, kept lean: a mark that moves an open idea without closing it.
+                x = close - entry if rec.sign > 0 else entry - close
+                if rec.sx < x < rec.tx:
+                    if rec.hi is None or x > rec.hi:
+                        rec.hi = x
+                    if rec.lo is None or x < rec.lo:
+                        rec.lo = x
+                    rec.last = x
+                    rec.idea = None
+                    continue
             if rec.sign > 0:
                 xh, xl, xc = high - entry, low - entry, close - entry
                 xo = None if open_ is None else open_ - entry
@@ -994,7 +1042,7 @@ class Ideas:
                 return
             at_open = xo is not None and xo >= _ZERO
         self._trigger(rec, when, pending)
-        stop = -rec.risk
+        stop = rec.sx
         if at_open and xo is not None and xo <= stop:
             # The bar opened beyond the entry and the stop: both fill at the open.
             self._excursion(rec, xo, xo)
@@ -1017,7 +1065,7 @@ class Ideas:
         xc: Decimal,
         pending: list[Any],
     ) -> None:
-        stop, tx = -rec.risk, rec.tx
+        stop, tx = rec.sx, rec.tx
         if xo is not None and (xo <= stop or xo >= tx):
             # A gap: the bar opened beyond a level and fills there, at its open.
             self._excursion(rec, xo, xo)
@@ -1424,6 +1472,12 @@ class Ideas:
             if sum(v is not None for v in key) <= 1:
                 return out
             series = self._register_combo(key)
+        if first is None and last is None:
+            total = series.total
+            if total.stale:
+                self._refresh_total(series)
+            out.merge(total)
+            return out
         lo = -1 if first is None else first
         hi = 1 << 40 if last is None else last
         cut = {d for d, t in ((first, t_start), (last, t_end)) if t is not None and d is not None}
@@ -1490,6 +1544,19 @@ class Ideas:
                 worst = day.worst
         agg.best, agg.worst, agg.stale = best, worst, False
 
+    def _refresh_total(self, series: _Series) -> None:
+        best = worst = None
+        for m in series.month_list:
+            month = series.months[m]
+            if month.stale:
+                self._refresh_month(series, m)
+            if month.best is not None and (best is None or month.best > best):
+                best = month.best
+            if month.worst is not None and (worst is None or month.worst < worst):
+                worst = month.worst
+        total = series.total
+        total.best, total.worst, total.stale = best, worst, False
+
     def _register_combo(self, key: Key) -> _Series:
         """
         Start keeping aggregates for a filter combining several dimensions: one pass over the
@@ -1501,9 +1568,10 @@ class Ideas:
         for rec in self._ordered:
             if _matches(key, rec):
                 day, month = series.day(rec.day), series.month(rec.month)
-                rec.aggs += (day, month)
+                rec.aggs += (day, month, series.total)
                 _fold(day, rec)
                 _fold(month, rec)
+                _fold(series.total, rec)
         return series
 
     # -- persistence ---------------------------------------------------------------------------
@@ -1626,7 +1694,7 @@ def make_summary(
         start=start,
         end=end,
         ideas=agg.n,
-        pending=counts[_PENDING],
+        pending=agg.n - counts[_OPEN] - wins - losses - counts[_EXPIRED],
         open=counts[_OPEN],
         wins=wins,
         losses=losses,
