@@ -327,6 +327,142 @@ def bench_events(table: Table, n: int) -> None:
         )
 
 
+def idea_args(i: int, *, symbols: int = 50) -> dict[str, Any]:
+    """
+    The i-th of a stream of ideas: ten a day over 50 symbols, both sides, three entry types,
+    seven edges (two per idea), every confidence, day and swing horizons.
+    """
+    long = i % 2 == 0
+    return {
+        "symbol": f"S{i % symbols}",
+        "side": "long" if long else "short",
+        "entry": "100",
+        "stop": "98" if long else "102",
+        "target": "106" if long else "94",
+        "confidence": i % 6,
+        "entry_type": ("market", "limit", "stop")[i % 3],
+        "edges": (f"edge{i % 7}", f"edge{(i + 3) % 7}"),
+        "horizon": ("day", "swing", None)[i % 3],
+        "time": T0 + timedelta(hours=2.4 * i),
+        "expires_after": timedelta(days=2),
+    }
+
+
+def bench_ideas(table: Table, n: int, history: int) -> None:
+    """
+    The trade-ideas figures: record_idea, mark_price against live ideas, and the queries with
+    ``history`` ideas (resolved by marks) behind them.
+    """
+
+    def record_all(life: timedelta) -> list[int]:
+        tracker = pt.Tracker("1000000")
+        out = []
+        for i in range(n):
+            a = {**idea_args(i), "expires_after": life}
+            t0 = time.perf_counter_ns()
+            tracker.record_idea(**a)
+            out.append(time.perf_counter_ns() - t0)
+        return out
+
+    for label, life, target, note in (
+        ("record_idea median", timedelta(days=36500), "<= 10 µs", "nothing due to expire"),
+        (
+            "record_idea median, one expiry per call",
+            timedelta(days=2),
+            "",
+            "a two-day life at ten ideas a day: each call also expires the oldest idea",
+        ),
+    ):
+        record_all(life)  # warm-up
+        medians = [median_us(record_all(life)) for _ in range(5)]
+        median = statistics.median(medians)
+        table.add(
+            label,
+            f"{median:.1f} µs",
+            target,
+            f"two edges, horizon, no listeners, no store, {note}; {n:,} calls a run",
+            runs=5,
+            value=median,
+        )
+
+    def marks(tracker: pt.Tracker, symbol: str) -> float:
+        ticks = iter(range(10**9))
+
+        def mark() -> None:
+            k = next(ticks)
+            tracker.mark_price(symbol, "100.5" if k % 2 else "100.25", T0 + timedelta(seconds=k))
+
+        return timed(lambda: [mark() for _ in range(n)]) / n * 1e6
+
+    def live(count: int, symbol: str, *, closed: bool = False) -> pt.Tracker:
+        tracker = pt.Tracker("1000000")
+        tracker.open_trade("t", symbol="Z", side="long", quantity=1, price="100", time=T0)
+        if closed:
+            # Ideas in use, none of them live: the observer runs, the index is empty.
+            done = tracker.record_idea("Y", "long", "100", "99", "101", confidence=1, time=T0)
+            tracker.ideas.override(done.idea_id, status="loss", reason="closed")
+        for k in range(count):
+            # Far levels and a long life: the ideas stay live through every mark.
+            tracker.record_idea(
+                symbol if count <= 10 else f"O{k}",
+                "long",
+                "100",
+                "50",
+                "200",
+                confidence=3,
+                edges=("a",),
+                time=T0,
+                expires_after=timedelta(days=3650),
+            )
+        return tracker
+
+    never = marks(live(0, "Z"), "Z")
+    none = marks(live(0, "Z", closed=True), "Z")
+    others = marks(live(10_000, "Z"), "Z")
+    own = marks(live(10, "Z"), "Z")
+    table.add("mark_price, no idea ever recorded", f"{never:.1f} µs", "", runs=7, value=never)
+    table.add("mark_price, 0 live ideas", f"{none:.1f} µs", "", runs=7, value=none)
+    table.add(
+        "mark_price, 10,000 live ideas on other symbols",
+        f"{others:.1f} µs",
+        "",
+        f"{others / none:.2f}x the mark with 0 live ideas (target: the same)",
+        runs=7,
+        value=others,
+    )
+    table.add(
+        "mark_price, 10 live ideas on its symbol",
+        f"{own:.1f} µs",
+        "<= 20 µs",
+        "the ideas stay open: each mark moves their excursions",
+        runs=7,
+        value=own,
+    )
+    tracker = pt.Tracker("1000000")
+    for i in range(history):
+        a = idea_args(i)
+        tracker.record_idea(**a)
+        if i % 2:
+            # Half the ideas see a price that decides them; the rest expire.
+            price = "107" if i % 4 == 1 else "97"
+            tracker.mark_price(a["symbol"], price, a["time"] + timedelta(minutes=1))
+    for label, call in (
+        ("ideas.summary()", tracker.ideas.summary),
+        ("ideas.summary('week')", lambda: tracker.ideas.summary("week", at=tracker.clock)),
+        ('ideas.breakdown("edge")', lambda: tracker.ideas.breakdown("edge")),
+    ):
+        call()
+        per = timed(lambda call=call: [call() for _ in range(100)]) / 100 * 1e6
+        table.add(
+            f"{label}, {history:,} ideas",
+            f"{per / 1000:.3f} ms",
+            "<= 1 ms",
+            "seven edges" if "edge" in label else "",
+            runs=7,
+            value=per,
+        )
+
+
 def bench_queries(
     table: Table, sizes: list[int], memory_sizes: list[int], report_size: int
 ) -> None:
@@ -920,6 +1056,9 @@ def sections(quick: bool, tmp: Path) -> dict[str, Callable[[Table], object]]:
     return {
         "record_trade": record_trade,
         "events": lambda table: bench_events(table, 200 if quick else 5_000),
+        "ideas": lambda table: bench_ideas(
+            table, 500 if quick else 20_000, 3_000 if quick else 100_000
+        ),
         "queries": lambda table: bench_queries(
             table,
             [1_000, 3_000] if quick else [10_000, 100_000, 1_000_000],

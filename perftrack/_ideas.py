@@ -56,6 +56,7 @@ STATUSES: Final = ("pending", "open", "win", "loss", "expired")
 OUTCOMES: Final = ("win", "loss", "expired")
 BREAKDOWNS: Final = ("edge", "confidence", "horizon", "symbol", "side")
 DEFAULT_EXPIRY: Final = timedelta(days=7)
+_NO_TIME: Final = timedelta(0)
 #: z for a two-sided 95 % interval.
 _Z: Final = 1.959963984540054
 _PENDING, _OPEN, _WIN, _LOSS, _EXPIRED = range(5)
@@ -227,7 +228,6 @@ class _Rec:
         "idea_id",
         "last",
         "lo",
-        "month",
         "note",
         "override",
         "pnl",
@@ -248,25 +248,42 @@ class _Rec:
         "tx",
     )
 
-    def __init__(self, fields: dict[str, Any]) -> None:
-        self.idea_id: str = fields["idea_id"]
-        self.symbol: str = fields["symbol"]
-        self.side: str = fields["side"]
-        self.sign = 1 if self.side == "long" else -1
-        self.entry_type: str = fields["entry_type"]
-        self.entry: Decimal = fields["entry"]
-        self.stop: Decimal = fields["stop"]
-        self.target: Decimal = fields["target"]
-        self.target2: Decimal | None = fields["target2"]
-        self.confidence: int = fields["confidence"]
-        self.edges: tuple[str, ...] = fields["edges"]
-        self.horizon: str | None = fields["horizon"]
-        self.rationale: str | None = fields["rationale"]
-        self.context: dict[str, Any] | None = fields["context"]
-        self.created_at: datetime = fields["created_at"]
-        self.expires_at: datetime = fields["expires_at"]
-        self.risk = abs(self.entry - self.stop)
-        self.tx = (self.target - self.entry) * self.sign
+    def __init__(
+        self,
+        idea_id: str,
+        symbol: str,
+        side: str,
+        entry_type: str,
+        entry: Decimal,
+        stop: Decimal,
+        target: Decimal,
+        target2: Decimal | None,
+        confidence: int,
+        edges: tuple[str, ...],
+        horizon: str | None,
+        rationale: str | None,
+        context: dict[str, Any] | None,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> None:
+        self.idea_id = idea_id
+        self.symbol = symbol
+        self.side = side
+        self.sign = 1 if side == "long" else -1
+        self.entry_type = entry_type
+        self.entry = entry
+        self.stop = stop
+        self.target = target
+        self.target2 = target2
+        self.confidence = confidence
+        self.edges = edges
+        self.horizon = horizon
+        self.rationale = rationale
+        self.context = context
+        self.created_at = created_at
+        self.expires_at = expires_at
+        self.risk = abs(entry - stop)
+        self.tx = (target - entry) * self.sign
         self.sx = -self.risk
         self.status = _PENDING
         self.triggered_at: datetime | None = None
@@ -275,14 +292,13 @@ class _Rec:
         self.hi: Decimal | None = None  # highest x seen while open (None: no price yet)
         self.lo: Decimal | None = None
         self.last: Decimal | None = None  # x of the last price seen after the entry's event
-        self.seen: datetime = self.created_at  # prices older than this do not move the idea
+        self.seen: datetime = created_at  # prices older than this do not move the idea
         self.note: str | None = None
         self.flagged = False
         self.override: dict[str, Any] | None = None
         self.trade_ids: list[str] = []
         self.pnl = _ZERO  # net P&L of the linked trades that have closed
         self.day = 0
-        self.month = 0
         self.aggs: list[_Agg] = []
         self.idea: Idea | None = None  # the cached public view
         # The normalised inputs, to recognise a re-sent identical idea.
@@ -317,36 +333,55 @@ class _Rec:
                     "reason": override["reason"],
                     "at": override["at"],
                 }
+            # Positional, in field order: the view is built on every change that is read.
             idea = self.idea = Idea(
-                idea_id=self.idea_id,
-                symbol=self.symbol,
-                side=self.side,
-                entry_type=self.entry_type,
-                entry=self.entry,
-                stop=self.stop,
-                target=self.target,
-                target2=self.target2,
-                confidence=self.confidence,
-                edges=self.edges,
-                horizon=self.horizon,
-                rationale=self.rationale,
-                context=self.context,
-                created_at=self.created_at,
-                expires_at=self.expires_at,
-                status=STATUSES[self.status],
-                triggered_at=self.triggered_at,
-                closed_at=self.closed_at,
-                r_achieved=None if self.r is None else float(self.r),
-                mfe_r=None if mfe is None else float(mfe),
-                mae_r=None if mae is None else float(mae),
-                note=self.note,
-                flagged=self.flagged,
-                override=override,
-                trade_ids=tuple(self.trade_ids),
+                self.idea_id,
+                self.symbol,
+                self.side,
+                self.entry_type,
+                self.entry,
+                self.stop,
+                self.target,
+                self.target2,
+                self.confidence,
+                self.edges,
+                self.horizon,
+                self.rationale,
+                self.context,
+                self.created_at,
+                self.expires_at,
+                STATUSES[self.status],
+                self.triggered_at,
+                self.closed_at,
+                None if self.r is None else float(self.r),
+                None if mfe is None else float(mfe),
+                None if mae is None else float(mae),
+                self.note,
+                self.flagged,
+                override,
+                tuple(self.trade_ids),
             )
         return idea
 
 
+#: The inputs of an idea, in _Rec's argument order.
+_INPUTS: Final = (
+    "idea_id",
+    "symbol",
+    "side",
+    "entry_type",
+    "entry",
+    "stop",
+    "target",
+    "target2",
+    "confidence",
+    "edges",
+    "horizon",
+    "rationale",
+    "context",
+    "created_at",
+    "expires_at",
+)
 _STATE_FIELDS: Final = (
     "idea_id",
     "symbol",
@@ -385,7 +420,7 @@ _STATE_FIELDS: Final = (
 
 class _Agg:
     """
-    The aggregates of the ideas of one filter key created on one day (or one month, or ever):
+    The aggregates of the ideas of one filter key created on one day (or ever):
     counts by status and the sums and extremes of their R-multiples. Adding and removing one
     idea's contribution is exact (integer counts, Decimal sums), so a status change moves an
     idea from one count to another in O(1); only the extremes cannot be un-done, and a
@@ -510,49 +545,31 @@ class _Agg:
 
 class _Series:
     """
-    The aggregates of one filter key: one per creation day, one per calendar month (each with
-    its ordinals kept sorted for range queries) and one of all time.
+    The aggregates of one filter key: one per creation day (their ordinals kept sorted for
+    range queries) and one of all time.
     """
 
-    __slots__ = ("day_list", "days", "key", "month_list", "months", "total")
+    __slots__ = ("day_list", "days", "key", "total")
 
     def __init__(self, key: Key) -> None:
         self.key = key
         self.total = _Agg()
         self.days: dict[int, _Agg] = {}
         self.day_list: list[int] = []
-        self.months: dict[int, _Agg] = {}
-        self.month_list: list[int] = []
 
     def day(self, ordinal: int) -> _Agg:
-        return _slot(self.days, self.day_list, ordinal)
-
-    def month(self, first: int) -> _Agg:
-        return _slot(self.months, self.month_list, first)
-
-
-def _slot(table: dict[int, _Agg], order: list[int], ordinal: int) -> _Agg:
-    """
-    The aggregate of ``ordinal`` in ``table``, created (and ``order`` kept sorted) when missing.
-    """
-    agg = table.get(ordinal)
-    if agg is None:
-        agg = table[ordinal] = _Agg()
-        if not order or ordinal > order[-1]:
-            order.append(ordinal)
-        else:
-            bisect.insort(order, ordinal)
-    return agg
-
-
-def _month_of(ordinal: int) -> int:
-    return date.fromordinal(ordinal).replace(day=1).toordinal()
-
-
-def _month_end(first: int) -> int:
-    day = date.fromordinal(first)
-    nxt = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-    return nxt.toordinal() - 1
+        """
+        The aggregate of day ``ordinal``, created when missing.
+        """
+        agg = self.days.get(ordinal)
+        if agg is None:
+            agg = self.days[ordinal] = _Agg()
+            order = self.day_list
+            if not order or ordinal > order[-1]:
+                order.append(ordinal)
+            else:
+                bisect.insort(order, ordinal)
+        return agg
 
 
 def _matches(key: Key, rec: _Rec) -> bool:
@@ -593,10 +610,32 @@ def to_horizon(value: object, *, error: type[InvalidInputError] = InvalidIdeaErr
     raise error(msg)
 
 
+_EDGES: dict[object, tuple[str, ...]] = {}
+
+
 def to_edges(value: object) -> tuple[str, ...]:
     """
     Distinct edge names in first-seen order; a lone string is one edge.
     """
+    # Edge sets repeat: one normalised tuple per distinct input (bounded).
+    hashable = isinstance(value, (str, tuple))
+    if hashable:
+        try:
+            cached = _EDGES.get(value)
+        except TypeError:  # a tuple holding something unhashable: normalising will say so
+            hashable = False
+        else:
+            if cached is not None:
+                return cached
+    names = _normal_edges(value)
+    if hashable:
+        if len(_EDGES) >= 4096:
+            _EDGES.clear()
+        _EDGES[value] = names
+    return names
+
+
+def _normal_edges(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         items: tuple[object, ...] = (value,)
     elif isinstance(value, (tuple, list)):
@@ -683,11 +722,12 @@ class Ideas:
         self._heap_n = 0
         self._series: dict[Key, _Series] = {}
         self._combos: set[Key] = set()
+        #: The single-dimension keys of each slot of Key, for breakdowns.
+        self._values: list[builtins.list[Key]] = [[], [], [], [], []]
         self._keys_cache: dict[tuple[object, ...], tuple[_Series, ...]] = {}
         self._next_id = 1
         self._seen: datetime | None = None  # the newest time the ideas have seen
         self._observing = False
-        self._months: dict[int, int] = {}  # day ordinal -> first day of its month
         tracker._components["ideas"] = self
 
     # -- recording -----------------------------------------------------------------------------
@@ -749,7 +789,7 @@ class Ideas:
                 raise InvalidIdeaError(msg)
             lifetime = expires_after
             expires = created + lifetime
-        if lifetime <= timedelta(0):
+        if lifetime <= _NO_TIME:
             msg = f"'expires_after' must be > 0 (got {lifetime!r})"
             raise InvalidIdeaError(msg)
         iid = None if idea_id is None else to_name("idea_id", idea_id, error=InvalidIdeaError)
@@ -781,38 +821,34 @@ class Ideas:
                     return earlier.view()
                 msg = f"'idea_id' {iid!r} is already used by an idea with other content"
                 raise DuplicateTradeError(msg)
-            fields: dict[str, Any] = {
-                "idea_id": iid,
-                "symbol": sym,
-                "side": side_,
-                "entry_type": kind,
-                "entry": entry_,
-                "stop": stop_,
-                "target": target_,
-                "target2": target2_,
-                "confidence": conf,
-                "edges": edge_names,
-                "horizon": hz,
-                "rationale": why,
-                "context": ctx,
-                "created_at": created,
-                "expires_at": expires,
-            }
+            inputs = (
+                iid, sym, side_, kind, entry_, stop_, target_, target2_, conf, edge_names, hz,
+                why, ctx, created, expires,
+            )  # fmt: skip
             if tracker._sinks:
-                payload = dict(fields)
+                payload = dict(zip(_INPUTS, inputs, strict=True))
                 payload["time"] = payload.pop("created_at")
                 tracker._write_ahead("ideas.apply_record", payload)
-            self._start_observing()
+            if not self._observing:
+                self._start_observing()
             clock = tracker._clock
-            self._advance(created if clock is None or created > clock else clock, pending)
-            rec = _Rec(fields)
+            when = created if clock is None or created > clock else clock
+            seen = self._seen
+            if seen is None or when > seen:
+                self._seen = seen = when
+                heap = self._heap
+                if heap and heap[0][0] <= seen:
+                    self._advance(None, pending)
+            rec = _Rec(*inputs)
             rec.content = content
             self._claim_id(iid)
             self._insert(rec)
-            self._emit(pending, signals.idea_recorded, rec)
-            if kind == "market":
-                self._trigger(rec, created, pending)
-            if self._seen is not None and expires <= self._seen:
+            if signals.idea_recorded.receivers:
+                self._emit(pending, signals.idea_recorded, rec)
+            if kind == "market" and signals.idea_triggered.receivers:
+                # Counted open by _insert; the signal follows idea-recorded.
+                self._emit(pending, signals.idea_triggered, rec)
+            if expires <= seen:
                 self._expire(rec, pending)
             view = rec.view()
         tracker._send(pending)
@@ -825,9 +861,10 @@ class Ideas:
         return f"idea-{n}"
 
     def _claim_id(self, iid: str) -> None:
-        number = iid[5:]
-        if iid.startswith("idea-") and number.isdigit():
-            self._next_id = max(self._next_id, int(number) + 1)
+        if iid[:5] == "idea-":
+            number = iid[5:]
+            if number.isdigit() and int(number) >= self._next_id:
+                self._next_id = int(number) + 1
 
     def _start_observing(self) -> None:
         if not self._observing:
@@ -839,12 +876,6 @@ class Ideas:
     def _insert(self, rec: _Rec, *, live: bool = True) -> None:
         cal = self._tracker._calendar
         rec.day = day = cal.session_of(rec.created_at)
-        month = self._months.get(day)
-        if month is None:
-            if len(self._months) >= 8192:
-                self._months.clear()
-            month = self._months[day] = _month_of(day)
-        rec.month = month
         self._recs[rec.idea_id] = rec
         ordered = self._ordered
         if not ordered or rec.created_at >= ordered[-1].created_at:
@@ -852,15 +883,32 @@ class Ideas:
         else:
             i = bisect.bisect_right(ordered, rec.created_at, key=_created)
             ordered.insert(i, rec)
-        self._by_day.setdefault(day, []).append(rec)
+        by_day = self._by_day.get(day)
+        if by_day is None:
+            self._by_day[day] = [rec]
+        else:
+            by_day.append(rec)
         aggs: list[_Agg] = []
+        market = live and rec.entry_type == "market"
         for series in self._series_of(rec):
-            aggs += (series.day(day), series.month(month), series.total)
+            agg = series.days.get(day)
+            if agg is None:
+                agg = series.day(day)
+            total = series.total
+            aggs += (agg, total)
+            if live:
+                # Counted here rather than in a second pass: recording is the hot path.
+                agg.n += 1
+                total.n += 1
+                if market:
+                    agg.counts[_OPEN] += 1
+                    total.counts[_OPEN] += 1
         rec.aggs = aggs
+        if market:
+            rec.status = _OPEN
+            rec.triggered_at = rec.created_at
         if not live:
             return
-        for agg in aggs:
-            agg.n += 1
         by_symbol = self._live.get(rec.symbol)
         if by_symbol is None:
             by_symbol = self._live[rec.symbol] = []
@@ -892,6 +940,9 @@ class Ideas:
         series = self._series.get(key)
         if series is None:
             series = self._series[key] = _Series(key)
+            dims = [i for i, v in enumerate(key) if v is not None]
+            if len(dims) == 1:
+                self._values[dims[0]].append(key)
         return series
 
     # -- the life of an idea (under the lock) --------------------------------------------------
@@ -954,37 +1005,35 @@ class Ideas:
     def _observe(
         self, kind: str, event: dict[str, Any], result: object, pending: list[Any]
     ) -> None:
+        # Under the tracker's 50-digit money context: R values have 12 places, so their sums
+        # stay exact, and prices less the entry are exact.
         tracker = self._tracker
         clock = tracker._clock
         if clock is not None and (self._seen is None or clock > self._seen):
             self._seen = clock
             heap = self._heap
             if heap and heap[0][0] <= clock:
-                with localcontext(_R_CONTEXT):
-                    self._advance(None, pending)
+                self._advance(None, pending)
         if kind == "mark_price":
             live = self._live.get(event["symbol"])
             if live:
                 px = event["price"]
-                with localcontext(_R_CONTEXT):
-                    self._prices(live, event["time"], None, px, px, px, True, pending)
+                self._prices(live, event["time"], None, px, px, px, True, pending)
         elif kind == "mark_bar":
             live = self._live.get(event["symbol"])
             if live:
-                with localcontext(_R_CONTEXT):
-                    self._prices(
-                        live,
-                        event["time"],
-                        event["open"],
-                        event["high"],
-                        event["low"],
-                        event["close"],
-                        False,
-                        pending,
-                    )
+                self._prices(
+                    live,
+                    event["time"],
+                    event["open"],
+                    event["high"],
+                    event["low"],
+                    event["close"],
+                    False,
+                    pending,
+                )
         elif isinstance(result, (Trade, OpenTrade)) and result.idea_id is not None:
-            with localcontext(_R_CONTEXT):
-                self._link(result)
+            self._link(result)
 
     def _prices(
         self,
@@ -1422,11 +1471,8 @@ class Ideas:
 
     def _breakdown(self, by: str, window: tuple[Any, ...]) -> dict[Any, IdeaSummary]:
         slot = {"symbol": 0, "side": 1, "horizon": 2, "confidence": 3, "edge": 4}[by]
-        keys: builtins.list[Key] = [
-            k for k in self._series if k[slot] is not None and sum(v is not None for v in k) == 1
-        ]
         out: dict[Any, IdeaSummary] = {}
-        for k in sorted(keys, key=lambda k: k[slot]):  # type: ignore[arg-type,return-value]
+        for k in sorted(self._values[slot], key=lambda k: k[slot]):  # type: ignore[arg-type,return-value]
             summary = self._summary(k, window)
             if summary.ideas:
                 out[k[slot]] = summary
@@ -1481,29 +1527,18 @@ class Ideas:
         lo = -1 if first is None else first
         hi = 1 << 40 if last is None else last
         cut = {d for d, t in ((first, t_start), (last, t_end)) if t is not None and d is not None}
-        months, month_list = series.months, series.month_list
-        for m in month_list[bisect.bisect_left(month_list, _month_of(max(lo, 1))) :]:
-            if m > hi:
-                break
-            m_end = _month_end(m)
-            if lo <= m and m_end <= hi and not any(m <= d <= m_end for d in cut):
-                month = months[m]
-                if month.stale:
-                    self._refresh_month(series, m)
-                out.merge(month)
+        days, day_list = series.days, series.day_list
+        i = bisect.bisect_left(day_list, lo)
+        while i < len(day_list) and day_list[i] <= hi:
+            d = day_list[i]
+            i += 1
+            if d in cut:
+                out.merge(self._day_agg(key, d, t_start, t_end))
                 continue
-            days, day_list = series.days, series.day_list
-            i = bisect.bisect_left(day_list, max(lo, m))
-            while i < len(day_list) and day_list[i] <= min(hi, m_end):
-                d = day_list[i]
-                i += 1
-                if d in cut:
-                    out.merge(self._day_agg(key, d, t_start, t_end))
-                    continue
-                agg = days[d]
-                if agg.stale:
-                    self._refresh_day(key, series, d)
-                out.merge(agg)
+            agg = days[d]
+            if agg.stale:
+                self._refresh_day(key, series, d)
+            out.merge(agg)
         return out
 
     def _day_agg(
@@ -1527,33 +1562,16 @@ class Ideas:
         agg = series.days[day]
         agg.best, agg.worst, agg.stale = fresh.best, fresh.worst, False
 
-    def _refresh_month(self, series: _Series, first: int) -> None:
-        key = series.key
-        agg = series.months[first]
+    def _refresh_total(self, series: _Series) -> None:
         best = worst = None
-        last = _month_end(first)
-        for d in series.day_list[bisect.bisect_left(series.day_list, first) :]:
-            if d > last:
-                break
+        for d in series.day_list:
             day = series.days[d]
             if day.stale:
-                self._refresh_day(key, series, d)
+                self._refresh_day(series.key, series, d)
             if day.best is not None and (best is None or day.best > best):
                 best = day.best
             if day.worst is not None and (worst is None or day.worst < worst):
                 worst = day.worst
-        agg.best, agg.worst, agg.stale = best, worst, False
-
-    def _refresh_total(self, series: _Series) -> None:
-        best = worst = None
-        for m in series.month_list:
-            month = series.months[m]
-            if month.stale:
-                self._refresh_month(series, m)
-            if month.best is not None and (best is None or month.best > best):
-                best = month.best
-            if month.worst is not None and (worst is None or month.worst < worst):
-                worst = month.worst
         total = series.total
         total.best, total.worst, total.stale = best, worst, False
 
@@ -1567,10 +1585,9 @@ class Ideas:
         series = self._series_for_key(key)
         for rec in self._ordered:
             if _matches(key, rec):
-                day, month = series.day(rec.day), series.month(rec.month)
-                rec.aggs += (day, month, series.total)
+                day = series.day(rec.day)
+                rec.aggs = [*rec.aggs, day, series.total]
                 _fold(day, rec)
-                _fold(month, rec)
                 _fold(series.total, rec)
         return series
 
@@ -1612,7 +1629,7 @@ class Ideas:
             values["edges"] = tuple(values["edges"])
             if values["context"] is not None:
                 values["context"] = json.loads(values["context"])
-            rec = _Rec(values)
+            rec = _Rec(*(values[name] for name in _INPUTS))
             rec.status = values["status"]
             rec.triggered_at = _as_time(values["triggered_at"])
             rec.closed_at = _as_time(values["closed_at"])

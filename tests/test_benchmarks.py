@@ -20,6 +20,7 @@ ROOT = Path(__file__).parent.parent
 SECTION_FIGURES = {
     "record_trade": "record_trade median",
     "events": "mark_price, 100 open on the symbol",
+    "ideas": "record_idea median",
     "queries": "summary all, 3,000 trades",
     "html": "HTML report size, 3,000 trades",
     "persistence": "journal replay",
