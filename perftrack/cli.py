@@ -342,7 +342,11 @@ def _cmd_summary(args: argparse.Namespace) -> int:
         for label, s in rows:
             for v in variances(s, targets):
                 mark = "BREACHED" if v["breached"] else "ok"
-                print(f"  {label} {v['metric']}: {v['actual']} vs target {v['target']} ({mark})")
+                print(
+                    f"  {label} {v['metric']}: {_figure(v['actual'])} vs target "
+                    f"{_figure(v['target'])}, variance {_figure(v['variance'], signed=True)} "
+                    f"({mark})"
+                )
     elif args.format == "json":
         docs = [
             summary_json(s, window=label, targets=targets, alerts=_alerts_in(alerts, s))
@@ -375,6 +379,17 @@ def _cmd_summary(args: argparse.Namespace) -> int:
             )
     breached = any(v["breached"] for _, s in rows for v in variances(s, targets))
     return EXIT_BREACH if breached else EXIT_OK
+
+
+def _figure(value: Any, *, signed: bool = False) -> str:
+    """
+    A figure for the terminal: ratios to four significant digits, money exact.
+    """
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return format(value, "+.4g" if signed else ".4g")
+    return f"{value:+}" if signed else str(value)
 
 
 def _summary_rows(tracker: Any, args: argparse.Namespace) -> list[tuple[str, Any]]:

@@ -154,7 +154,11 @@ class TestSummary:
         targets = tmp_path / "t.toml"
         targets.write_text("[targets]\nmin_win_rate = 0.9\n")
         assert 2 == run("summary", "--data", str(data), "--targets", str(targets))
-        assert "BREACHED" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        # 26 of 40 trades win: 0.65 against 0.9.
+        assert "all win_rate: 0.65 vs target 0.9, variance -0.25 (BREACHED)" in out
+        for column in ("trades", "win%", "net P&L", "avg win", "avg loss", "avg R:R", "max DD"):
+            assert column in out.splitlines()[0]
         targets.write_text("[targets]\nmin_win_rate = 0.1\n")
         assert 0 == run("summary", "--data", str(data), "--targets", str(targets))
 
@@ -798,3 +802,74 @@ class TestImportIdeas:
         done = perftrack("import", "ideas", str(path), "--data", str(tmp_path / "d"))
         assert 1 == done.returncode
         assert "line 2: 3 fields where the header has 16" in done.stderr
+
+
+class TestReportAndExport:
+    """report and export read the store and write one file whole."""
+
+    @pytest.mark.parametrize(
+        ("window", "trades", "span"),
+        [
+            ("all", 40, "2025-03-03 to 2025-03-16"),
+            ("daily", 2, "2025-03-16"),
+            ("weekly", 20, "2025-03-10 to 2025-03-16"),
+            ("monthly", 40, "2025-03-03 to 2025-03-31"),
+        ],
+    )
+    def test_report_windows(self, data, tmp_path, window, trades, span):
+        out = tmp_path / "report.html"
+        assert 0 == run("report", "--data", str(data), "--html", str(out), "--window", window)
+        page = out.read_text()
+        assert f"{trades} trades · {span} · times in Europe/London" in page
+        assert [out] == list(tmp_path.glob("*.html")) and not list(tmp_path.glob(".*tmp"))
+
+    def test_report_range_and_targets(self, data, tmp_path):
+        targets = tmp_path / "t.toml"
+        targets.write_text("[targets]\nmin_win_rate = 0.9\n")
+        out = tmp_path / "report.html"
+        assert 0 == run(
+            "report",
+            "--data",
+            str(data),
+            "--html",
+            str(out),
+            "--start",
+            "2025-03-05",
+            "--end",
+            "2025-03-06",
+            "--targets",
+            str(targets),
+            "--title",
+            "Desk <A>",
+        )
+        page = out.read_text()
+        assert "6 trades · 2025-03-05 to 2025-03-06" in page
+        assert "target 90.0%: breached" in page
+        assert "<h1>Desk &lt;A&gt;</h1>" in page
+
+    def test_export_to_stdout_and_file(self, data, tmp_path, capsysbinary):
+        assert 0 == run(
+            "export", "trades", "--data", str(data), "--start", "2025-03-05", "--end", "2025-03-05"
+        )
+        rows = capsysbinary.readouterr().out.decode().splitlines()
+        assert 1 + 3 == len(rows) and rows[0].startswith("trade_id,")
+        out = tmp_path / "weeks.json"
+        assert 0 == run(
+            "export",
+            "summaries",
+            "--period",
+            "week",
+            "--format",
+            "json",
+            "--out",
+            str(out),
+            "--data",
+            str(data),
+        )
+        assert "" == capsysbinary.readouterr().out.decode()
+        weeks = json.loads(out.read_text())
+        assert [20, 20] == [w["trades"] for w in weeks]
+        assert ["-30", "-30"] == [w["net_pnl"] for w in weeks]  # Decimals as exact text
+        assert 0 == run("export", "returns", "--data", str(data))
+        lines = capsysbinary.readouterr().out.decode().splitlines()
+        assert "date,return" == lines[0] and 14 == len(lines) - 1
