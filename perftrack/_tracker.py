@@ -444,7 +444,12 @@ class Tracker:
         if targets is not None and not isinstance(targets, Targets):
             msg = f"'targets' must be a perftrack.Targets (got {targets!r})"
             raise InvalidInputError(msg)
-        self._alerts = Alerts(self, targets if targets is not None else Targets())
+        # No targets, no rules: explicit values, so that the environment cannot fail a tracker
+        # that has no use for it.
+        self._alerts = Alerts(
+            self,
+            Targets(rolling_window=20, timezone=None) if targets is None else targets,
+        )
         self._ideas = Ideas(self)
         # The ideas put their observer first when they start; the review's runs after every
         # other, so it sees each event's effect on the ideas.

@@ -20,7 +20,7 @@ import math
 import os
 import tomllib
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -32,13 +32,20 @@ import structlog
 from perftrack import signals
 from perftrack._convert import to_decimal
 from perftrack._model import Trade, json_safe
+from perftrack._periods import Calendar
 from perftrack._review import ReviewThresholds, to_thresholds
-from perftrack.errors import ConfigError, InvalidInputError, UnknownTradeError
+from perftrack.errors import (
+    ConfigError,
+    InvalidInputError,
+    MissingKeyError,
+    StoreError,
+    UnknownTradeError,
+)
 
 if TYPE_CHECKING:
     from perftrack._tracker import Tracker
 
-__all__ = ["AlertEvent", "Alerts", "Breach", "Targets"]
+__all__ = ["AlertEvent", "Alerts", "Breach", "Targets", "TrackerView"]
 
 log = structlog.get_logger("perftrack")
 
@@ -99,6 +106,27 @@ class AlertEvent:
         return {f.name: json_safe(getattr(self, f.name)) for f in attrs.fields(AlertEvent)}
 
 
+ENV_WINDOW: Final = "PERFTRACK_ALERT_ROLLING_WINDOW"
+ENV_TIMEZONE: Final = "PERFTRACK_TIMEZONE"
+
+
+def _env_window(default: int) -> int:
+    """
+    The win-rate window from ``PERFTRACK_ALERT_ROLLING_WINDOW``, else ``default``.
+    """
+    text = os.environ.get(ENV_WINDOW)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        msg = f"{ENV_WINDOW!r} must be a positive int (got {text!r})"
+        raise ConfigError(msg)
+    return value
+
+
 def _positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         msg = f"{name!r} must be a positive int (got {value!r})"
@@ -154,25 +182,26 @@ class Targets:
         min_win_rate: Lowest acceptable win rate (fraction) over the last ``rolling_window``
             closed trades.
         min_risk_reward: Lowest acceptable payoff ratio (avg win / |avg loss|) over the last
-            ``risk_reward_window`` closed trades; its alert is ``risk_reward_breach``.
+            ``risk_reward_window`` closed trades; its alert is ``risk_reward_breach``. Every
+            rule is opt-in; 1.0 (wins as large as losses) is the usual target.
         max_drawdown_pct: Largest acceptable fall of live equity below its peak (fraction).
         max_drawdown: Largest acceptable fall of live equity below its peak (money).
         max_daily_loss: Largest acceptable realized loss in the current session day (money).
         max_loss_streak: Longest acceptable run of losing trades.
         min_profit_factor: Lowest acceptable profit factor over the last
             ``profit_factor_window`` closed trades.
-        rolling_window: Trades in the win-rate window (default 20;
-            ``PERFTRACK_ALERT_ROLLING_WINDOW`` overrides it).
+        rolling_window: Trades in the win-rate window (default
+            ``PERFTRACK_ALERT_ROLLING_WINDOW``, else 20).
         min_sample: Closed trades a trade-based rule needs in its window before it can fire
             (default: the whole window).
         hysteresis: How far past the target, as a fraction of it, a metric must recover before
             its alert resolves (default 0.05: a 60 % win-rate alert resolves at 63 %).
         scope: Restrict every rule to one strategy, symbol or tag, e.g. {"strategy": "a"}.
         per_strategy: Further Targets for single strategies (scoped to them).
-        custom: Callables taking a read-only view of the tracker (the tracker itself; use only
-            its queries) and returning an iterable of ``Breach``.
-        timezone: The tracker's time zone when targets come from a file
-            (``PERFTRACK_TIMEZONE`` overrides it).
+        custom: Callables taking a read-only view of the tracker (``TrackerView``: its
+            queries only) and returning an iterable of ``Breach``.
+        timezone: The IANA time zone whose midnight starts the ``max_daily_loss`` day
+            (default: ``PERFTRACK_TIMEZONE``, else the tracker's own time zone).
         review: The thresholds of the weekly ideas review (``ReviewThresholds``, or a mapping
             of them: the ``[review]`` table of a targets file).
     """
@@ -184,7 +213,7 @@ class Targets:
     max_daily_loss: Decimal | None = None
     max_loss_streak: int | None = None
     min_profit_factor: float | None = None
-    rolling_window: int = 20
+    rolling_window: int = attrs.field(factory=lambda: _env_window(20))
     risk_reward_window: int = 10
     profit_factor_window: int = 20
     min_sample: int | None = None
@@ -192,7 +221,7 @@ class Targets:
     scope: dict[str, str] = attrs.field(factory=dict)
     per_strategy: dict[str, Targets] = attrs.field(factory=dict)
     custom: tuple[Callable[[Any], Iterable[Breach]], ...] = ()
-    timezone: str | None = None
+    timezone: str | None = attrs.field(factory=lambda: os.environ.get(ENV_TIMEZONE) or None)
     review: ReviewThresholds = attrs.field(factory=ReviewThresholds, converter=to_thresholds)
 
     def __attrs_post_init__(self) -> None:
@@ -219,6 +248,12 @@ class Targets:
         }
         for name, value in fixed.items():
             object.__setattr__(self, name, value)
+        if self.timezone is not None:
+            try:
+                Calendar(self.timezone)
+            except InvalidInputError as e:
+                msg = f"{e} (from the targets' 'timezone' or {ENV_TIMEZONE})"
+                raise ConfigError(msg) from None
         for rule in self.custom:
             if not callable(rule):
                 msg = f"'custom' rules must be callables (got {rule!r})"
@@ -237,14 +272,9 @@ class Targets:
         Targets from keyword values, with ``PERFTRACK_ALERT_ROLLING_WINDOW`` and
         ``PERFTRACK_TIMEZONE`` applied on top.
         """
-        window = os.environ.get("PERFTRACK_ALERT_ROLLING_WINDOW")
-        if window is not None:
-            try:
-                values["rolling_window"] = int(window)
-            except ValueError:
-                msg = f"'PERFTRACK_ALERT_ROLLING_WINDOW' must be an int (got {window!r})"
-                raise ConfigError(msg) from None
-        zone = os.environ.get("PERFTRACK_TIMEZONE")
+        if os.environ.get(ENV_WINDOW) is not None:
+            values["rolling_window"] = _env_window(20)
+        zone = os.environ.get(ENV_TIMEZONE)
         if zone:
             values["timezone"] = zone
         return cls(**values)
@@ -270,22 +300,34 @@ class Targets:
             raise ConfigError(msg)
         table = dict(doc.get("targets", {}))
         strategies = table.pop("strategy", {})
+        if not isinstance(strategies, dict) or not all(
+            isinstance(t, dict) for t in strategies.values()
+        ):
+            msg = f"'strategy' must hold one [targets.strategy.NAME] table per strategy in {path}"
+            raise ConfigError(msg)
         allowed = {f.name for f in attrs.fields(cls)} - {"per_strategy", "custom", "review"}
-        for key in [*table, *(k for t in strategies.values() for k in t)]:
-            if key not in allowed:
-                msg = f"unknown target {key!r} in {path}"
-                raise ConfigError(msg)
+        for where, keys in [
+            ("[targets]", table),
+            *((f"[targets.strategy.{name}]", t) for name, t in strategies.items()),
+        ]:
+            for key in keys:
+                if key not in allowed:
+                    msg = f"unknown target {key!r} in {where} of {path}"
+                    raise ConfigError(msg)
+        # The environment overrides the file, in the per-strategy tables too.
         per_strategy = {
-            name: cls(**{**values, "scope": {"strategy": name}})
+            name: cls.from_env(**{**values, "scope": {"strategy": name}})
             for name, values in strategies.items()
         }
         review = ReviewThresholds.from_mapping(doc.get("review", {}), where=str(path))
         return cls.from_env(**table, per_strategy=per_strategy, review=review)
 
-    def rules(self) -> list[_Rule]:
+    def rules(self, timezone: str | None = None) -> list[_Rule]:
         """
-        The built-in rules these targets switch on, scoped ones included.
+        The built-in rules these targets switch on, scoped ones included (``timezone``: the
+        zone of the daily-loss session day when these targets name none).
         """
+        zone = self.timezone if self.timezone is not None else timezone
         out: list[_Rule] = []
         sample = self.min_sample
         scope = dict(self.scope)
@@ -311,14 +353,15 @@ class Targets:
             )
         if self.max_loss_streak is not None:
             out.append(_LossStreak(self.max_loss_streak, scope))
+        drawdown = _ScopedDrawdown if scope else _Drawdown
         if self.max_drawdown_pct is not None:
-            out.append(_Drawdown("max_drawdown_pct", self.max_drawdown_pct, scope, self.hysteresis))
+            out.append(drawdown("max_drawdown_pct", self.max_drawdown_pct, scope, self.hysteresis))
         if self.max_drawdown is not None:
-            out.append(_Drawdown("max_drawdown", self.max_drawdown, scope, self.hysteresis))
+            out.append(drawdown("max_drawdown", self.max_drawdown, scope, self.hysteresis))
         if self.max_daily_loss is not None:
-            out.append(_DailyLoss(self.max_daily_loss, scope, self.hysteresis))
+            out.append(_DailyLoss(self.max_daily_loss, scope, self.hysteresis, zone))
         for nested in self.per_strategy.values():
-            out += nested.rules()
+            out += nested.rules(zone if nested.timezone is None else nested.timezone)
         return out
 
 
@@ -519,6 +562,39 @@ class _Drawdown(_Rule):
         return False if value <= self.band else None
 
 
+class _ScopedDrawdown(_Drawdown):
+    """
+    The fall below its peak of a scope's own equity: the starting equity plus the P&L the
+    scope realized plus the unrealized P&L of its open trades, as of each event.
+    """
+
+    def __init__(self, metric: str, target: Any, scope: dict[str, str], hysteresis: float) -> None:
+        super().__init__(metric, target, scope, hysteresis)
+        self.realized = Decimal(0)
+        self.peak: Decimal | None = None
+
+    def check(self, tracker: Tracker) -> bool | None:
+        for _when, amount, source in tracker._booked:
+            if self.applies(source):
+                self.realized += amount
+        unrealized = Decimal(0)
+        for pos in tracker._open.values():
+            if self.applies(pos):
+                unrealized += (tracker._symbols[pos.symbol].mark * pos.qty - pos.cost) * pos.sign
+        equity = tracker._start + self.realized + unrealized
+        # Like the account's path, the scope's starts at the starting equity.
+        peak = max(tracker._start if self.peak is None else self.peak, equity)
+        self.peak = peak
+        return self.check_live((peak, Decimal(0), Decimal(0), peak - equity))
+
+    def state(self) -> list[Any]:
+        return [str(self.realized), None if self.peak is None else str(self.peak)]
+
+    def load(self, state: list[Any]) -> None:
+        self.realized = Decimal(state[0])
+        self.peak = None if state[1] is None else Decimal(state[1])
+
+
 class _DailyLoss(_Rule):
     """
     The realized P&L of the current session day (the day of the tracker's newest event) in the
@@ -528,16 +604,20 @@ class _DailyLoss(_Rule):
     name = metric = "max_daily_loss"
     severity = "critical"
 
-    def __init__(self, target: Decimal, scope: dict[str, str], hysteresis: float) -> None:
+    def __init__(
+        self, target: Decimal, scope: dict[str, str], hysteresis: float, zone: str | None
+    ) -> None:
         super().__init__(target, scope)
         self.band = target * (1 - Decimal(str(hysteresis)))
+        self.zone = zone
+        self.calendar: Calendar | None = None  # set by Alerts: the targets' zone, if any
         self.day: int | None = None
         self.pnl = Decimal(0)
 
     def check(self, tracker: Tracker) -> bool | None:
         if tracker._clock is None:
             return None
-        calendar = tracker._calendar
+        calendar = self.calendar or tracker._calendar
         today = calendar.session_of(tracker._clock)
         if today != self.day:
             self.day, self.pnl = today, Decimal(0)
@@ -571,10 +651,24 @@ class Alerts:
         self._by_key: dict[str, _Rule] = {r.key(): r for r in self._rules}
         self._trade_rules = [(k, r) for k, r in self._by_key.items() if isinstance(r, _TradeRule)]
         self._day_rules = [(k, r) for k, r in self._by_key.items() if isinstance(r, _DailyLoss)]
-        self._equity_rules = [(k, r) for k, r in self._by_key.items() if isinstance(r, _Drawdown)]
-        self._has_custom = bool(
-            targets.custom or any(t.custom for t in targets.per_strategy.values())
-        )
+        for _key, daily in self._day_rules:
+            if daily.zone is not None and daily.zone != tracker.timezone:
+                # PERFTRACK_TIMEZONE / the targets' timezone: the operator's day for the
+                # daily loss limit, when it is not the day the tracker's summaries use.
+                daily.calendar = Calendar(daily.zone, tracker.calendar)
+        self._equity_rules = [
+            (k, r)
+            for k, r in self._by_key.items()
+            if isinstance(r, _Drawdown) and not isinstance(r, _ScopedDrawdown)
+        ]
+        self._scoped_equity_rules = [
+            (k, r) for k, r in self._by_key.items() if isinstance(r, _ScopedDrawdown)
+        ]
+        self._custom_rules = list(_custom_rules(targets))
+        self._has_custom = bool(self._custom_rules)
+        self._view = TrackerView(tracker)
+        self._custom_found: dict[int, dict[str, tuple[str, dict[str, str]]]] = {}
+        self._unwritten: list[bytes] = []  # alert-journal lines a failing store kept back
         self._active: dict[str, AlertEvent] = {}  # rule key -> alert
         self._custom_active: dict[str, AlertEvent] = {}
         self._history: list[AlertEvent] = []
@@ -635,7 +729,8 @@ class Alerts:
                     for key, value in table.items():
                         if value.id == alert_id:
                             table[key] = updated
-                self._journal(updated, "acknowledged")
+                if not self._delivered_before(updated, "acknowledged"):
+                    self._journal(updated, "acknowledged")
                 return updated
         msg = f"'alert_id' names no alert (got {alert_id!r})"
         raise UnknownTradeError(msg)
@@ -660,6 +755,8 @@ class Alerts:
             figures = tracker._live.figures()
             for key, drawdown in self._equity_rules:
                 self._transition(key, drawdown, drawdown.check_live(figures), pending)
+        for key, scoped in self._scoped_equity_rules:
+            self._transition(key, scoped, scoped.check(tracker), pending)
         if self._has_custom:
             self._check_custom(pending)
 
@@ -683,22 +780,40 @@ class Alerts:
             self._resolve(key, rule.actual, self._active, pending)
 
     def _check_custom(self, pending: list[Any]) -> None:
-        found: dict[str, Breach] = {}
-        for rule in self.targets.custom:
-            for breach in rule(self._tracker):
-                found[f"custom:{breach.key}"] = breach
-        for key, breach in found.items():
-            if key not in self._custom_active:
+        found: dict[str, tuple[Breach | None, str, dict[str, str]]] = {}
+        for n, (rule, scope) in enumerate(self._custom_rules):
+            try:
+                breaches = list(rule(self._view))
+                for breach in breaches:
+                    if not isinstance(breach, Breach):
+                        msg = f"a custom rule must return Breach objects (got {breach!r})"
+                        raise TypeError(msg)
+            except Exception:
+                # A broken rule must not fail the event (already applied and journaled) nor
+                # resolve its alerts: what it found last time stands until it works again.
+                log.exception("perftrack.rule_failed", rule=repr(rule))
+                for key, (name, labels) in self._custom_found.get(n, {}).items():
+                    found[key] = (None, name, labels)
+                continue
+            mine: dict[str, tuple[str, dict[str, str]]] = {}
+            where = ",".join(f"{k}={v}" for k, v in sorted(scope.items()))
+            for breach in breaches:
+                key = f"custom:{breach.key}" + (f"[{where}]" if where else "")
+                found[key] = (breach, breach.key, scope)
+                mine[key] = (breach.key, scope)
+            self._custom_found[n] = mine
+        for key, (hit, name, labels) in found.items():
+            if hit is not None and key not in self._custom_active:
                 self._raise(
                     key,
-                    key[7:],
-                    breach.metric,
-                    {},
-                    breach.window,
-                    breach.actual,
-                    breach.target,
-                    breach.severity,
-                    dict(breach.context),
+                    name,
+                    hit.metric,
+                    labels,
+                    hit.window,
+                    hit.actual,
+                    hit.target,
+                    hit.severity,
+                    dict(hit.context),
                     self._custom_active,
                     pending,
                 )
@@ -748,21 +863,24 @@ class Alerts:
         self._history[self._history.index(alert)] = resolved
         self._deliver(resolved, "resolved", signals.alert_resolved, pending)
 
-    def _deliver(self, alert: AlertEvent, action: str, signal: Any, pending: list[Any]) -> None:
+    def _delivered_before(self, alert: AlertEvent, action: str) -> bool:
         if self._tracker._replaying and (
             self._delivered is None or f"{alert.id}:{action}" in self._delivered
         ):
-            return  # delivered before the restart
-        if self._tracker._read_only:
-            return  # a reader's copy: the process that owns the account delivers
+            return True  # delivered before the restart
+        # A read-only restore is a reader's copy: the process that owns the account delivers.
+        return bool(self._tracker._read_only)
+
+    def _deliver(self, alert: AlertEvent, action: str, signal: Any, pending: list[Any]) -> None:
+        if self._delivered_before(alert, action):
+            return
         # Log and journal first, under the lock: a listener that raises cannot stop them.
         log.warning("perftrack.alert", action=action, **alert.to_dict())
         self._journal(alert, action)
         pending.append((signal, {"alert": alert}))
 
     def _journal(self, alert: AlertEvent, action: str) -> None:
-        store = self._tracker._store
-        if store is None:
+        if self._tracker._store is None:
             return
         line = (
             json.dumps(
@@ -771,16 +889,36 @@ class Alerts:
             ).encode()
             + b"\n"
         )
+        self._unwritten.append(line)
+        self.flush()
+
+    def flush(self) -> None:
+        """
+        Write the alert-journal lines a failing store kept back (under the tracker's lock;
+        also called before each snapshot). A store failure is logged, not raised: the event
+        that raised the alert is applied already, and the lines wait for the next attempt.
+        """
+        store = self._tracker._store
+        if store is None or not self._unwritten:
+            return
+        data = b"".join(self._unwritten)
         key = f"{self._tracker._persistence.account}/{ALERT_JOURNAL}"
-        append = getattr(store, "append", None)
-        if callable(append):
-            append(key, line)
-        else:
-            try:
-                old = store.get(key)
-            except KeyError:
-                old = b""
-            store.put(key, old + line)
+        try:
+            append = getattr(store, "append", None)
+            if callable(append):
+                append(key, data)
+            else:
+                try:
+                    old = store.get(key)
+                except MissingKeyError:
+                    old = b""
+                store.put(key, old + data)
+        except StoreError as e:
+            log.warning(
+                "perftrack.alert_journal_failed", key=key, lines=len(self._unwritten), error=str(e)
+            )
+            return
+        self._unwritten.clear()
 
     # -- persistence ---------------------------------------------------------------------------
 
@@ -823,6 +961,69 @@ class Alerts:
             except ValueError:
                 continue
             self._delivered.add(f"{record.get('id')}:{record.get('action')}")
+
+
+_QUERIES: Final = frozenset(
+    {
+        "breakdown",
+        "calendar",
+        "clock",
+        "daily_returns",
+        "equity_curve",
+        "live",
+        "max_drawdown_period",
+        "open_trades",
+        "periods",
+        "periods_per_year",
+        "rolling",
+        "starting_equity",
+        "summary",
+        "timezone",
+        "trades",
+    }
+)
+
+
+class TrackerView:
+    """
+    What a custom rule receives: the tracker's queries (``summary``, ``rolling``,
+    ``breakdown``, ``periods``, ``live``, ``trades``, ``open_trades``, ``clock``, ...) and
+    nothing that changes it. A rule runs under the tracker's lock while an event is being
+    applied; recording events from there would interleave them with it.
+    """
+
+    __slots__ = ("_TrackerView__tracker",)
+
+    def __init__(self, tracker: Tracker) -> None:
+        object.__setattr__(self, "_TrackerView__tracker", tracker)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _QUERIES:
+            return getattr(self.__tracker, name)
+        msg = (
+            f"a custom rule gets a read-only view of the tracker: {name!r} is not one of its "
+            f"queries ({', '.join(sorted(_QUERIES))})"
+        )
+        raise AttributeError(msg)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        msg = f"a custom rule gets a read-only view of the tracker (cannot set {name!r})"
+        raise AttributeError(msg)
+
+    def __repr__(self) -> str:
+        return f"TrackerView({self.__tracker!r})"
+
+
+def _custom_rules(
+    targets: Targets,
+) -> Iterator[tuple[Callable[[Any], Iterable[Breach]], dict[str, str]]]:
+    """
+    Every custom rule of ``targets`` and of its per-strategy targets, with its scope.
+    """
+    for rule in targets.custom:
+        yield rule, dict(targets.scope)
+    for nested in targets.per_strategy.values():
+        yield from _custom_rules(nested)
 
 
 def _alert_from_dict(data: dict[str, Any]) -> AlertEvent:

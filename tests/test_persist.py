@@ -100,7 +100,7 @@ TARGETS = pt.Targets(
     max_drawdown_pct=0.01,
     max_drawdown="30",
     max_daily_loss="5",
-    per_strategy={"b": pt.Targets(max_loss_streak=1, scope={"strategy": "b"})},
+    per_strategy={"b": pt.Targets(max_loss_streak=1, max_drawdown="8", scope={"strategy": "b"})},
 )
 
 
