@@ -1392,8 +1392,9 @@ class Ideas:
         ``start``/``end`` (dates: inclusive session days; datetimes: the half-open range).
         Filters combine (AND).
 
-        Thread-safe. Merges per-day and per-month aggregates: the cost does not grow with the
-        number of ideas (a filter combining several dimensions pays one pass on first use).
+        Thread-safe. Merges per-day aggregates (all time is one aggregate per key): the cost
+        does not grow with the number of ideas (a filter combining several dimensions pays
+        one pass on first use).
 
         Raises:
             InvalidInputError: For an unknown period, a bad bound or filter.

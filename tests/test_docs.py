@@ -41,3 +41,13 @@ class TestMetricsDoc:
                 ):
                     continue  # labels and inputs, not metrics
                 assert f"`{field.name}`" in text, f"{cls.__name__}.{field.name}"
+
+
+class TestIdeasDoc:
+    """docs/ideas.md defines every field of Idea and IdeaSummary."""
+
+    def test_every_field_is_defined(self):
+        text = (DOCS / "ideas.md").read_text()
+        for cls in (pt.Idea, pt.IdeaSummary):
+            for field in attrs.fields(cls):
+                assert f"`{field.name}`" in text, f"{cls.__name__}.{field.name}"

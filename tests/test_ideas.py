@@ -5,6 +5,7 @@ persistence and signals.
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -173,6 +174,34 @@ class TestOutcomes:
         made = idea(tracker, entry_type="stop")
         tracker.mark_price("NVDA", "107", minutes(1))
         assert ("open", 3.5) == (now(tracker, made).status, now(tracker, made).mfe_r)
+
+    def test_a_mark_exactly_at_the_stop_touches_it(self, tracker):
+        made = short(tracker)
+        tracker.mark_price("NVDA", "102", minutes(1))
+        assert ("loss", -1.0) == (now(tracker, made).status, now(tracker, made).r_achieved)
+
+    def test_a_short_gap_beyond_the_stop_fills_at_the_open(self, tracker):
+        made = short(tracker)
+        bar(tracker, 1, "103", "104", "102.5", "103")
+        assert ("loss", -1.5) == (now(tracker, made).status, now(tracker, made).r_achieved)
+
+    def test_a_short_gap_beyond_the_target_fills_at_the_open(self, tracker):
+        made = short(tracker)
+        bar(tracker, 1, "95", "95.5", "94", "95")
+        assert ("win", 2.5) == (now(tracker, made).status, now(tracker, made).r_achieved)
+
+    def test_a_limit_bar_reaching_entry_and_target_only_opens(self, tracker):
+        made = idea(tracker, entry_type="limit")
+        bar(tracker, 1, "101", "107", "99.5", "106")
+        got = now(tracker, made)
+        assert ("open", 3.5, -0.25) == (got.status, got.mfe_r, got.mae_r)
+
+    def test_a_stop_entry_gap_opens_at_the_open_and_still_waits_for_the_target(self, tracker):
+        made = idea(tracker, entry_type="stop")
+        bar(tracker, 1, "107", "108", "106.5", "107")
+        assert "open" == now(tracker, made).status
+        bar(tracker, 2, "107", "107", "106", "106")
+        assert ("win", 3.5) == (now(tracker, made).status, now(tracker, made).r_achieved)
 
     def test_a_closed_idea_does_not_move(self, tracker):
         made = idea(tracker)
@@ -621,6 +650,51 @@ class TestPersistence:
         assert before == fingerprint(pt.Tracker.restore(store))
 
 
+class TestConcurrency:
+    """Threads racing record_idea, marks, bars and queries leave exact counts."""
+
+    @pytest.mark.timeout(120)
+    def test_threads_race(self, tracker):
+        gate = threading.Event()
+        failures: list[BaseException] = []
+        per_thread = 150
+
+        def work(k: int) -> None:
+            gate.wait()
+            try:
+                for i in range(per_thread):
+                    when = minutes(i)
+                    idea(
+                        tracker,
+                        symbol=f"S{k % 2}",
+                        idea_id=f"{k}-{i}",
+                        time=when,
+                        edges=(f"e{k % 3}",),
+                    )
+                    # Every idea is market and decided by the next mark: +3 R or -1 R.
+                    tracker.mark_price(f"S{k % 2}", "106" if i % 2 else "98", when)
+                    tracker.mark_bar(f"S{k % 2}", high="100", low="100", close="100", time=when)
+                    tracker.ideas.summary(edge=f"e{k % 3}")
+            except BaseException as e:
+                failures.append(e)
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
+        for t in threads:
+            t.start()
+        gate.set()
+        for t in threads:
+            t.join()
+        assert [] == failures
+        listed = tracker.ideas.list()
+        summary = tracker.ideas.summary()
+        wins = sum(1 for i in listed if i.status == "win")
+        losses = sum(1 for i in listed if i.status == "loss")
+        assert (6 * per_thread, wins, losses) == (summary.ideas, summary.wins, summary.losses)
+        assert 6 * per_thread == wins + losses
+        assert summary.total_r == 3.0 * wins - losses
+        assert summary.ideas == sum(s.ideas for s in tracker.ideas.breakdown("edge").values())
+
+
 class TestSignals:
     """idea-recorded, idea-triggered and idea-resolved carry the Idea."""
 
@@ -637,7 +711,41 @@ class TestSignals:
             made = idea(tracker, entry_type="limit")
             tracker.mark_price("NVDA", "99", minutes(1))
             tracker.mark_price("NVDA", "106", minutes(2))
+            market = idea(tracker, time=minutes(3), expires_after=timedelta(hours=1))
+            tracker.mark_price("AAPL", "1", minutes(90))
+            manual = idea(tracker, time=minutes(91))
+            tracker.ideas.override(manual.idea_id, status="win", reason="r")
         finally:
             for signal in names:
                 signal.disconnect(on_signal)
-        assert [(made.idea_id, "pending"), (made.idea_id, "open"), (made.idea_id, "win")] == got
+        assert [
+            (made.idea_id, "pending"),
+            (made.idea_id, "open"),
+            (made.idea_id, "win"),
+            (market.idea_id, "open"),
+            (market.idea_id, "open"),
+            (market.idea_id, "expired"),
+            (manual.idea_id, "open"),
+            (manual.idea_id, "open"),
+            (manual.idea_id, "win"),
+        ] == got
+
+    def test_a_restore_sends_nothing_again(self):
+        store = MemoryStore()
+        tracker = pt.Tracker(store=store)
+        idea(tracker, entry_type="limit")
+        tracker.mark_price("NVDA", "99", minutes(1))
+        tracker.close()
+        got: list[object] = []
+
+        def on_signal(sender: object, **extra: object) -> None:
+            got.append(extra)
+
+        for signal in (signals.idea_recorded, signals.idea_triggered):
+            signal.connect(on_signal)
+        try:
+            pt.Tracker.restore(store)
+        finally:
+            for signal in (signals.idea_recorded, signals.idea_triggered):
+                signal.disconnect(on_signal)
+        assert [] == got
