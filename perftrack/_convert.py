@@ -220,6 +220,9 @@ def to_tags(
         items = tuple(sorted(value)) if isinstance(value, (set, frozenset)) else tuple(value)
     else:
         raise _bad(error, "tags", "must be a string or a sequence of strings", value)
+    for item in items:
+        if not isinstance(item, str) or not item.strip() or "\x00" in item:
+            raise _bad(error, "tags", f"must hold non-empty strings ({item!r} is not one)", value)
     names = tuple(dict.fromkeys(to_name("tags", item, error=error) for item in items))
     shared = _TAGS.get(names)
     if shared is None:

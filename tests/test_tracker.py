@@ -5,6 +5,8 @@ The Tracker's behaviour by example: accounting, windows, bad input, threads and 
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 import threading
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, getcontext, localcontext
@@ -236,24 +238,28 @@ class TestBlownAccount:
         assert summary.sharpe is None
 
 
+@pytest.fixture(name="busy")
+def _busy(tracker: pt.Tracker) -> pt.Tracker:
+    """
+    A closed trade "done", an open short "open" of 5 at 20 (stop 21) and a mark with an id.
+    """
+    trade(tracker, "101", 1, stop_price="99", tags=("a",), trade_id="done")
+    tracker.open_trade(
+        "open",
+        symbol="X",
+        side="short",
+        quantity=5,
+        price="20",
+        time=hours(2),
+        fees="1",
+        stop_price="21",
+    )
+    tracker.mark_price("X", "19", hours(3), event_id="m1")
+    return tracker
+
+
 class TestBadInput:
     """Each bad call raises a typed error naming the field and leaves the tracker untouched."""
-
-    @pytest.fixture(name="busy")
-    def _busy(self, tracker):
-        trade(tracker, "101", 1, stop_price="99", tags=("a",), trade_id="done")
-        tracker.open_trade(
-            "open",
-            symbol="X",
-            side="short",
-            quantity=5,
-            price="20",
-            time=hours(2),
-            fees="1",
-            stop_price="21",
-        )
-        tracker.mark_price("X", "19", hours(3), event_id="m1")
-        return tracker
 
     @pytest.mark.parametrize(
         ("changes", "error", "field"),
@@ -385,6 +391,302 @@ class TestBadInput:
         assert str(info.value).startswith("'trade_id' is not an open trade")
 
 
+# Every bad value a number field can get: zero and negative (where it must be > 0), NaN and
+# infinities as floats and as text, bools (an int subclass), text that is no number, and
+# objects that are no number at all.
+_NOT_NUMBERS = [
+    float("nan"),
+    "NaN",
+    "sNaN",
+    float("inf"),
+    "-Infinity",
+    True,
+    False,
+    "ten",
+    "",
+    [1],
+    1.5j,
+]
+_NOT_POSITIVE = [0, -1, "0", "-0.5", Decimal("-0.01"), -0.5]
+_NOT_TIMES = [
+    datetime(2025, 3, 3, 16),  # naive
+    "2025-03-03T16:00:00",  # no offset
+    "yesterday",
+    date(2025, 3, 3),
+    1741017600,
+    None,
+]
+_NOT_NAMES = ["", "   ", None, 5, "a\x00b"]
+# (entry point, its good arguments) on the "busy" tracker below; time 4h is after every entry.
+_CALLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "record_trade": (
+        "record_trade",
+        {
+            "symbol": "AAPL",
+            "side": "long",
+            "quantity": 10,
+            "entry_price": "100",
+            "exit_price": "101",
+            "entry_time": hours(3.5),
+            "exit_time": hours(4),
+            "fees": "1",
+            "strategy": "s",
+            "stop_price": "99",
+            "target_price": "105",
+            "tags": ("a",),
+        },
+    ),
+    "open_trade": (
+        "open_trade",
+        {
+            "trade_id": "new",
+            "symbol": "Y",
+            "side": "short",
+            "quantity": 1,
+            "price": "50",
+            "time": hours(4),
+            "fees": "0.5",
+            "strategy": "s",
+            "stop_price": "52",
+            "target_price": "45",
+            "tags": ("b",),
+        },
+    ),
+    "add_to_trade": (
+        "add_to_trade",
+        {"trade_id": "open", "quantity": 1, "price": "19", "time": hours(4), "fees": "0.1"},
+    ),
+    "close_trade": (
+        "close_trade",
+        {"trade_id": "open", "price": "19", "time": hours(4), "quantity": 2, "fees": "0.1"},
+    ),
+    "mark_price": ("mark_price", {"symbol": "X", "price": "18", "time": hours(4)}),
+}
+_POSITIVE_FIELDS = {
+    "record_trade": ["quantity", "entry_price", "exit_price"],
+    "open_trade": ["quantity", "price"],
+    "add_to_trade": ["quantity", "price"],
+    "close_trade": ["price", "quantity"],
+    "mark_price": ["price"],
+}
+_OPTIONAL_NUMBERS = {
+    "record_trade": ["stop_price", "target_price"],
+    "open_trade": ["stop_price", "target_price"],
+}
+_TIME_FIELDS = {
+    "record_trade": ["entry_time", "exit_time"],
+    "open_trade": ["time"],
+    "add_to_trade": ["time"],
+    "close_trade": ["time"],
+    "mark_price": ["time"],
+}
+_NAME_FIELDS = {
+    "record_trade": ["symbol", "strategy", "trade_id"],
+    "open_trade": ["symbol", "strategy", "trade_id"],
+    "add_to_trade": ["trade_id"],
+    "close_trade": ["trade_id"],
+    "mark_price": ["symbol"],
+}
+
+
+def _bad_cases() -> list[Any]:
+    cases = []
+    for name, fields in _POSITIVE_FIELDS.items():
+        for f in fields:
+            for v in _NOT_NUMBERS + _NOT_POSITIVE:
+                cases.append(pytest.param(name, f, v, id=f"{name}-{f}-{v!r}"))
+            if not (name == "close_trade" and f == "quantity"):  # None closes the rest
+                cases.append(pytest.param(name, f, None, id=f"{name}-{f}-None"))
+    for name, fields in _OPTIONAL_NUMBERS.items():
+        for f in fields:
+            for v in [*_NOT_NUMBERS, *_NOT_POSITIVE]:
+                cases.append(pytest.param(name, f, v, id=f"{name}-{f}-{v!r}"))
+    for name in ("record_trade", "open_trade", "add_to_trade", "close_trade"):
+        for v in ["-1", float("nan"), "inf", True, "one"]:
+            cases.append(pytest.param(name, "fees", v, id=f"{name}-fees-{v!r}"))
+    for name, fields in _TIME_FIELDS.items():
+        for f in fields:
+            for v in _NOT_TIMES:
+                if name == "mark_price" and v is None:
+                    continue  # None is now
+                cases.append(pytest.param(name, f, v, id=f"{name}-{f}-{v!r}"))
+    for name, fields in _NAME_FIELDS.items():
+        for f in fields:
+            for v in _NOT_NAMES:
+                if f == "trade_id" and v is None and name in ("record_trade", "open_trade"):
+                    continue  # None generates an id
+                cases.append(pytest.param(name, f, v, id=f"{name}-{f}-{v!r}"))
+    for name in ("record_trade", "open_trade"):
+        for v in ["buy", "sell", "", None, 1, "flat"]:
+            cases.append(pytest.param(name, "side", v, id=f"{name}-side-{v!r}"))
+        for v in [5, ("ok", ""), [None], {"a": 1}]:
+            cases.append(pytest.param(name, "tags", v, id=f"{name}-tags-{v!r}"))
+    return cases
+
+
+def _mentions(message: str, value: Any) -> bool:
+    shown = [repr(value), str(value)]
+    if isinstance(value, datetime):
+        shown.append(value.isoformat())
+    return any(s in message for s in shown)
+
+
+class TestEveryBadValue:
+    """Every bad value of every event field: a typed error naming field and value, no change."""
+
+    @pytest.mark.parametrize(("name", "field", "value"), _bad_cases())
+    def test_rejected_without_change(self, busy, name, field, value):
+        method, good = _CALLS[name]
+        kwargs = {**good, field: value}
+        before = fingerprint(busy)
+        with pytest.raises(errors.InvalidTradeError) as info:
+            if method in ("add_to_trade", "close_trade", "open_trade"):
+                tid = kwargs.pop("trade_id")
+                getattr(busy, method)(tid, **kwargs)
+            elif method == "mark_price":
+                busy.mark_price(kwargs.pop("symbol"), kwargs.pop("price"), **kwargs)
+            else:
+                getattr(busy, method)(**kwargs)
+        message = str(info.value)
+        assert f"'{field}'" in message
+        assert _mentions(message, value), message
+        assert before == fingerprint(busy)
+
+    @pytest.mark.parametrize(
+        ("call", "error", "field", "value"),
+        [
+            # An exit before its entry, a scale-in or exit before the trade's entry.
+            (
+                lambda t: trade(t, "101", 4, entry_time=hours(5)),
+                errors.InvalidTradeError,
+                "exit_time",
+                hours(4).isoformat(),
+            ),
+            (
+                lambda t: t.add_to_trade("open", quantity=1, price="20", time=hours(1)),
+                errors.InvalidTradeError,
+                "time",
+                hours(1).isoformat(),
+            ),
+            # Closing more than is open.
+            (
+                lambda t: t.close_trade("open", price="19", time=hours(4), quantity="5.01"),
+                errors.InvalidTradeError,
+                "quantity",
+                "5.01",
+            ),
+            # Unknown ids, and a closed trade's id where an open one is needed.
+            (
+                lambda t: t.close_trade("nope", price="1", time=hours(4)),
+                errors.UnknownTradeError,
+                "trade_id",
+                "'nope'",
+            ),
+            (
+                lambda t: t.add_to_trade("done", quantity=1, price="1", time=hours(4)),
+                errors.UnknownTradeError,
+                "trade_id",
+                "'done'",
+            ),
+            # Reusing the id of an open or a closed trade for other content.
+            (
+                lambda t: trade(t, "101", 4, trade_id="open"),
+                errors.DuplicateTradeError,
+                "trade_id",
+                "'open'",
+            ),
+            (
+                lambda t: trade(t, "102", 4, trade_id="done"),
+                errors.DuplicateTradeError,
+                "trade_id",
+                "'done'",
+            ),
+            (
+                lambda t: t.open_trade(
+                    "open", symbol="X", side="long", quantity=1, price="20", time=hours(4)
+                ),
+                errors.DuplicateTradeError,
+                "trade_id",
+                "'open'",
+            ),
+            (
+                lambda t: t.open_trade(
+                    "done", symbol="Z", side="long", quantity=1, price="20", time=hours(4)
+                ),
+                errors.DuplicateTradeError,
+                "trade_id",
+                "'done'",
+            ),
+            # A stop on the wrong side of the entry (or on it: the risk must be > 0).
+            (
+                lambda t: trade(t, "101", 4, stop_price="100"),
+                errors.InvalidTradeError,
+                "stop_price",
+                "100",
+            ),
+            (
+                lambda t: trade(t, "99", 4, side="short", stop_price="99.5"),
+                errors.InvalidTradeError,
+                "stop_price",
+                "99.5",
+            ),
+            (
+                lambda t: t.open_trade(
+                    "n",
+                    symbol="X",
+                    side="short",
+                    quantity=1,
+                    price="20",
+                    time=hours(4),
+                    stop_price="19",
+                ),
+                errors.InvalidTradeError,
+                "stop_price",
+                "19",
+            ),
+            # Unknown period, breakdown dimension, filter, window.
+            (lambda t: t.summary("year"), errors.InvalidInputError, "period", "'year'"),
+            (lambda t: t.periods("all"), errors.InvalidInputError, "period", "'all'"),
+            (lambda t: t.breakdown("venue"), errors.InvalidInputError, "by", "'venue'"),
+            (lambda t: t.summary(side="buy"), errors.InvalidInputError, "side", "'buy'"),
+            (lambda t: t.summary(strategy=""), errors.InvalidInputError, "strategy", "''"),
+            (lambda t: t.rolling(True), errors.InvalidInputError, "n", "True"),
+            (lambda t: t.summary(start="soon"), errors.InvalidInputError, "start", "'soon'"),
+            (
+                lambda t: t.trades(end=datetime(2025, 3, 3)),
+                errors.InvalidInputError,
+                "end",
+                "datetime.datetime(2025, 3, 3, 0, 0)",
+            ),
+        ],
+    )
+    def test_rule_violations(self, busy, call, error, field, value):
+        before = fingerprint(busy)
+        with pytest.raises(error) as info:
+            call(busy)
+        message = str(info.value)
+        assert f"'{field}'" in message and value in message, message
+        assert before == fingerprint(busy)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "field"),
+        [
+            ({"timezone": "Mars/Olympus"}, "timezone"),
+            ({"timezone": "UTC+3"}, "timezone"),
+            ({"timezone": 0}, "timezone"),
+            ({"calendar": "weekends"}, "calendar"),
+            ({"periods_per_year": float("nan")}, "periods_per_year"),
+            ({"starting_equity": "-5"}, "starting_equity"),
+            ({"starting_equity": float("inf")}, "starting_equity"),
+        ],
+    )
+    def test_constructor_names_field_and_value(self, kwargs, field):
+        with pytest.raises(errors.InvalidInputError) as info:
+            pt.Tracker(**{"starting_equity": "1000", **kwargs})
+        message = str(info.value)
+        assert f"'{field}'" in message and repr(next(iter(kwargs.values()))) in message
+
+
 class TestExactlyOnce:
     """Re-sending an event with the same id and content changes nothing."""
 
@@ -408,8 +710,16 @@ class TestConcurrency:
     def test_threads_race(self):
         tracker = pt.Tracker("100000", timezone="Europe/London")
         gate = threading.Event()
-        per_thread = 300
+        per_thread = 120
         failures: list[BaseException] = []
+        closed_seen: list[str] = []
+
+        # A receiver that calls back into the tracker while other threads write.
+        def on_closed(sender, *, trade, **extra):
+            sender.summary(symbol=trade.symbol)
+            closed_seen.append(trade.trade_id)
+
+        signals.trade_closed.connect(on_closed, sender=tracker)
 
         def work(k: int) -> None:
             gate.wait()
@@ -431,11 +741,17 @@ class TestConcurrency:
                     tracker.open_trade(
                         tid, symbol="Q", side="short", quantity=2, price="50", time=when
                     )
+                    tracker.add_to_trade(tid, quantity=1, price="50", time=when, fees="0.5")
                     tracker.mark_price("Q", "49", when)
                     tracker.close_trade(tid, price="49", time=when, quantity=1)
                     tracker.close_trade(tid, price="48", time=when)
                     tracker.summary("day", at=when)
+                    tracker.summary("week", at=when, strategy=f"s{k}")
                     tracker.rolling(10)
+                    if i % 40 == 0:
+                        tracker.breakdown("symbol")
+                        tracker.periods("day")
+                        tracker.daily_returns()
             except BaseException as e:
                 failures.append(e)
 
@@ -446,15 +762,28 @@ class TestConcurrency:
         for t in threads:
             t.join()
         assert failures == []
+        signals.trade_closed.disconnect(on_closed, sender=tracker)
         n = 8 * per_thread
         summary = tracker.summary()
-        # Each record_trade nets +0.9 or -0.6; each short nets +1 + 2 = +3.
-        expected = Decimal("0.9") * (n // 2) + Decimal("-0.6") * (n // 2) + Decimal(3) * n
+        # Each record_trade nets +0.9 or -0.6; each short of 3 at 50 nets +1 + 2 x 2 - 0.5.
+        expected = Decimal("0.9") * (n // 2) + Decimal("-0.6") * (n // 2) + Decimal("4.5") * n
         assert expected == summary.net_pnl
         assert 2 * n == summary.trades
-        assert expected == tracker.live.realized_pnl
+        assert Decimal("0.6") * n == summary.fees  # 0.1 per round trip, 0.5 per scale-in
+        live = tracker.live
+        assert (expected, Decimal(0), 0) == (
+            live.realized_pnl,
+            live.unrealized_pnl,
+            live.open_trades,
+        )
+        assert Decimal(100000) + expected == live.equity
+        assert [] == tracker.open_trades
         assert sum(s.trades for s in tracker.breakdown("strategy").values()) == 2 * n
         assert sum(d.net_pnl for d in tracker.periods("day")) == expected
+        assert 2 * n == len(closed_seen) == len(set(closed_seen))
+        # The history is in close order whatever order the threads' events arrived in.
+        exits = [t.exit_time for t in tracker.trades()]
+        assert sorted(exits) == exits
 
 
 class TestSignals:
@@ -495,6 +824,174 @@ class TestSignals:
         assert [Decimal(10009)] == got
         assert [e["event"] for e in logs] == ["perftrack.listener_failed"]
         assert tracker.summary().trades == 1
+
+
+class TestSignalPayloads:
+    """Each signal carries exactly its documented keywords, sent outside the lock."""
+
+    def test_every_trade_signal_and_its_payload(self, tracker):
+        seen: list[tuple[str, dict[str, Any]]] = []
+        receivers = {}
+        for sig in (
+            signals.trade_opened,
+            signals.trade_updated,
+            signals.trade_closed,
+            signals.equity_changed,
+        ):
+
+            def receive(sender, _name=sig.name, **payload):
+                assert sender is tracker
+                seen.append((_name, payload))
+
+            receivers[sig.name] = receive  # blinker holds receivers weakly
+            sig.connect(receive, sender=tracker)
+        tracker.open_trade("t", symbol="X", side="long", quantity=2, price="10", time=hours(0))
+        tracker.add_to_trade("t", quantity=1, price="13", time=hours(1), fees="0.5")
+        tracker.mark_price("X", "12", hours(2))
+        tracker.close_trade("t", price="12", time=hours(3), quantity=1)
+        tracker.close_trade("t", price="14", time=hours(4))
+        names = [(name, sorted(payload)) for name, payload in seen]
+        assert [
+            ("trade-opened", ["trade"]),
+            ("equity-changed", ["live"]),
+            ("trade-updated", ["action", "price", "quantity", "realized_pnl", "trade"]),
+            ("equity-changed", ["live"]),
+            ("equity-changed", ["live"]),
+            ("trade-updated", ["action", "price", "quantity", "realized_pnl", "trade"]),
+            ("equity-changed", ["live"]),
+            ("trade-closed", ["trade"]),
+            ("equity-changed", ["live"]),
+        ] == names
+        opened, scale_in, exit_1, closed = (
+            seen[0][1],
+            seen[2][1],
+            seen[5][1],
+            seen[7][1],
+        )
+        assert isinstance(opened["trade"], pt.OpenTrade)
+        assert ("scale_in", Decimal(1), Decimal(13), Decimal("-0.5")) == (
+            scale_in["action"],
+            scale_in["quantity"],
+            scale_in["price"],
+            scale_in["realized_pnl"],
+        )
+        assert Decimal(11) == scale_in["trade"].entry_price  # (2 x 10 + 13) / 3
+        assert ("partial_exit", Decimal(1), Decimal(12), Decimal(1)) == (
+            exit_1["action"],
+            exit_1["quantity"],
+            exit_1["price"],
+            exit_1["realized_pnl"],
+        )
+        assert isinstance(closed["trade"], pt.Trade)
+        assert Decimal("6.5") == closed["trade"].net_pnl
+        lives = [p["live"] for n, p in seen if n == "equity-changed"]
+        assert all(isinstance(live, pt.LiveStats) for live in lives)
+        assert tracker.live == lives[-1]
+
+    def test_record_trade_sends_closed_and_equity(self, tracker):
+        got: list[str] = []
+
+        def closed(sender, *, trade, **extra):
+            got.append(f"closed {trade.trade_id}")
+
+        def equity(sender, *, live, **extra):
+            got.append(f"equity {live.realized_pnl}")
+
+        signals.trade_closed.connect(closed, sender=tracker)
+        signals.equity_changed.connect(equity, sender=tracker)
+        trade(tracker, "101", 1, trade_id="r")
+        assert ["closed r", "equity 9"] == got
+
+    def test_sent_after_the_lock_is_released(self, tracker):
+        # Another thread can use the tracker while a receiver runs: the lock is not held.
+        finished: list[bool] = []
+
+        def receiver(sender, *, trade, **extra):
+            if trade.symbol == "Q":
+                return
+            other = threading.Thread(
+                target=lambda: sender.record_trade(
+                    "Q", "long", 1, "1", "2", hours(9), hours(9), trade_id=f"q{len(finished)}"
+                )
+            )
+            other.start()
+            other.join(timeout=10)
+            finished.append(not other.is_alive())
+
+        signals.trade_closed.connect(receiver, sender=tracker)
+        trade(tracker, "101", 1)
+        signals.trade_closed.disconnect(receiver, sender=tracker)
+        assert [True] == finished
+
+    def test_failing_receiver_changes_nothing(self, tracker):
+        calm = pt.Tracker(starting_equity="10000")
+        got: dict[str, list[Any]] = {"calm": [], "noisy": []}
+
+        def bad(sender, **extra):
+            raise ValueError("listener bug")
+
+        def good(sender, *, trade, **extra):
+            got["calm" if sender is calm else "noisy"].append(trade.to_dict())
+
+        for sig in (signals.trade_opened, signals.trade_closed, signals.trade_updated):
+            sig.connect(bad, sender=tracker)
+            sig.connect(good, sender=tracker)
+            sig.connect(good, sender=calm)
+        with structlog.testing.capture_logs() as logs:
+            for t in (tracker, calm):
+                trade(t, "101", 1)
+                t.open_trade("o", symbol="X", side="long", quantity=2, price="5", time=hours(2))
+                t.close_trade("o", price="6", time=hours(3), quantity=1)
+        assert got["calm"] == got["noisy"]
+        assert fingerprint(calm) == fingerprint(tracker)
+        failed = [e for e in logs if e["event"] == "perftrack.listener_failed"]
+        assert 3 == len(failed)
+        assert {"trade-closed", "trade-opened", "trade-updated"} == {e["signal"] for e in failed}
+
+    def test_the_weak_reference_trap_is_real_and_documented(self, tracker):
+        got: list[int] = []
+        signals.trade_closed.connect(lambda sender, **extra: got.append(1), sender=tracker)
+        import gc
+
+        gc.collect()
+        trade(tracker, "101", 1)
+        assert [] == got  # the lambda was only weakly held, and is gone
+        assert "weak=False" in (signals.__doc__ or "")
+
+
+class TestLogging:
+    """The library logs through structlog's "perftrack" logger and never configures logging."""
+
+    def test_never_configures_structlog(self):
+        code = (
+            "import structlog, perftrack as pt\n"
+            "from perftrack import signals\n"
+            "t = pt.Tracker('100')\n"
+            "def bad(sender, **kw):\n"
+            "    raise RuntimeError('x')\n"
+            "signals.trade_closed.connect(bad, sender=t)\n"
+            "t.record_trade('X', 'long', 1, '1', '2', '2025-01-01T00:00Z', '2025-01-01T01:00Z')\n"
+            "print(structlog.is_configured())\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        assert "False" == done.stdout.strip().splitlines()[-1]
+
+    def test_listener_failure_is_a_namespaced_event_with_the_exception(self, tracker):
+        def bad(sender, **extra):
+            raise RuntimeError("boom")
+
+        signals.trade_closed.connect(bad, sender=tracker)
+        with structlog.testing.capture_logs() as logs:
+            trade(tracker, "101", 1)
+        (entry,) = logs
+        assert ("perftrack.listener_failed", "error", "trade-closed") == (
+            entry["event"],
+            entry["log_level"],
+            entry["signal"],
+        )
+        assert entry.get("exc_info") is True
 
 
 class TestLive:
