@@ -612,8 +612,58 @@ class TestRealStoreFailures:
         assert before == fingerprint(pt.Tracker.restore(store, retention=timedelta(days=2)))
 
 
+class TestSnapshotCadence:
+    """Snapshots every N events or T seconds; the journal they cover is compacted away."""
+
+    def test_every_n_events_and_compaction(self, tmp_path):
+        store = LocalStore(tmp_path)
+        tracker = pt.Tracker("1000", store=store, snapshot_every=5, snapshot_interval=None)
+        for n in range(23):
+            tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=n))
+        # Events 1-23 follow the init record 0: snapshots at 5, 10, 15, 20; two are kept.
+        assert [20, 15] == [int(k.rsplit("/", 1)[1][:-5]) for k in snapshots(store, "main")]
+        firsts = [int(k.rsplit("/", 1)[1][:-6]) for k in segments(store, "main")]
+        assert [16, 21] == firsts  # the journal from the older kept snapshot on, nothing older
+        before = fingerprint(tracker)
+        crash(tracker)
+        assert before == fingerprint(pt.Tracker.restore(store))
+
+    def test_every_t_seconds(self, monkeypatch):
+        import perftrack._tracker as module
+
+        now = [1000.0]
+        monkeypatch.setattr(module, "monotonic", lambda: now[0])
+        store = MemoryStore()
+        tracker = pt.Tracker("1000", store=store, snapshot_interval=60)
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0)
+        assert [] == snapshots(store, "main")
+        now[0] += 61
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=1))
+        assert ["main/snapshots/000000000002.snap"] == snapshots(store, "main")
+
+
 class TestBatchDurability:
     """Batch mode writes within its bound and on flush and close."""
+
+    def test_written_once_max_events_wait(self):
+        store = MemoryStore()
+        tracker = pt.Tracker(
+            "1000", store=store, durability="batch", batch_max_events=3, batch_max_ms=60_000
+        )
+
+        def lines() -> int:
+            return len(b"".join(store.get(k) for k in segments(store, "main")).splitlines())
+
+        for n in range(2):
+            tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=n))
+        assert 1 == lines()  # only the init record
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=2))
+        assert 4 == lines()
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=3))
+        tracker.close()  # close flushes
+        assert 5 == lines()
+        with pt.Tracker.restore(store) as again:
+            assert 4 == again.summary().trades
 
     def test_background_flush_within_the_bound(self, tmp_path):
         store = LocalStore(tmp_path)

@@ -99,6 +99,18 @@ class TestContract:
         assert not store.put_if_absent("a/lock", b"2")  # type: ignore[attr-defined]
         assert store.get("a/lock") == b"1"
 
+    @pytest.mark.parametrize("key", ["/abs", "../up", "a/../b", "a//b", "a\\b", "a\x00b", ""])
+    def test_refuses_escaping_keys(self, make_store, key):
+        store = make_store()
+        for call in (
+            lambda: store.put(key, b"x"),
+            lambda: store.get(key),
+            lambda: store.delete(key),
+        ):
+            with pytest.raises(errors.InvalidKeyError, match="invalid object key"):
+                call()
+        assert [] == store.list()
+
     def test_tracker_round_trip(self, make_store):
         tracker = pt.Tracker("1000", store=make_store())
         tracker.record_trade("X", "long", 2, "10", "12", T0, T0, fees="0.5", tags=("a",))

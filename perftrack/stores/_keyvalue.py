@@ -112,7 +112,8 @@ class KeyValueStore:
     def delete(self, key: str) -> None:
         validate_key(key)
         with self._lock:
-            if self._contains is not None and not self._contains(key):
+            contains = self._contains
+            if contains is not None and not self._call("check", key, lambda: contains(key)):
                 return
             try:
                 self._call("delete", key, lambda: self._delete(key))
