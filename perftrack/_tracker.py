@@ -632,10 +632,19 @@ class Tracker:
         grow memory for as long as the bot runs.
         """
         session_of = self._calendar.session_of
-        for eid, content in list(self._event_ids.items()):
+        # Ids are kept in arrival order, which is nearly time order: drop from the oldest and
+        # stop at the first one inside the horizon, so this costs what it removes, not what
+        # the registry holds (a back-dated id left behind goes with a later horizon).
+        gone = []
+        for eid, content in self._event_ids.items():
             at = _EVENT_TIME.get(str(content[0]))
-            if at is not None and session_of(content[at]) < horizon:  # type: ignore[arg-type]
-                del self._event_ids[eid]
+            if at is None:
+                continue  # a kind without a time: kept
+            if session_of(content[at]) >= horizon:  # type: ignore[arg-type]
+                break
+            gone.append(eid)
+        for eid in gone:
+            del self._event_ids[eid]
         for tid in [t for t in self._recent_opens if t not in self._closed_ids]:
             del self._recent_opens[tid]  # its trade was archived
 

@@ -793,6 +793,24 @@ class TestRetention:
         assert before == fingerprint(restored)
         assert [] == restored.verify()
 
+    def test_exactly_once_registries_stay_bounded(self):
+        tracker = pt.Tracker("1000", store=MemoryStore(), retention=timedelta(days=10))
+        for n in range(40 * 4):
+            when = T0 + timedelta(hours=6 * n)
+            tracker.open_trade(f"o{n}", symbol="X", side="long", quantity=1, price="100", time=when)
+            tracker.mark_price("X", "101", when, event_id=f"m{n}")
+            tracker.close_trade(f"o{n}", price="102", time=when, event_id=f"c{n}")
+        # About eleven days of four trades, two ids each: not forty days' worth.
+        assert len(tracker._event_ids) <= 11 * 4 * 2 + 2
+        assert len(tracker._recent_opens) <= 11 * 4 + 1
+        assert 160 == tracker.summary().trades  # the day aggregates keep every trade
+        # An old re-send is refused, never counted again.
+        with pytest.raises(errors.InvalidTradeError, match="retention horizon"):
+            tracker.mark_price("X", "101", T0, event_id="m0")
+        with pytest.raises(errors.UnknownTradeError):
+            tracker.close_trade("o0", price="102", time=T0, event_id="c0")
+        assert 160 == tracker.summary().trades
+
     def test_counts_back_from_the_newest_event(self):
         # Back-tested history from years ago is not archived on arrival.
         tracker = pt.Tracker("1000", store=MemoryStore(), retention=timedelta(days=10))
