@@ -717,7 +717,8 @@ class Ideas:
         self._recs: dict[str, _Rec] = {}
         self._ordered: list[_Rec] = []  # by created_at, ties in arrival order
         self._by_day: dict[int, list[_Rec]] = {}
-        self._live: dict[str, list[_Rec]] = {}  # pending and open ideas by symbol
+        # Pending and open ideas by symbol, by id (in recording order; O(1) to remove).
+        self._live: dict[str, dict[str, _Rec]] = {}
         self._heap: list[tuple[datetime, int, _Rec]] = []  # live ideas by expires_at
         self._heap_n = 0
         self._series: dict[Key, _Series] = {}
@@ -911,8 +912,8 @@ class Ideas:
             return
         by_symbol = self._live.get(rec.symbol)
         if by_symbol is None:
-            by_symbol = self._live[rec.symbol] = []
-        by_symbol.append(rec)
+            by_symbol = self._live[rec.symbol] = {}
+        by_symbol[rec.idea_id] = rec
         self._heap_n += 1
         heapq.heappush(self._heap, (rec.expires_at, self._heap_n, rec))
 
@@ -979,7 +980,7 @@ class Ideas:
             agg.resolve(was_open, status, r, mfe, mae)
         rec.idea = None
         live = self._live[rec.symbol]
-        live.remove(rec)
+        del live[rec.idea_id]
         if not live:
             del self._live[rec.symbol]
         self._emit(pending, signals.idea_resolved, rec)
@@ -990,17 +991,21 @@ class Ideas:
             r = r_multiple(rec.last, rec.risk)
         self._close(rec, _EXPIRED, r, rec.expires_at, pending)
 
-    def _advance(self, when: datetime | None, pending: list[Any]) -> None:
+    def _advance(self, when: datetime | None, pending: list[Any]) -> list[_Rec]:
         """
-        Move the ideas' clock to ``when`` (if later) and expire what is due.
+        Move the ideas' clock to ``when`` (if later) and expire what is due. Returns the
+        ideas expired, in expiry order.
         """
         if when is not None and (self._seen is None or when > self._seen):
             self._seen = when
         heap, seen = self._heap, self._seen
+        expired = []
         while heap and seen is not None and heap[0][0] <= seen:
             _expires, _n, rec = heapq.heappop(heap)
-            if rec.status <= _OPEN:
+            if rec.status <= _OPEN:  # closed ideas leave the heap lazily
                 self._expire(rec, pending)
+                expired.append(rec)
+        return expired
 
     def _observe(
         self, kind: str, event: dict[str, Any], result: object, pending: list[Any]
@@ -1037,7 +1042,7 @@ class Ideas:
 
     def _prices(
         self,
-        live: list[_Rec],
+        live: dict[str, _Rec],
         when: datetime,
         open_: Decimal | None,
         high: Decimal,
@@ -1046,7 +1051,7 @@ class Ideas:
         mark: bool,
         pending: list[Any],
     ) -> None:
-        for rec in list(live):
+        for rec in list(live.values()):
             if when < rec.seen:
                 continue  # older than what the idea has already seen
             rec.seen = when
@@ -1308,12 +1313,8 @@ class Ideas:
             return self._apply_expire(when, [])
 
     def _apply_expire(self, when: datetime, pending: list[Any]) -> list[Idea]:
-        heap = self._heap
-        due = [rec for _t, _n, rec in heap if rec.expires_at <= when and rec.status <= _OPEN]
         with localcontext(_R_CONTEXT):
-            self._advance(when, pending)
-        due.sort(key=lambda rec: rec.expires_at)
-        return [rec.view() for rec in due]
+            return [rec.view() for rec in self._advance(when, pending)]
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -1666,7 +1667,7 @@ class Ideas:
         for agg in rec.aggs:
             _fold(agg, rec)
         if rec.status <= _OPEN:
-            self._live.setdefault(rec.symbol, []).append(rec)
+            self._live.setdefault(rec.symbol, {})[rec.idea_id] = rec
             self._heap_n += 1
             heapq.heappush(self._heap, (rec.expires_at, self._heap_n, rec))
 
