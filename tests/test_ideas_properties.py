@@ -17,7 +17,7 @@ import perftrack as pt
 from perftrack.stores import MemoryStore
 from tests.ideas_reference import IdeasModel, RefIdea, as_idea_fields, summary_fields
 
-BASE = datetime(2025, 3, 28, 12, 0, tzinfo=UTC)  # near a month end and a DST change
+BASE = datetime(2025, 3, 28, 12, 0, tzinfo=UTC)  # near a month end and London's DST change
 SYMBOLS = ["AAA", "BBB"]
 EDGES = ["gap", "vwap", "news"]
 
@@ -68,7 +68,7 @@ def select(model: IdeasModel, ideas: list[RefIdea], window: dict[str, Any]) -> l
 class IdeasMachine(RuleBasedStateMachine):
     """Random ideas, marks, bars, expiries, overrides, links and restores against the model."""
 
-    @initialize(zone=st.sampled_from(["UTC", "America/New_York", "Asia/Kolkata"]))
+    @initialize(zone=st.sampled_from(["UTC", "Europe/London", "America/New_York", "Asia/Kolkata"]))
     def start(self, zone: str) -> None:
         self.zone = zone
         self.store = MemoryStore()
