@@ -285,6 +285,9 @@ class TestOtherCommands:
         out = capsys.readouterr().out
         assert "By strategy" in out and "files written" in out
         assert any((data / "performance").glob("daily-summary-*.json"))
+        summaries = list((data / "performance").glob("*-summary-*.json"))
+        assert len(summaries) <= validate_written(data / "performance")
+        assert (data / "performance" / "report.html").read_text().startswith("<!doctype html>")
         env = {**os.environ, "PERFTRACK_DATA": str(data)}
         done = subprocess.run(
             [sys.executable, "-m", "perftrack", "summary"],
@@ -873,3 +876,40 @@ class TestReportAndExport:
         assert 0 == run("export", "returns", "--data", str(data))
         lines = capsysbinary.readouterr().out.decode().splitlines()
         assert "date,return" == lines[0] and 14 == len(lines) - 1
+
+
+class TestImportCommand:
+    """perftrack import: the CSV mapping, and bad arguments as one-line errors."""
+
+    def test_csv_with_a_mapping(self, tmp_path, capsys):
+        path = tmp_path / "fills.csv"
+        path.write_text(
+            "Ticker,Dir,Qty,In,Out,Opened,Closed\n"
+            "X,long,2,10,11.5,2025-01-06T10:00:00+00:00,2025-01-06T11:00:00+00:00\n"
+        )
+        data = str(tmp_path / "d")
+        mapping = [
+            "symbol=Ticker",
+            "side=Dir",
+            "quantity=Qty",
+            "entry_price=In",
+            "exit_price=Out",
+            "entry_time=Opened",
+            "exit_time=Closed",
+        ]
+        args = ["import", "csv", str(path), "--data", data, "--starting-equity", "500"]
+        assert 0 == run(*args, *(f"--map={m}" for m in mapping))
+        capsys.readouterr()
+        assert 0 == run("summary", "--data", data, "--format", "json")
+        assert "3.0" == json.loads(capsys.readouterr().out)["summary"]["net_pnl"]
+        tracker = pt.Tracker.restore(LocalStore(tmp_path / "d"), read_only=True)
+        assert ["3.0"] == [str(t.net_pnl) for t in tracker.trades()]
+        assert "500" == str(tracker.starting_equity)
+
+    def test_bad_arguments(self, tmp_path, capsys):
+        path = tmp_path / "t.csv"
+        path.write_text("symbol\n")
+        assert 1 == run("import", "csv", str(path), "--map", "symbol", "--data", str(tmp_path))
+        assert "--map takes FIELD=COLUMN (got 'symbol')" in capsys.readouterr().err
+        assert 1 == run("import", "freqtrade", "a.json", "b.json", "--data", str(tmp_path))
+        assert "reads one file (got 2)" in capsys.readouterr().err
