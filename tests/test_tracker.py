@@ -4,6 +4,8 @@ The Tracker's behaviour by example: accounting, windows, bad input, threads and 
 
 from __future__ import annotations
 
+import inspect
+import json
 import math
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, getcontext, localcontext
 from typing import Any
 
+import attrs
 import pytest
 import structlog
 
@@ -44,6 +47,158 @@ def trade(tracker: pt.Tracker, exit_price: Any, at: float, **kw: Any) -> pt.Trad
 @pytest.fixture(name="tracker")
 def _tracker() -> pt.Tracker:
     return pt.Tracker(starting_equity="10000")
+
+
+class TestPublicSurface:
+    """The names, defaults and fields the foundation fixed, exactly."""
+
+    def test_a_starting_equity_alone_makes_a_tracker(self):
+        tracker = pt.Tracker(starting_equity="2500")
+        assert ("UTC", "all", 365.0, Decimal(2500)) == (
+            tracker.timezone,
+            tracker.calendar,
+            tracker.periods_per_year,
+            tracker.starting_equity,
+        )
+        assert 252.0 == pt.Tracker(starting_equity="1", calendar="weekdays").periods_per_year
+
+    @pytest.mark.parametrize(
+        ("method", "expected"),
+        [
+            (
+                "record_trade",
+                "(symbol, side, quantity, entry_price, exit_price, entry_time, exit_time, "
+                "fees=0, strategy='default', stop_price=None, target_price=None, tags=(), "
+                "trade_id=None, *, net_pnl=None, idea_id=None)",
+            ),
+            (
+                "open_trade",
+                "(trade_id, *, symbol, side, quantity, price, time, fees=0, "
+                "strategy='default', stop_price=None, target_price=None, tags=(), idea_id=None)",
+            ),
+            ("add_to_trade", "(trade_id, *, quantity, price, time, fees=0, event_id=None)"),
+            (
+                "close_trade",
+                "(trade_id, *, price, time, quantity=None, fees=0, event_id=None)",
+            ),
+            ("mark_price", "(symbol, price, time=None, *, event_id=None)"),
+            (
+                "summary",
+                "(period='all', *, at=None, start=None, end=None, strategy=None, symbol=None, "
+                "side=None, tag=None)",
+            ),
+            ("rolling", "(n, *, strategy=None, symbol=None, side=None, tag=None)"),
+            ("breakdown", "(by, *, period='all', at=None, start=None, end=None)"),
+            (
+                "periods",
+                "(period, *, start=None, end=None, strategy=None, symbol=None, side=None, "
+                "tag=None)",
+            ),
+            ("daily_returns", "(*, start=None, end=None)"),
+            ("equity_curve", "()"),
+            (
+                "trades",
+                "(*, start=None, end=None, strategy=None, symbol=None, side=None, tag=None)",
+            ),
+        ],
+    )
+    def test_method_signatures(self, method, expected):
+        sig = inspect.signature(getattr(pt.Tracker, method))
+        params = [p.replace(annotation=inspect.Parameter.empty) for p in sig.parameters.values()]
+        shown = sig.replace(parameters=params[1:], return_annotation=inspect.Signature.empty)
+        assert expected == str(shown)
+
+    def test_summary_fields(self):
+        issue = [
+            "period",
+            "start",
+            "end",
+            "trades",
+            "wins",
+            "losses",
+            "breakeven",
+            "win_rate",
+            "gross_profit",
+            "gross_loss",
+            "fees",
+            "net_pnl",
+            "avg_win",
+            "avg_loss",
+            "payoff_ratio",
+            "profit_factor",
+            "expectancy",
+            "best_trade",
+            "worst_trade",
+            "current_streak",
+            "max_win_streak",
+            "max_loss_streak",
+            "max_drawdown",
+            "max_drawdown_pct",
+            "avg_r_multiple",
+            "sharpe",
+            "sortino",
+            "sqn",
+            "avg_holding_time",
+            "open_trades",
+            "unrealized_pnl",
+            "partial",
+            "note",
+        ]
+        # scope (the filter a summary was taken with) is the one addition, documented.
+        assert [*issue, "scope"] == [f.name for f in attrs.fields(pt.Summary)]
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            pt.Summary(period="all", start=None, end=None).trades = 1  # type: ignore[misc]
+
+    def test_closed_trade_fields(self, tracker):
+        t = trade(tracker, "101", 1, stop_price="99", tags=("x",))
+        data = t.to_dict()
+        for name in [
+            "trade_id",
+            "symbol",
+            "strategy",
+            "side",
+            "quantity",
+            "entry_price",
+            "exit_price",
+            "entry_time",
+            "exit_time",
+            "fees",
+            "gross_pnl",
+            "net_pnl",
+            "r_multiple",
+            "tags",
+            "outcome",
+        ]:
+            assert name in data, name
+        json.dumps(data)
+
+    def test_live_fields(self, tracker):
+        names = {f.name for f in attrs.fields(pt.LiveStats)}
+        assert {
+            "equity",
+            "realized_pnl",
+            "unrealized_pnl",
+            "peak_equity",
+            "drawdown",
+            "drawdown_pct",
+            "max_drawdown",
+            "max_drawdown_pct",
+            "open_trades",
+        } <= names
+
+    def test_inputs_accept_decimal_int_str_float_and_iso_times(self, tracker):
+        t = tracker.record_trade(
+            "X",
+            "long",
+            0.1,
+            Decimal("1.1"),
+            "1.2",
+            "2025-03-03T15:00:00+01:00",
+            "2025-03-03T14:30:00Z",
+            fees=0,
+        )
+        assert (Decimal("0.1"), Decimal("0.01")) == (t.quantity, t.net_pnl)
+        assert "pt-1" == t.trade_id
 
 
 class TestAccounting:
