@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from perftrack.reports._export import FORMATS, daily_returns_csv, export_rows, to_pandas, write_rows
-from perftrack.reports._html import render_html
 
 if TYPE_CHECKING:
     from perftrack._tracker import Tracker
@@ -34,6 +33,10 @@ def html(
     The self-contained HTML report of ``tracker`` over [start, end] (default: all time).
     Thread-safe.
     """
+    # Imported here: the charts module is large, and `perftrack summary` (which imports this
+    # package for its text renderers) must start fast.
+    from perftrack.reports._html import render_html  # noqa: PLC0415
+
     return render_html(tracker, title=title, start=start, end=end, targets=targets)
 
 
