@@ -22,6 +22,8 @@ SECTION_FIGURES = {
     "events": "mark_price, 100 open on the symbol",
     "ideas": "record_idea median",
     "queries": "summary all, 3,000 trades",
+    "memory": "memory per retained closed trade, 1,000",
+    "memory, last trades traced": "memory per retained closed trade, 3,000",
     "html": "HTML report size, 3,000 trades",
     "persistence": "journal replay",
     "alerts": "alert rules (all seven built-in): added per closed trade",
