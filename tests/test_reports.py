@@ -97,6 +97,13 @@ class TestHtml:
             parse(svg)  # role="img", <title> and <desc> linked by aria-labelledby, finite
         # Axes with units and the time zone.
         assert page.count("Date (America/New_York)") >= 4
+        for unit in (
+            "Equity (account currency)",
+            "Drawdown (% below the peak)",
+            "Net P&amp;L (account currency)",
+            "R (multiples of the initial risk)",
+        ):
+            assert unit in page, unit
         assert "target 60.0%: breached" in page  # beside the win rate, written as it is
         assert "<td>2025-01" in page  # the months table
         assert "the last 26 weeks" in page and "the last 31 days" in page

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["render_html"]
 
 CENT = Decimal("0.01")
+#: The unit of money on the axes: a tracker is one account in one currency, not named.
+MONEY = "account currency"
 
 PAGE_CSS = """
 :root { color-scheme: light dark; --fg: #1b1f24; --muted: #57606a; --line: #d0d7de;
@@ -320,13 +322,17 @@ def render_html(
     axis = f"Date ({zone})"
     charts = [
         _svg.line_chart(
-            curve, title="Equity (realized)", x_label=axis, y_label="Equity", chart_id="equity"
+            curve,
+            title="Equity (realized)",
+            x_label=axis,
+            y_label=f"Equity ({MONEY})",
+            chart_id="equity",
         ),
         _svg.line_chart(
             _underwater(curve),
             title="Underwater: fall below the running peak",
             x_label=axis,
-            y_label="Drawdown",
+            y_label="Drawdown (% below the peak)",
             y_format=".1%",
             fill_to_zero=True,
             chart_id="underwater",
@@ -335,7 +341,7 @@ def render_html(
             [(_session_date(d), d.net_pnl) for d in days if d.trades or d.net_pnl],
             title="Daily net P&L",
             x_label=axis,
-            y_label="Net P&L",
+            y_label=f"Net P&L ({MONEY})",
             chart_id="daily",
         ),
     ]
@@ -366,7 +372,7 @@ def render_html(
         _svg.histogram(
             [t.r_multiple for t in trades if t.r_multiple is not None],
             title="R-multiples per trade",
-            x_label="R",
+            x_label="R (multiples of the initial risk)",
             chart_id="r-dist",
         )
     )
@@ -374,7 +380,7 @@ def render_html(
         _svg.histogram(
             [t.net_pnl for t in trades],
             title="Net P&L per trade",
-            x_label="Net P&L",
+            x_label=f"Net P&L ({MONEY})",
             chart_id="pnl-dist",
         )
     )
