@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Context, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -157,8 +157,9 @@ class IdeasModel:
     The raw log and a replay of it.
     """
 
-    def __init__(self, timezone: str) -> None:
+    def __init__(self, timezone: str, *, weekdays: bool = False) -> None:
         self.zone = ZoneInfo(timezone)
+        self.weekdays = weekdays
         self.log: list[tuple[str, Any]] = []
 
     def replay(self) -> list[RefIdea]:
@@ -214,7 +215,14 @@ class IdeasModel:
         return sorted(ideas, key=lambda i: i.created_at)
 
     def day(self, when: datetime) -> date:
-        return when.astimezone(self.zone).date()
+        """
+        The session day of an instant: its local date; on the weekdays calendar a weekend
+        belongs to the next Monday.
+        """
+        day = when.astimezone(self.zone).date()
+        if self.weekdays and day.weekday() >= 5:
+            day += timedelta(days=7 - day.weekday())
+        return day
 
 
 def as_idea_fields(idea: RefIdea) -> dict[str, Any]:

@@ -68,12 +68,17 @@ def select(model: IdeasModel, ideas: list[RefIdea], window: dict[str, Any]) -> l
 class IdeasMachine(RuleBasedStateMachine):
     """Random ideas, marks, bars, expiries, overrides, links and restores against the model."""
 
-    @initialize(zone=st.sampled_from(["UTC", "Europe/London", "America/New_York", "Asia/Kolkata"]))
-    def start(self, zone: str) -> None:
+    @initialize(
+        zone=st.sampled_from(["UTC", "Europe/London", "America/New_York", "Asia/Kolkata"]),
+        calendar=st.sampled_from(["all", "weekdays"]),
+    )
+    def start(self, zone: str, calendar: str) -> None:
         self.zone = zone
         self.store = MemoryStore()
-        self.tracker = pt.Tracker(timezone=zone, store=self.store, snapshot_every=7)
-        self.model = IdeasModel(zone)
+        self.tracker = pt.Tracker(
+            timezone=zone, calendar=calendar, store=self.store, snapshot_every=7
+        )
+        self.model = IdeasModel(zone, weekdays=calendar == "weekdays")
         self.now = BASE
         self.ids: list[str] = []
         self.trades = 0
