@@ -167,6 +167,23 @@ class TestScenarios:
         assert [] == again.alerts.active()
         assert ["raised", "resolved"] == [line["action"] for line in journal_lines(store)]
 
+    def test_crash_mid_breach_after_a_snapshot(self, raised):
+        store = MemoryStore()
+        targets = pt.Targets(min_win_rate=0.5, rolling_window=4)
+        tracker = pt.Tracker("10000", store=store, targets=targets)
+        for n in range(4):
+            close(tracker, n, n == 0)  # 1 of 4: breached
+        tracker.save_snapshot()
+        close(tracker, 4, False)  # still breached, after the snapshot: in the journal only
+        tracker._account_lock.release()  # killed: no flush, no close
+        again = pt.Tracker.restore(store, targets=targets)
+        assert 1 == len(raised) == len(again.alerts.active())
+        assert ["raised"] == [line["action"] for line in journal_lines(store)]
+        for n in range(5, 9):
+            close(again, n, True)
+        assert [] == again.alerts.active()
+        assert ["raised", "resolved"] == [line["action"] for line in journal_lines(store)]
+
     def test_alert_not_yet_journaled_at_the_crash_is_delivered_once_on_restore(self, raised):
         store = MemoryStore()
         targets = pt.Targets(max_loss_streak=1)

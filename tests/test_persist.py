@@ -175,6 +175,64 @@ class TestRoundTrip:
             assert before == fingerprint(third)
 
 
+class TestFormats:
+    """Journal records carry sequence, id and checksum; snapshots a schema, seq and checksum."""
+
+    def test_journal_records(self):
+        store = MemoryStore()
+        tracker = pt.Tracker("1000", store=store)
+        tracker.record_trade("X", "long", 1, "10", "12.5", T0, T0, trade_id="t1")
+        tracker.open_trade("t2", symbol="X", side="long", quantity=2, price="10", time=T0)
+        tracker.close_trade("t2", price="11", time=T0, event_id="exit-1")
+        lines = b"".join(store.get(k) for k in segments(store, "main")).splitlines(keepends=True)
+        records = [decode_record(line) for line in lines]
+        assert [0, 1, 2, 3] == [r["seq"] for r in records]
+        assert ["init", "record_trade", "open_trade", "close_trade"] == [r["kind"] for r in records]
+        assert [None, "t1", "t2", "exit-1"] == [r["id"] for r in records]
+        assert "12.5" == records[1]["data"]["exit_price"]  # Decimals as strings
+        bad = lines[1].replace(b"12.5", b"13.5")
+        with pytest.raises(errors.CorruptDataError, match="checksum"):
+            decode_record(bad)
+        with pytest.raises(errors.CorruptDataError):
+            decode_record(lines[1][:-1])  # cut before its newline
+
+    def test_snapshot_object(self):
+        import zlib
+
+        store = MemoryStore()
+        tracker = pt.Tracker("1000", store=store)
+        tracker.record_trade("X", "long", 1, "10", "12.5", T0, T0)
+        seq = tracker.save_snapshot()
+        data = store.get(snapshots(store, "main")[0])
+        crc, _, body = data.partition(b"\n")
+        assert int(crc, 16) == zlib.crc32(body)
+        doc = json.loads(zlib.decompress(body))
+        assert (1, seq) == (doc["schema"], doc["seq"])
+        assert "2.5" == doc["state"]["realized"]
+
+    def test_stores_without_append_write_numbered_segments(self):
+        from perftrack.stores import KeyValueStore
+
+        class Backend(dict):  # type: ignore[type-arg]
+            def save_bytes(self, key: str, value: bytes) -> None:
+                self[key] = bytes(value)
+
+            def read_bytes(self, key: str) -> bytes:
+                return self[key]
+
+            def delete(self, key: str) -> None:  # type: ignore[override]
+                self.pop(key, None)
+
+        store = KeyValueStore(Backend(), contains=None)
+        tracker = pt.Tracker("1000", store=store)
+        for n in range(3):
+            tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=n))
+        assert [f"main/journal/{n:012d}.jsonl" for n in range(4)] == segments(store, "main")
+        before = fingerprint(tracker)
+        crash(tracker)
+        assert before == fingerprint(pt.Tracker.restore(store))
+
+
 class TestExactlyOnce:
     """A bot re-sending its last events after a restart counts nothing twice."""
 
