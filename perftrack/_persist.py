@@ -239,6 +239,8 @@ class AccountLock:
         self.key = f"{account}/lock"
         self.lease = lease_seconds
         self.token = uuid.uuid4().hex
+        #: Set by refresh() when another tracker has taken the account over.
+        self.lost = False
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
 
@@ -301,12 +303,24 @@ class AccountLock:
 
     def _beat(self) -> None:
         while not self._stop.wait(self.lease / 3):
-            try:
-                holder = self._holder()
-                if holder is not None and holder.get("token") == self.token:
-                    self.store.put(self.key, self._body())
-            except StoreError:
-                log.warning("perftrack.lease_refresh_failed", key=self.key)
+            self.refresh()
+
+    def refresh(self) -> None:
+        """
+        Renew the lease (the heartbeat calls this every lease/3 seconds). If another tracker
+        holds the lock now (it took over a lease that expired while this process stalled),
+        mark the lock lost: the journal then refuses every event, so two writers never
+        interleave one journal.
+        """
+        try:
+            holder = self._holder()
+            if holder is not None and holder.get("token") == self.token:
+                self.store.put(self.key, self._body())
+            elif not self.lost:
+                self.lost = True
+                log.error("perftrack.lock_lost", key=self.key, holder=holder)
+        except StoreError:
+            log.warning("perftrack.lease_refresh_failed", key=self.key)
 
     def release(self) -> None:
         """
@@ -359,6 +373,7 @@ class Journal:
         self._buffer_first = next_seq
         self._failure: StoreError | None = None
         self._torn = False  # an append failed: the segment's tail may hold part of it
+        self.lock: AccountLock | None = None  # the account's lock, when the tracker holds one
         self._tracker_lock = lock
         self._stop = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -372,6 +387,7 @@ class Journal:
         """
         The tracker's write-ahead sink: journal one event (under the tracker's lock).
         """
+        self._check_lock()
         if self._failure is not None:
             # Retry what failed before accepting anything new.
             self._write()
@@ -391,10 +407,19 @@ class Journal:
                     self._failure = None
                 raise
 
+    def _check_lock(self) -> None:
+        if self.lock is not None and self.lock.lost:
+            msg = (
+                f"account {self.account!r} was taken over by another tracker (its lease "
+                "expired while this one stalled); this tracker writes no more events"
+            )
+            raise LockedError(msg)
+
     def _write(self) -> None:
         if not self._buffer:
             self._failure = None
             return
+        self._check_lock()  # never append to a journal that another tracker now writes
         data = b"".join(self._buffer)
         try:
             if self.appendable:

@@ -551,6 +551,7 @@ class Tracker:
                 max_ms=opts.batch_max_ms,
                 lock=self._lock,
             )
+            journal.lock = lock
             if new_account:
                 journal.sink("init", self._config())
                 journal.flush()

@@ -428,6 +428,30 @@ class TestAccount:
         )
         pt.Tracker.restore(store).close()
 
+    def test_a_tracker_whose_lock_was_taken_over_stops_writing(self):
+        store = MemoryStore()
+        tracker = pt.Tracker("1000", store=store)
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0)
+        before = fingerprint(tracker)
+        # Another host took the account over after this one's lease expired.
+        store.put(
+            "main/lock",
+            json.dumps(
+                {"host": "elsewhere", "pid": 1, "token": "other", "time": time.time()}
+            ).encode(),
+        )
+        with structlog.testing.capture_logs() as logs:
+            tracker._account_lock.refresh()  # what the heartbeat does every 20 s
+        assert ["perftrack.lock_lost"] == [e["event"] for e in logs]
+        with pytest.raises(errors.LockedError, match="taken over"):
+            tracker.record_trade("X", "long", 1, "10", "15", T0, T0 + timedelta(hours=1))
+        with pytest.raises(errors.LockedError, match="taken over"):
+            tracker.record_trade("X", "long", 1, "10", "15", T0, T0 + timedelta(hours=1))
+        assert before == fingerprint(tracker)
+        assert b"other" in store.get("main/lock")  # and it left the new holder's lock alone
+        tracker.close()
+        assert b"other" in store.get("main/lock")
+
     def test_new_tracker_refuses_an_account_with_data(self):
         store = MemoryStore()
         pt.Tracker("1000", store=store).close()
