@@ -346,6 +346,12 @@ class TestWindowBounds:
         summary = tracker.summary(start=monday, end=tuesday)
         assert (1, tuesday) == (summary.trades, summary.end)
 
+    def test_at_defaults_to_now(self, tracker):
+        now = datetime.now(UTC)
+        tracker.record_trade("X", "long", 1, "10", "11", now, now)
+        assert 1 == tracker.summary("day").trades == tracker.summary("week").trades
+        assert 0 == tracker.summary("day", at=now - timedelta(days=2)).trades
+
     def test_datetime_bounds_of_day_lists_use_the_tracker_zone(self):
         tracker = pt.Tracker("10000", timezone="America/New_York")
         when = datetime(2025, 3, 4, 2, tzinfo=UTC)  # still Monday 3 March in New York
