@@ -503,9 +503,21 @@ class TestExports:
         trades = importers.read_xlsx(path).trades
         assert ("101.5", "100.10") == (trades[0]["entry_price"], trades[1]["entry_price"])
 
-    def test_summaries_json(self):
-        data = json.loads(reports.export(self._tracker(), "summaries", "json", period="week"))
-        assert {"period", "net_pnl", "win_rate"} <= set(data[0])
+    @pytest.mark.parametrize("period", ["day", "week", "month"])
+    def test_summaries_every_field_exact(self, period):
+        tracker = self._tracker()
+        expected = [s.to_dict() for s in tracker.periods(period)]
+        as_json = json.loads(reports.export(tracker, "summaries", "json", period=period))
+        as_csv = list(
+            csv.DictReader(
+                io.StringIO(reports.export(tracker, "summaries", "csv", period=period).decode())
+            )
+        )
+        assert expected == as_json
+        assert [list(expected[0])] == [list(as_csv[0])]
+        for mine, row in zip(expected, as_csv, strict=True):
+            for name in ("net_pnl", "avg_win", "avg_loss", "expectancy", "fees", "start", "end"):
+                assert ("" if mine[name] is None else mine[name]) == row[name], name
 
     def test_daily_returns_for_pandas(self):
         pd = pytest.importorskip("pandas")
