@@ -100,7 +100,8 @@ class Idea:
     edges: tuple[str, ...]
     horizon: str | None
     rationale: str | None
-    #: JSON values given at creation (Decimals and datetimes as strings). Treat as read-only.
+    #: JSON values given at creation (Decimals and datetimes as strings); each Idea holds its
+    #: own copy.
     context: dict[str, Any] | None
     created_at: datetime
     expires_at: datetime
@@ -262,7 +263,7 @@ class _Rec:
         edges: tuple[str, ...],
         horizon: str | None,
         rationale: str | None,
-        context: dict[str, Any] | None,
+        context: str | None,
         created_at: datetime,
         expires_at: datetime,
     ) -> None:
@@ -347,7 +348,7 @@ class _Rec:
                 self.edges,
                 self.horizon,
                 self.rationale,
-                self.context,
+                None if self.context is None else json.loads(self.context),
                 self.created_at,
                 self.expires_at,
                 STATUSES[self.status],
@@ -646,20 +647,20 @@ def _normal_edges(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(to_name("edges", v, error=InvalidIdeaError) for v in items))
 
 
-def _to_context(value: object) -> dict[str, Any] | None:
+def _to_context(value: object) -> str | None:
     if value is None:
         return None
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         msg = f"'context' must be a dict with string keys or None (got {value!r})"
         raise InvalidIdeaError(msg)
     try:
-        # A JSON round trip: what is kept is exactly what the journal and snapshots restore.
+        # Kept as its JSON text: exactly what the journal and snapshots restore, and every
+        # Idea gets a fresh copy, so a caller changing one cannot change the tracker.
         text = json.dumps(json_safe(value), allow_nan=False, sort_keys=True)
     except (TypeError, ValueError):
         msg = f"'context' must hold JSON values only (got {value!r})"
         raise InvalidIdeaError(msg) from None
-    context: dict[str, Any] = json.loads(text)
-    return context
+    return text
 
 
 def _optional_text(field: str, value: object) -> str | None:
@@ -827,7 +828,8 @@ class Ideas:
                 why, ctx, created, expires,
             )  # fmt: skip
             if tracker._sinks:
-                payload = dict(zip(_INPUTS, inputs, strict=True))
+                payload: dict[str, Any] = dict(zip(_INPUTS, inputs, strict=True))
+                payload["context"] = None if ctx is None else json.loads(ctx)
                 payload["time"] = payload.pop("created_at")
                 tracker._write_ahead("ideas.apply_record", payload)
             if not self._observing:
@@ -1606,11 +1608,8 @@ class Ideas:
                 value = getattr(rec, name)
                 if name == "override" and value is not None:
                     value = [value["status"], value["r_achieved"], value["reason"], value["at"]]
-                elif name == "context" and value is not None:
-                    value = json.dumps(value, sort_keys=True)
                 elif name == "content":
                     value = [*value[:-1], value[-1] // timedelta(microseconds=1)]
-                    value[11] = None if value[11] is None else json.dumps(value[11], sort_keys=True)
                 row.append(_tagged(value))
             rows.append(row)
         return {
@@ -1629,8 +1628,6 @@ class Ideas:
             for name in ("created_at", "expires_at"):
                 values[name] = _as_time(values[name])
             values["edges"] = tuple(values["edges"])
-            if values["context"] is not None:
-                values["context"] = json.loads(values["context"])
             rec = _Rec(*(values[name] for name in _INPUTS))
             rec.status = values["status"]
             rec.triggered_at = _as_time(values["triggered_at"])
@@ -1651,7 +1648,6 @@ class Ideas:
             rec.pnl = values["pnl"]
             content = list(values["content"])
             content[8] = tuple(content[8])
-            content[11] = None if content[11] is None else json.loads(content[11])
             content[12] = timedelta(microseconds=content[12])
             rec.content = tuple(content)
             self._restore_rec(rec)

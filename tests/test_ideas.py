@@ -634,6 +634,8 @@ class TestPersistence:
         tracker.ideas.expire(minutes(120))
         before = fingerprint(tracker), tracker.ideas.summary(edge="gap", horizon="day")
         assert "2.1" == made.context["atr"]
+        made.context["atr"] = "changed"  # a caller's copy: the tracker keeps its own
+        assert "2.1" == tracker.ideas.get(made.idea_id).context["atr"]
         tracker.close()
         restored = pt.Tracker.restore(store)
         assert before == (fingerprint(restored), restored.ideas.summary(edge="gap", horizon="day"))
