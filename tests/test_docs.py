@@ -61,17 +61,18 @@ PUBLIC_MODULES = ["errors", "signals", "stores", "importers", "reports", "alerts
 
 
 def python_blocks(name: str) -> list[str]:
-    return re.findall(r"```python\n(.*?)```", (DOCS / name).read_text(), re.S)
+    path = ROOT / name if name == "README.md" else DOCS / name
+    return re.findall(r"```python\n(.*?)```", path.read_text(), re.S)
 
 
 class TestRunnableDocs:
-    """The tutorial and the bot how-to run, block after block, as one script."""
+    """The README, the tutorial and the bot how-to run, block after block, as one script."""
 
-    @pytest.mark.parametrize("name", ["tutorial.md", "howto-bot.md"])
+    @pytest.mark.parametrize("name", ["README.md", "tutorial.md", "howto-bot.md"])
     def test_code_blocks_run_in_order(self, name, tmp_path, monkeypatch, capsys):
         monkeypatch.chdir(tmp_path)
         blocks = python_blocks(name)
-        assert len(blocks) >= 5
+        assert blocks
         namespace: dict[str, object] = {"__name__": f"docs_{name}"}
         for i, block in enumerate(blocks):
             exec(compile(block, f"{name} block {i + 1}", "exec"), namespace)
