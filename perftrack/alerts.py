@@ -162,6 +162,9 @@ def _streak(name: str, value: object) -> int | None:
     return None if value is None else _positive_int(name, value)
 
 
+#: The target of ``min_risk_reward=True``: average win as large as the average loss.
+_DEFAULT_RISK_REWARD: Final = 1.0
+
 _RULE_FIELDS: Final = (
     "min_win_rate",
     "min_risk_reward",
@@ -182,8 +185,9 @@ class Targets:
         min_win_rate: Lowest acceptable win rate (fraction) over the last ``rolling_window``
             closed trades.
         min_risk_reward: Lowest acceptable payoff ratio (avg win / |avg loss|) over the last
-            ``risk_reward_window`` closed trades; its alert is ``risk_reward_breach``. Every
-            rule is opt-in; 1.0 (wins as large as losses) is the usual target.
+            ``risk_reward_window`` closed trades; its alert is ``risk_reward_breach``. Like
+            every rule it is opt-in; ``True`` switches it on at its default target,
+            1.0 (wins as large as losses).
         max_drawdown_pct: Largest acceptable fall of live equity below its peak (fraction).
         max_drawdown: Largest acceptable fall of live equity below its peak (money).
         max_daily_loss: Largest acceptable realized loss in the current session day (money).
@@ -207,7 +211,7 @@ class Targets:
     """
 
     min_win_rate: float | None = None
-    min_risk_reward: float | None = None
+    min_risk_reward: float | bool | None = None
     max_drawdown_pct: float | None = None
     max_drawdown: Decimal | None = None
     max_daily_loss: Decimal | None = None
@@ -229,7 +233,13 @@ class Targets:
         # frozen, hence object.__setattr__.
         fixed: dict[str, object] = {
             "min_win_rate": _fraction("min_win_rate", self.min_win_rate),
-            "min_risk_reward": _fraction("min_risk_reward", self.min_risk_reward, above_one=True),
+            "min_risk_reward": _fraction(
+                "min_risk_reward",
+                # True: on, at the issue-defined default (an operator who only says "watch
+                # risk-reward" gets wins as large as losses).
+                _DEFAULT_RISK_REWARD if self.min_risk_reward is True else self.min_risk_reward,
+                above_one=True,
+            ),
             "max_drawdown_pct": _fraction("max_drawdown_pct", self.max_drawdown_pct),
             "max_drawdown": _money("max_drawdown", self.max_drawdown),
             "max_daily_loss": _money("max_daily_loss", self.max_daily_loss),

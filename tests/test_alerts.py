@@ -119,6 +119,17 @@ class TestScenarios:
         assert alert.actual < 1.0  # the payoff when the breach began
         assert 0.5 == tracker.rolling(10).payoff_ratio
 
+    def test_true_switches_risk_reward_on_at_its_default_target(self, tmp_path):
+        assert 1.0 == pt.Targets(min_risk_reward=True).min_risk_reward
+        assert None is pt.Targets().min_risk_reward  # opt-in, like every rule
+        path = tmp_path / "targets.toml"
+        path.write_text("[targets]\nmin_risk_reward = true\n")
+        tracker = pt.Tracker("10000", targets=pt.Targets.from_toml(path))
+        for n in range(10):
+            close(tracker, n, n % 2 == 0, size="5" if n % 2 == 0 else "10")
+        (alert,) = tracker.alerts.active()
+        assert ("risk_reward_breach", 1.0) == (alert.rule, alert.target)
+
     def test_no_trades_no_alert(self):
         targets = pt.Targets(
             min_win_rate=0.9,
