@@ -151,13 +151,15 @@ class TrackerMachine(RuleBasedStateMachine):
         # A small account goes below zero: the None rules of returns and drawdowns.
         equity=st.sampled_from(["10000", "250", "40"]),
         capacity=st.sampled_from([3, 512]),
+        ppy=st.sampled_from([None, 260]),
     )
-    def setup(self, zone: str, calendar: str, equity: str, capacity: int) -> None:
+    def setup(self, zone: str, calendar: str, equity: str, capacity: int, ppy: int | None) -> None:
         # A small rolling capacity sends rolling(n) down its scan path too.
         _tracker.ROLLING_CAPACITY = capacity
-        self.tracker = pt.Tracker(equity, timezone=zone, calendar=calendar)
+        self.tracker = pt.Tracker(equity, timezone=zone, calendar=calendar, periods_per_year=ppy)
         self.model = Model(Decimal(equity), zone, calendar)
-        self.ppy = 252.0 if calendar == "weekdays" else 365.0
+        default = 252.0 if calendar == "weekdays" else 365.0
+        self.ppy = default if ppy is None else float(ppy)
 
     def teardown(self) -> None:
         _tracker.ROLLING_CAPACITY = self.capacity
