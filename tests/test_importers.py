@@ -380,6 +380,16 @@ class TestCsv:
         tracker = loaded(importers.read_csv(path, mapping))
         assert (Decimal(2), ("a", "b")) == (tracker.trades()[0].net_pnl, tracker.trades()[0].tags)
 
+    def test_utf8_with_a_byte_order_mark(self, tmp_path):
+        # Spreadsheets save "CSV UTF-8" with a BOM and CRLF; the first column is still named.
+        path = tmp_path / "t.csv"
+        path.write_bytes(
+            "\ufeffsymbol,side,quantity,entry_price,exit_price,entry_time,exit_time,strategy\r\n"
+            "X,long,2,10,11,2025-01-06T10:00:00Z,2025-01-06T11:00:00Z,café\r\n".encode()
+        )
+        trade = loaded(importers.read_csv(path)).trades()[0]
+        assert ("X", "café") == (trade.symbol, trade.strategy)
+
     def test_missing_column(self, tmp_path):
         path = tmp_path / "t.csv"
         path.write_text("symbol,side\nX,long\n")
@@ -480,6 +490,18 @@ class TestIdeas:
         with pytest.raises(pt.errors.DuplicateTradeError, match="'idea_id' 'x1'"):
             importers.load_ideas(tracker, importers.read_ideas(path))
         assert before == tracker.ideas.list()
+
+    def test_utf8_with_a_byte_order_mark(self, tmp_path):
+        # Spreadsheets save "CSV UTF-8" with a BOM and CRLF; the first column is still named.
+        csv_path, jsonl_path = tmp_path / "ideas.csv", tmp_path / "ideas.jsonl"
+        csv_path.write_bytes(
+            "\ufeffticker,direction,entry,stop,target,confidence,rationale,created_at\r\n"
+            "NVDA,long,120,118,126,4,reclaimed VWAP à l'ouverture,2025-11-17T15:00:00Z\r\n".encode()
+        )
+        jsonl_path.write_bytes(("\ufeff" + idea_line(trade_id="x2")).encode())
+        first, second = importers.read_ideas([csv_path, jsonl_path]).ideas
+        assert ("NVDA", "reclaimed VWAP à l'ouverture") == (first["symbol"], first["rationale"])
+        assert "x2" == second["idea_id"]
 
     def test_twice_is_once(self, tmp_path):
         path = tmp_path / "ideas.jsonl"

@@ -100,7 +100,7 @@ def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
         if match:
             days.append(date.fromisoformat(match.group(1)))
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
             warnings.append(f"{path}: missing, skipped")
             if match:
@@ -151,7 +151,7 @@ def read_json(path: str | Path) -> ImportResult:
     offset); perftrack's derived fields are ignored.
     """
     try:
-        doc = json.loads(Path(path).read_text())
+        doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
     except ValueError as e:
         raise _bad(path, "document", f"not JSON ({e})") from None
     if not isinstance(doc, list):
@@ -190,7 +190,7 @@ def read_freqtrade(path: str | Path, *, strategy: str | None = None) -> ImportRe
     as exact decimals from the file's text. The starting balance and freqtrade's own statistics
     are in ``reported``.
     """
-    doc = json.loads(Path(path).read_text(), parse_float=Decimal)
+    doc = json.loads(Path(path).read_text(encoding="utf-8-sig"), parse_float=Decimal)
     strategies = doc.get("strategy", {})
     names = [strategy] if strategy else list(strategies)
     trades = []
@@ -399,7 +399,7 @@ def read_csv(
     mapping = dict(mapping or {})
     names = TRADE_FIELDS
     trades = []
-    with Path(path).open(newline="") as f:
+    with Path(path).open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f, delimiter=delimiter)
         columns = set(reader.fieldnames or ())
         for needed in (

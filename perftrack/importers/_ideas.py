@@ -298,7 +298,7 @@ def _rows(path: Path, warnings: list[str]) -> list[tuple[Path, str, Mapping[str,
     The records of one file with where they are ("line 7"); a cut last line is a warning.
     """
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as e:
         raise InvalidInputError(f"'file' {path} cannot be read: {e}") from e
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
