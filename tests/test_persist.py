@@ -207,8 +207,65 @@ class TestFormats:
         crc, _, body = data.partition(b"\n")
         assert int(crc, 16) == zlib.crc32(body)
         doc = json.loads(zlib.decompress(body))
-        assert (1, seq) == (doc["schema"], doc["seq"])
+        assert (2, seq) == (doc["schema"], doc["seq"])
         assert "2.5" == doc["state"]["realized"]
+
+    def test_schema_1_snapshot_still_loads(self):
+        import zlib
+
+        from perftrack._persist import _TRADE_FIELDS, _plain, _snapshot_key, tracker_state
+
+        store = MemoryStore()
+        tracker = pt.Tracker("1000", store=store, timezone="America/New_York")
+        for n in range(40):
+            apply(
+                tracker,
+                (
+                    ["record", "open", "partial", "close"][n % 4],
+                    n % 3,
+                    90 + n,
+                    n * 50,
+                    "a",
+                    n % 2 == 0,
+                ),
+                n,
+            )
+        tracker.flush()
+        seq = tracker._journal.next_seq - 1
+        before = fingerprint(tracker)
+        # The state as schema 1 wrote it: one list per closed trade.
+        state = tracker_state(tracker)
+        state["trades"] = [[getattr(t, f) for f in _TRADE_FIELDS] for t in tracker._closed]
+        doc = {"schema": 1, "seq": seq, "state": state}
+        body = zlib.compress(json.dumps(doc, default=_plain).encode())
+        crash(tracker)
+        store.put(_snapshot_key("main", seq), b"%08x\n%s" % (zlib.crc32(body), body))
+        restored = pt.Tracker.restore(store)
+        assert (seq, 0) == (restored.restore_report.snapshot_seq, restored.restore_report.replayed)
+        assert before == fingerprint(restored)
+        restored.close()
+
+    def test_unknown_schema_is_skipped_like_damage(self):
+        import zlib
+
+        from perftrack._persist import _snapshot_key
+
+        store = MemoryStore()
+        tracker = pt.Tracker("1000", store=store)
+        tracker.record_trade("X", "long", 1, "10", "12.5", T0, T0)
+        tracker.flush()
+        before = fingerprint(tracker)
+        crash(tracker)
+        body = zlib.compress(json.dumps({"schema": 99, "seq": 1, "state": {}}).encode())
+        key = _snapshot_key("main", 1)
+        store.put(key, b"%08x\n%s" % (zlib.crc32(body), body))
+        restored = pt.Tracker.restore(store)
+        assert ((key,), 2) == (
+            restored.restore_report.skipped_snapshots,
+            restored.restore_report.replayed,
+        )
+        assert before == fingerprint(restored)
+        restored.close()
 
     def test_stores_without_append_write_numbered_segments(self):
         from perftrack.stores import KeyValueStore
