@@ -1733,7 +1733,8 @@ class Tracker:
         day.append(event)
         self._realized += amount
         self._booked.append((when, amount, source))
-        self._index(ordinal, event, source, closed)
+        # A journal replay (restore) queues without folding, as a snapshot load does.
+        self._index(ordinal, event, source, closed, bulk=self._replaying)
 
     def _index(
         self,
