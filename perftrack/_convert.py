@@ -34,6 +34,11 @@ _ZERO: Final = Decimal(0)
 # Prices and quantities repeat (tick grids, lot sizes, fixed fees): sharing one Decimal per
 # distinct input text saves both the parse and ~100 bytes per stored value. Bounded, and
 # cleared when full, so a stream of unique values cannot grow it.
+#: Numbers are refused at or beyond 10**100 in size, or below 10**-100 unless zero: every
+#: product, sum and R of such numbers stays finite (as a Decimal and as a float), where a
+#: 1e999999 price overflowed the money context after its event was journaled.
+_MAX_ADJUSTED: Final = 99
+_MIN_ADJUSTED: Final = -100
 _DECIMAL_CACHE: dict[object, Decimal] = {}
 _DECIMAL_CACHE_MAX: Final = 16384
 
@@ -100,6 +105,9 @@ def _parse_decimal(field: str, value: object, error: type[InvalidInputError]) ->
         raise _bad(error, field, "must be a Decimal, int or str", value)
     if not number.is_finite():
         raise _bad(error, field, "must be finite", value)
+    if number and not _MIN_ADJUSTED <= number.adjusted() <= _MAX_ADJUSTED:
+        why = "must be below 1e100 and, unless 0, at least 1e-100 in size"
+        raise _bad(error, field, why, value)
     return number
 
 

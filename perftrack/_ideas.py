@@ -64,8 +64,10 @@ _STATUS_CODE: Final = {name: i for i, name in enumerate(STATUSES)}
 _ZERO: Final = Decimal(0)
 #: R-multiples are kept to 12 decimal places: exact to add and subtract in the aggregates,
 #: far finer than any price grid makes meaningful.
-_R_PLACES: Final = Decimal("1e-12")
-#: Wide enough that no quotient of two finite prices overflows the quantization.
+_R_DECIMALS: Final = 12
+_R_PLACES: Final = Decimal(1).scaleb(-_R_DECIMALS)
+#: Wide enough for the quotients of any market's prices; a larger R (a feed's sentinel price,
+#: an override typed wrongly) is quantized in a context sized to it (``to_r``).
 _R_CONTEXT: Final = Context(prec=120)
 _AVERAGE: Final = Context(prec=28)
 _NO_KEY: Final = (None, None, None, None, None)
@@ -195,7 +197,19 @@ def r_multiple(x: Decimal, risk: Decimal) -> Decimal:
     """
     ``x`` (a signed price distance from the entry) in R, to 12 decimal places.
     """
-    return _R_CONTEXT.quantize(_R_CONTEXT.divide(x, risk), _R_PLACES)
+    return to_r(_R_CONTEXT.divide(x, risk))
+
+
+def to_r(value: Decimal) -> Decimal:
+    """
+    ``value`` (a finite R) to 12 decimal places. Never raises: a quantization needing more
+    digits than ``_R_CONTEXT`` holds runs in a context as wide as it needs, so an R far out
+    of range is kept rather than failing an event that is already journaled.
+    """
+    digits = value.adjusted() + 1 + _R_DECIMALS
+    if digits <= _R_CONTEXT.prec:
+        return _R_CONTEXT.quantize(value, _R_PLACES)
+    return Context(prec=digits + 1).quantize(value, _R_PLACES)
 
 
 # -- the state of one idea ---------------------------------------------------------------------
@@ -1270,7 +1284,7 @@ class Ideas:
             if rec.override is None:
                 rec.override = {"status": STATUSES[rec.status], "r_achieved": rec.r}
             rec.override = {**rec.override, "reason": reason, "at": at}
-            value = None if r is None else _R_CONTEXT.quantize(r, _R_PLACES)
+            value = None if r is None else to_r(r)
             code = _STATUS_CODE[status]
             if rec.status <= _OPEN:
                 self._close(rec, code, value, at, pending)

@@ -36,8 +36,24 @@ class TestToDecimal:
         with pytest.raises(InvalidTradeError, match=r"^'price' .*\(got "):
             to_decimal("price", value)
 
-    @given(st.decimals(allow_nan=False, allow_infinity=False))
-    def test_any_finite_decimal_round_trips_through_str(self, value):
+    @pytest.mark.parametrize(
+        "value", [1.7976931348623157e308, "1e100", "-1e999998", "1e-101", Decimal("1e-999")]
+    )
+    def test_refused_out_of_range(self, value):
+        # A feed's "no price" sentinel (the largest double) is refused, not computed with.
+        with pytest.raises(InvalidTradeError, match=r"^'price' must be below 1e100 .*\(got "):
+            to_decimal("price", value, minimum="any")
+
+    @pytest.mark.parametrize("value", ["9.99e99", "1e-100", "-1e-100", "0E-999"])
+    def test_accepted_at_the_ends_of_the_range(self, value):
+        assert Decimal(value) == to_decimal("price", value, minimum="any")
+
+    @given(
+        st.decimals(allow_nan=False, allow_infinity=False).filter(
+            lambda d: not d or -100 <= d.adjusted() <= 99
+        )
+    )
+    def test_any_finite_decimal_in_range_round_trips_through_str(self, value):
         assert value == to_decimal("x", str(value), minimum="any")
 
 

@@ -290,6 +290,32 @@ class TestExpiry:
         assert "expired" == idea(tracker).status
 
 
+class TestFarOutPrices:
+    """Prices out of range are refused; an R of any size is kept, journaled and restored."""
+
+    def test_a_sentinel_price_is_refused_and_changes_nothing(self, tracker):
+        # Some feeds send the largest double as "no price"; it was a 9e307 R win.
+        made = idea(tracker)
+        sentinel = 1.7976931348623157e308
+        with pytest.raises(errors.InvalidInputError, match=r"'high' must be below 1e100 .*1.797"):
+            bar(tracker, 1, sentinel, sentinel, sentinel, sentinel)
+        assert made == now(tracker, made)
+
+    def test_an_r_wider_than_the_r_context(self):
+        # Risk 1e-100 and a target near 1e99: the win is 1e199 R less a hair, to 12 places,
+        # more digits than the R context holds; it crashed the mark after it was journaled.
+        store = MemoryStore()
+        tracker = pt.Tracker(store=store)
+        stop = "0." + "9" * 100
+        made = idea(tracker, entry="1", stop=stop, target="1e99")
+        tracker.mark_price("NVDA", "1e99", minutes(1))
+        got = now(tracker, made)
+        assert ("win", 1e199) == (got.status, got.r_achieved)
+        ideas = tracker.ideas.list()
+        tracker.close()
+        assert ideas == pt.Tracker.restore(store).ideas.list()
+
+
 class TestNotesAndOverrides:
     """annotate and override change an idea, and the analysis follows the override."""
 
