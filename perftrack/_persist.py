@@ -37,13 +37,15 @@ import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 import structlog
 
+from perftrack import signals
+from perftrack._convert import to_name, to_side, to_tags
 from perftrack.errors import (
     CorruptDataError,
     InvalidInputError,
@@ -640,6 +642,67 @@ def replay(tracker: Tracker, kind: str, data: dict[str, Any]) -> None:
         msg = f"'kind' is not a journaled event (got {kind!r})"
         raise InvalidInputError(msg)
     method(**data)
+
+
+def replay_trade(tracker: Tracker, data: dict[str, Any]) -> bool:
+    """
+    Apply a journaled ``record_trade`` without the public call's validation, when nothing
+    else could tell the difference; False (nothing done) when the public call must do it.
+
+    A journal record passed its checksum and holds the arguments ``record_trade`` accepted
+    and normalised when the event happened, so checking them again only costs time. The
+    trusted path applies when no sink, observer (alerts, ideas, reviews) or signal receiver
+    would see the event and the trade touches no existing id and no idea; everything else
+    (and every other kind of event) goes through the public method.
+    """
+    from perftrack._tracker import _SIGN, MONEY_CONTEXT, _risk, _round_trip  # noqa: PLC0415
+
+    tid = data["trade_id"]
+    if (
+        tracker._sinks
+        or tracker._observers
+        or signals.trade_closed.receivers
+        or signals.equity_changed.receivers
+        or tid is None
+        or data["idea_id"] is not None
+        or tid in tracker._closed_ids
+        or tid in tracker._open
+    ):
+        return False
+    side = to_side(data["side"])
+    qty, entry, exit_ = (
+        Decimal(data["quantity"]),
+        Decimal(data["entry_price"]),
+        Decimal(data["exit_price"]),
+    )
+    fee = Decimal(data["fees"])
+    stop, target, given_net = data["stop_price"], data["target_price"], data["net_pnl"]
+    stop = None if stop is None else Decimal(stop)
+    target = None if target is None else Decimal(target)
+    given_net = None if given_net is None else Decimal(given_net)
+    t_in = datetime.fromisoformat(data["entry_time"])
+    t_out = datetime.fromisoformat(data["exit_time"])
+    with tracker._lock, localcontext(MONEY_CONTEXT):
+        tracker._check_retained(t_out, "exit_time")
+        net = (exit_ - entry) * qty * _SIGN[side] - fee if given_net is None else given_net
+        risk = _risk(entry, stop, qty)
+        fields = (
+            tid,
+            to_name("symbol", data["symbol"]),
+            to_name("strategy", data["strategy"]),
+            side,
+            qty,
+            entry,
+            exit_,
+            t_in,
+            t_out,
+            fee,
+        )
+        trade = _round_trip(fields, net, stop, target, to_tags(data["tags"]), None, risk)
+        tracker._book(t_out, net, fee, trade, trade)
+        tracker._claim_id(tid)
+        tracker._after_change(t_out, [], "record_trade", None, trade)
+    return True
 
 
 REPLAYABLE: Final = frozenset(
@@ -1342,7 +1405,8 @@ def _replay_journal_into(
             stop_reason = f"journal jumps from {expected - 1} to {record['seq']} in {key}"
             remaining += 1
             continue
-        replay(tracker, record["kind"], record["data"])
+        if record["kind"] != "record_trade" or not replay_trade(tracker, record["data"]):
+            replay(tracker, record["kind"], record["data"])
         replayed += 1
         expected += 1
     if stop_reason is not None:

@@ -826,24 +826,14 @@ class Tracker:
         with self._lock, localcontext(MONEY_CONTEXT):
             if tid is None:
                 tid = self._new_id()
-            trade = Trade(
-                trade_id=tid,
-                symbol=sym,
-                strategy=strat,
-                side=side_,
-                quantity=qty,
-                entry_price=entry,
-                exit_price=exit_,
-                entry_time=t_in,
-                exit_time=t_out,
-                fees=fee,
-                net_pnl=net,
-                stop_price=stop,
-                target_price=target,
-                tags=tag_names,
-                idea_id=idea,
-                risk=risk,
-                r_multiple=None if risk is None else float(net / risk),
+            trade = _round_trip(
+                (tid, sym, strat, side_, qty, entry, exit_, t_in, t_out, fee),
+                net,
+                stop,
+                target,
+                tag_names,
+                idea,
+                risk,
             )
             earlier = self._closed_ids.get(tid)
             if earlier is not None:
@@ -2232,6 +2222,43 @@ def _basis_share(cost: Decimal, out: Decimal, qty: Decimal) -> Decimal:
     if isinstance(exponent, int) and exponent < -20:
         share = share.quantize(_BASIS_PLACES)
     return share
+
+
+def _round_trip(
+    fields: tuple[Any, ...],
+    net: Decimal,
+    stop: Decimal | None,
+    target: Decimal | None,
+    tags: tuple[str, ...],
+    idea: str | None,
+    risk: Decimal | None,
+) -> Trade:
+    """
+    The Trade of a round trip recorded whole: ``fields`` are trade_id, symbol, strategy,
+    side, quantity, entry and exit price, entry and exit time and fees (record_trade and its
+    journal replay build it alike). Call in MONEY_CONTEXT.
+    """
+    tid, symbol, strategy, side, quantity, entry, exit_, t_in, t_out, fees = fields
+    r_multiple = None if risk is None else float(net / risk)
+    return Trade(
+        tid,
+        symbol,
+        strategy,
+        side,
+        quantity,
+        entry,
+        exit_,
+        t_in,
+        t_out,
+        fees,
+        net,
+        stop,
+        target,
+        tags,
+        idea,
+        risk,
+        r_multiple,
+    )
 
 
 def _risk(entry: Decimal, stop: Decimal | None, quantity: Decimal) -> Decimal | None:

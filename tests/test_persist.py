@@ -161,6 +161,53 @@ class TestRoundTrip:
         restored.close()
         twin.close()
 
+    @pytest.mark.parametrize("listener", [False, True])
+    def test_trusted_replay_of_recorded_trades(self, monkeypatch, listener):
+        """Journaled record_trade events replay without the public call, to the same state."""
+        from perftrack import _persist
+
+        calls = {"trusted": 0}
+        trusted = _persist.replay_trade
+
+        def counting(tracker, data):
+            done = trusted(tracker, data)
+            calls["trusted"] += done
+            return done
+
+        monkeypatch.setattr(_persist, "replay_trade", counting)
+        store = MemoryStore()
+        tracker = pt.Tracker("1000", store=store, timezone="America/New_York")
+        for n in range(30):
+            apply(
+                tracker,
+                (["record", "record", "open", "close"][n % 4], 0, 95 + n, n * 90, "a", n % 3 == 0),
+                n,
+            )
+        tracker.record_trade("Z", "short", "3", "10", "9.5", T0, T0, net_pnl="1.25", trade_id="z1")
+        tracker.record_trade("Z", "long", "1", "10", "11", T0, T0 + timedelta(days=9))
+        before = fingerprint(tracker)
+        crash(tracker)
+        received: list[Any] = []
+
+        def on_closed(sender, **payload):
+            received.append(payload["trade"])
+
+        if listener:
+            pt.signals.trade_closed.connect(on_closed)
+        try:
+            restored = pt.Tracker.restore(store, timezone="America/New_York")
+        finally:
+            pt.signals.trade_closed.disconnect(on_closed)
+        assert before == fingerprint(restored)
+        # A receiver sees every replayed trade, as before: then nothing takes the trusted path.
+        recorded = sum(
+            record is not None and record["kind"] == "record_trade"
+            for _key, _line, record, _problem in _persist.read_journal(store, "main", -1)
+        )
+        expected = (0, 25, 18) if listener else (18, 0, 18)
+        assert expected == (calls["trusted"], len(received), recorded)
+        restored.close()
+
     def test_local_store_and_second_restore(self, tmp_path):
         store = LocalStore(tmp_path)
         with pt.Tracker("1000", store=store, snapshot_every=5) as tracker:
