@@ -644,6 +644,28 @@ def replay(tracker: Tracker, kind: str, data: dict[str, Any]) -> None:
     method(**data)
 
 
+#: The arguments a journaled record_trade holds (every one, defaults included).
+_RECORD_TRADE_KEYS: Final = frozenset(
+    {
+        "trade_id",
+        "symbol",
+        "side",
+        "quantity",
+        "entry_price",
+        "exit_price",
+        "entry_time",
+        "exit_time",
+        "fees",
+        "strategy",
+        "stop_price",
+        "target_price",
+        "tags",
+        "net_pnl",
+        "idea_id",
+    }
+)
+
+
 def replay_trade(tracker: Tracker, data: dict[str, Any]) -> bool:
     """
     Apply a journaled ``record_trade`` without the public call's validation, when nothing
@@ -657,6 +679,8 @@ def replay_trade(tracker: Tracker, data: dict[str, Any]) -> bool:
     """
     from perftrack._tracker import _SIGN, MONEY_CONTEXT, _risk, _round_trip  # noqa: PLC0415
 
+    if data.keys() != _RECORD_TRADE_KEYS:
+        return False  # a record of another version's shape: the public call judges it
     tid = data["trade_id"]
     if (
         tracker._sinks
