@@ -279,6 +279,13 @@ class _LivePath:
     def _commit(self) -> None:
         self.peak, self.max_dd, self.max_dd_pct = self.figures()[:3]
 
+    def drawdown_now(self) -> tuple[Decimal, Decimal]:
+        """
+        (peak, current drawdown) with the pending point: ``figures()`` without the maxima.
+        """
+        peak = max(self.peak, self.equity)
+        return peak, peak - self.equity
+
     def figures(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
         """
         (peak, max drawdown, max drawdown fraction, current drawdown) with the pending point.

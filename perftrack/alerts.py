@@ -377,6 +377,26 @@ class Targets:
 
 # -- rules -------------------------------------------------------------------------------------
 
+#: How far (relative) a cheaply computed float quotient may be from the exact figure: far
+#: beyond the few ulps that short conversions and float arithmetic can cost.
+_MARGIN: Final = 1e-9
+_DEC_MARGIN: Final = Decimal(_MARGIN)
+_ZERO: Final = Decimal(0)
+#: Below this a float has lost precision (subnormal) or the conversion may have underflowed.
+_TINY: Final = 1e-300
+
+
+def _quotient_may_cross(rule: _Windowed, num: float, den: float, active: bool) -> bool:
+    """
+    Whether the rule's exact figure, approximated by ``num / den`` (two positive floats),
+    might be past its band (``active``: recovered) or below its target (not: breached). False
+    only when it certainly is not.
+    """
+    if not (_TINY < den < math.inf and (not num or _TINY < num < math.inf)):
+        return True  # the floats cannot stand for the figure: let the exact one decide
+    value = num / den
+    return value >= rule.band_lo if active else value <= rule.target_hi
+
 
 class _Rule:
     """
@@ -416,6 +436,22 @@ class _Rule:
     def check(self, tracker: Tracker) -> bool | None:
         raise NotImplementedError
 
+    def may_flip(self, active: bool) -> bool:
+        """
+        Whether ``check`` could now move the rule's alert: into breach when it is not
+        ``active``, out of it when it is. Never False when ``check`` would move it; True when
+        unsure (``check`` then decides). It lets the event path skip ``check`` and the work of
+        ``actual`` while nothing can change, which is almost always.
+        """
+        return True
+
+    def step(self, trade: Trade, active: bool) -> bool:
+        """
+        ``on_trade`` then ``may_flip``, in one call (the event path runs it on every close).
+        """
+        self.on_trade(trade)
+        return self.may_flip(active)
+
     def state(self) -> list[Any]:
         return []
 
@@ -448,6 +484,10 @@ class _Windowed(_TradeRule):
         self.window = window
         self.sample = min(window, sample) if sample is not None else window
         self.band = target * (1 + hysteresis)
+        # The bounds a float quotient is compared with, widened far beyond its rounding (see
+        # ``_quotient_may_cross``).
+        self.target_hi = target * (1 + _MARGIN)
+        self.band_lo = self.band * (1 - _MARGIN)
         self.nets: deque[Decimal] = deque(maxlen=window)
         self.wins = 0
         self.win_sum = Decimal(0)
@@ -455,11 +495,25 @@ class _Windowed(_TradeRule):
         self.losses = 0
 
     def on_trade(self, trade: Trade) -> None:
+        # ``_count`` inlined (this runs on every close). Unary minus and plus round to the
+        # context exactly as ``net * -1`` and ``net * 1`` do, so the sums are the same.
         nets = self.nets
-        if len(nets) == nets.maxlen:
-            self._count(nets[0], -1)
-        nets.append(trade.net_pnl)
-        self._count(trade.net_pnl, 1)
+        if len(nets) == self.window:
+            old = nets[0]
+            if old > _ZERO:
+                self.wins -= 1
+                self.win_sum += -old
+            elif old < _ZERO:
+                self.losses -= 1
+                self.loss_sum += -old
+        net = trade.net_pnl
+        nets.append(net)
+        if net > _ZERO:
+            self.wins += 1
+            self.win_sum += +net
+        elif net < _ZERO:
+            self.losses += 1
+            self.loss_sum += +net
 
     def _count(self, net: Decimal, sign: int) -> None:
         if net > 0:
@@ -498,6 +552,14 @@ class _WinRate(_Windowed):
     def metric_now(self) -> float | None:
         return self.wins / len(self.nets)
 
+    def step(self, trade: Trade, active: bool) -> bool:
+        self.on_trade(trade)
+        n = len(self.nets)
+        if n < self.sample:
+            return False
+        value = self.wins / n  # exactly metric_now, cheap
+        return value >= self.band if active else value < self.target
+
 
 class _Payoff(_Windowed):
     name = "risk_reward_breach"
@@ -508,6 +570,16 @@ class _Payoff(_Windowed):
             return None
         return float((self.win_sum / self.wins) / (-self.loss_sum / self.losses))
 
+    def step(self, trade: Trade, active: bool) -> bool:
+        self.on_trade(trade)
+        wins, losses = self.wins, self.losses
+        if len(self.nets) < self.sample or not wins or not losses:
+            return False
+        # Short float conversions instead of two 50-digit divisions and a long conversion.
+        return _quotient_may_cross(
+            self, float(self.win_sum) * losses, -float(self.loss_sum) * wins, active
+        )
+
 
 class _ProfitFactor(_Windowed):
     name = "min_profit_factor"
@@ -515,6 +587,12 @@ class _ProfitFactor(_Windowed):
 
     def metric_now(self) -> float | None:
         return None if not self.loss_sum else float(self.win_sum / -self.loss_sum)
+
+    def step(self, trade: Trade, active: bool) -> bool:
+        self.on_trade(trade)
+        if len(self.nets) < self.sample or not self.loss_sum:
+            return False
+        return _quotient_may_cross(self, float(self.win_sum), -float(self.loss_sum), active)
 
 
 class _LossStreak(_TradeRule):
@@ -533,6 +611,13 @@ class _LossStreak(_TradeRule):
         if self.streak > self.target:
             return True
         return False if self.streak == 0 else None
+
+    def may_flip(self, active: bool) -> bool:
+        return self.streak == 0 if active else self.streak > self.target
+
+    def step(self, trade: Trade, active: bool) -> bool:
+        streak = self.streak = self.streak + 1 if trade.net_pnl < _ZERO else 0
+        return streak == 0 if active else streak > self.target
 
     def state(self) -> list[Any]:
         return [self.streak]
@@ -554,6 +639,26 @@ class _Drawdown(_Rule):
         self.band = target * (
             1 - Decimal(str(hysteresis)) if isinstance(target, Decimal) else 1 - hysteresis
         )
+        self.money = metric == "max_drawdown"
+        if not self.money:
+            # drawdown / peak past a fraction, as drawdown past fraction x peak: Decimal
+            # products instead of a 50-digit division and its float conversion. The bounds
+            # are widened far beyond the float rounding of the exact figure.
+            self.target_lo = Decimal(target) * (1 - _DEC_MARGIN)
+            self.band_hi = Decimal(self.band) * (1 + _DEC_MARGIN)
+
+    def may_flip_live(self, peak: Decimal, drawdown: Decimal, active: bool) -> bool:
+        """
+        ``may_flip`` for this peak and current drawdown of live equity.
+        """
+        if self.money:
+            moved: bool = drawdown <= self.band if active else drawdown > self.target
+            return moved
+        if not peak > _ZERO:
+            return False
+        if active:
+            return drawdown <= self.band_hi * peak
+        return drawdown > self.target_lo * peak
 
     def check(self, tracker: Tracker) -> bool | None:
         return self.check_live(tracker._live.figures())
@@ -623,21 +728,51 @@ class _DailyLoss(_Rule):
         self.calendar: Calendar | None = None  # set by Alerts: the targets' zone, if any
         self.day: int | None = None
         self.pnl = Decimal(0)
+        # The UTC bounds of ``day``: an instant inside them is in it, without a zone lookup.
+        self.start: datetime | None = None
+        self.end: datetime | None = None
 
     def check(self, tracker: Tracker) -> bool | None:
-        if tracker._clock is None:
+        if not self.update(tracker):
             return None
-        calendar = self.calendar or tracker._calendar
-        today = calendar.session_of(tracker._clock)
-        if today != self.day:
-            self.day, self.pnl = today, Decimal(0)
+        return self.verdict()
+
+    def update(self, tracker: Tracker) -> bool:
+        """
+        Add what the event realized in the current session day; False before any event.
+        """
+        clock = tracker._clock
+        if clock is None:
+            return False
+        start, end = self.start, self.end
+        if start is None or end is None or not start <= clock < end:
+            calendar = self.calendar or tracker._calendar
+            today = calendar.session_of(clock)
+            if today != self.day:
+                self.day, self.pnl = today, Decimal(0)
+            self.start, self.end = start, end = calendar.session_bounds(today)
         for when, amount, source in tracker._booked:
-            if self.applies(source) and calendar.session_of(when) == today:
+            if start <= when < end and self.applies(source):
                 self.pnl += amount
+        return True
+
+    def verdict(self) -> bool | None:
+        """
+        ``check`` after ``update``.
+        """
         self.actual = self.pnl
         if -self.pnl > self.target:
             return True
         return False if -self.pnl <= self.band else None
+
+    def may_flip(self, active: bool) -> bool:
+        return -self.pnl <= self.band if active else -self.pnl > self.target
+
+    def step_day(self, tracker: Tracker, active: bool) -> bool:
+        """
+        ``update`` then ``may_flip``, in one call.
+        """
+        return self.update(tracker) and self.may_flip(active)
 
     def state(self) -> list[Any]:
         return [self.day, str(self.pnl)]
@@ -660,6 +795,7 @@ class Alerts:
         self._rules = targets.rules()
         self._by_key: dict[str, _Rule] = {r.key(): r for r in self._rules}
         self._trade_rules = [(k, r) for k, r in self._by_key.items() if isinstance(r, _TradeRule)]
+        self._trade_rules_fast = [(k, r, bool(r.scope)) for k, r in self._trade_rules]
         self._day_rules = [(k, r) for k, r in self._by_key.items() if isinstance(r, _DailyLoss)]
         for _key, daily in self._day_rules:
             if daily.zone is not None and daily.zone != tracker.timezone:
@@ -751,20 +887,25 @@ class Alerts:
         self, kind: str, event: dict[str, Any], result: object, pending: list[Any]
     ) -> None:
         # Check only what the event can have moved: trade rules on a close, the daily loss on
-        # a realization, drawdowns on any change of equity.
+        # a realization, drawdowns on any change of equity. And check a rule (working out its
+        # ``actual``) only when its cheap ``step`` / ``may_flip`` says its alert could move:
+        # the same transitions, in the same order, at a fraction of the cost.
         tracker = self._tracker
+        active = self._active
         if isinstance(result, Trade):
-            for key, rule in self._trade_rules:
-                if rule.applies(result):
-                    rule.on_trade(result)
+            for key, rule, narrow in self._trade_rules_fast:
+                if (not narrow or rule.applies(result)) and rule.step(result, key in active):
                     self._transition(key, rule, rule.check(tracker), pending)
         if kind != "mark_price":
             for key, daily in self._day_rules:
-                self._transition(key, daily, daily.check(tracker), pending)
+                if daily.step_day(tracker, key in active):
+                    self._transition(key, daily, daily.verdict(), pending)
         if self._equity_rules:
-            figures = tracker._live.figures()
+            peak, now = tracker._live.drawdown_now()
             for key, drawdown in self._equity_rules:
-                self._transition(key, drawdown, drawdown.check_live(figures), pending)
+                if drawdown.may_flip_live(peak, now, key in active):
+                    figures = (peak, _ZERO, _ZERO, now)  # check_live reads only these two
+                    self._transition(key, drawdown, drawdown.check_live(figures), pending)
         for key, scoped in self._scoped_equity_rules:
             self._transition(key, scoped, scoped.check(tracker), pending)
         if self._has_custom:

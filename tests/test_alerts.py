@@ -5,16 +5,21 @@ Targets and alerts: the issue's scenarios, the rules' definitions, configuration
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import jsonschema
 import pytest
 import structlog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import perftrack as pt
+from perftrack import alerts as _alerts
 from perftrack import errors, signals
 from perftrack.stores import MemoryStore
 from tests.observe import T0
@@ -497,3 +502,75 @@ class TestTargetsConfig:
         path.write_text(text)
         with pytest.raises(errors.ConfigError, match=f"'{name}'"):
             pt.Targets.from_toml(path)
+
+
+def _history(tracker: pt.Tracker) -> list[tuple[Any, ...]]:
+    return [
+        (a.id, a.rule, a.actual, a.target, a.raised_at, a.resolved_at, a.context)
+        for a in tracker.alerts.history()
+    ]
+
+
+class TestEvaluationShortcut:
+    """Skipping the checks that cannot move an alert changes no alert."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        moves=st.lists(
+            st.tuples(st.sampled_from([-2, -1, 0, 1, 1, 2]), st.sampled_from([0, 0, 0, 0, 1])),
+            max_size=40,
+        ),
+        win_rate=st.sampled_from([0.25, 0.4, 0.5, 0.6]),
+        ratio=st.sampled_from([0.5, 1.0, 1.5, 2.0]),
+        hysteresis=st.sampled_from([0.0, 0.05, 0.5]),
+        drawdown_pct=st.sampled_from([0.001, 0.002, 0.003]),
+    )
+    def test_same_alerts_as_checking_every_rule_on_every_event(
+        self,
+        moves: list[tuple[int, int]],
+        win_rate: float,
+        ratio: float,
+        hysteresis: float,
+        drawdown_pct: float,
+    ):
+        # Small integer P&L against round targets: metrics land exactly on their targets and
+        # bands often, where a shortcut that was not exact would show.
+        targets = pt.Targets(
+            min_win_rate=win_rate,
+            min_risk_reward=ratio,
+            min_profit_factor=ratio,
+            max_drawdown_pct=drawdown_pct,
+            max_drawdown="2",
+            max_daily_loss="3",
+            max_loss_streak=2,
+            rolling_window=4,
+            risk_reward_window=4,
+            profit_factor_window=5,
+            hysteresis=hysteresis,
+        )
+
+        def run() -> list[tuple[Any, ...]]:
+            tracker = pt.Tracker("1000", targets=targets)
+            when = T0
+            for pnl, days in moves:
+                when += timedelta(days=days, minutes=1)
+                tracker.record_trade("X", "long", 1, "100", str(100 + pnl), when, when)
+            return _history(tracker)
+
+        def always(self: Any, trade: pt.Trade, active: bool) -> bool:
+            self.on_trade(trade)
+            return True
+
+        fast = run()
+        with ExitStack() as stack:
+            for rule in (_alerts._WinRate, _alerts._Payoff, _alerts._ProfitFactor):
+                stack.enter_context(patch.object(rule, "step", always))
+            stack.enter_context(patch.object(_alerts._LossStreak, "step", always))
+            stack.enter_context(
+                patch.object(_alerts._DailyLoss, "step_day", lambda self, t, a: self.update(t))
+            )
+            stack.enter_context(
+                patch.object(_alerts._Drawdown, "may_flip_live", lambda self, p, d, a: True)
+            )
+            slow = run()
+        assert slow == fast
