@@ -211,6 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(globals()[f"_cmd_{args.command}"](args))
     except KeyboardInterrupt:
         return EXIT_ERROR
+    except BrokenPipeError:
+        # The reader stopped reading (`| head`): nothing to report. Standard output goes to
+        # the null device so that the interpreter's last flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except Exception as e:  # one clear line, unless asked for the traceback
         if args.debug:
             raise

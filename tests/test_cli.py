@@ -587,6 +587,17 @@ class TestIdeas:
         assert 0 == run("ideas", "list", "--data", str(ideas), "--edge", "none-such")
         assert "No ideas in window" in capsys.readouterr().out
 
+    def test_a_reader_that_stops_early_is_no_error(self, ideas):
+        # `perftrack ideas list | head -1`: the pipe closes before the command writes.
+        child = subprocess.Popen(
+            [sys.executable, "-m", "perftrack", "ideas", "list", "--data", str(ideas)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        child.stdout.close()
+        _, err = child.communicate(timeout=120)
+        assert (b"", 1) == (err, child.returncode)
+
     def test_summary(self, ideas, capsys):
         assert 0 == run("ideas", "summary", "--data", str(ideas), "--format", "json")
         doc = json.loads(capsys.readouterr().out)
