@@ -377,25 +377,10 @@ class Targets:
 
 # -- rules -------------------------------------------------------------------------------------
 
-#: How far (relative) a cheaply computed float quotient may be from the exact figure: far
-#: beyond the few ulps that short conversions and float arithmetic can cost.
-_MARGIN: Final = 1e-9
-_DEC_MARGIN: Final = Decimal(_MARGIN)
+#: How far (relative) the bounds of the cheap comparisons are widened: far beyond the
+#: rounding of a 50-digit quotient to a float, and of the products compared instead.
+_DEC_MARGIN: Final = Decimal("1e-9")
 _ZERO: Final = Decimal(0)
-#: Below this a float has lost precision (subnormal) or the conversion may have underflowed.
-_TINY: Final = 1e-300
-
-
-def _quotient_may_cross(rule: _Windowed, num: float, den: float, active: bool) -> bool:
-    """
-    Whether the rule's exact figure, approximated by ``num / den`` (two positive floats),
-    might be past its band (``active``: recovered) or below its target (not: breached). False
-    only when it certainly is not.
-    """
-    if not (_TINY < den < math.inf and (not num or _TINY < num < math.inf)):
-        return True  # the floats cannot stand for the figure: let the exact one decide
-    value = num / den
-    return value >= rule.band_lo if active else value <= rule.target_hi
 
 
 class _Rule:
@@ -484,10 +469,10 @@ class _Windowed(_TradeRule):
         self.window = window
         self.sample = min(window, sample) if sample is not None else window
         self.band = target * (1 + hysteresis)
-        # The bounds a float quotient is compared with, widened far beyond its rounding (see
-        # ``_quotient_may_cross``).
-        self.target_hi = target * (1 + _MARGIN)
-        self.band_lo = self.band * (1 - _MARGIN)
+        # The bounds the exact quotient is compared with by cross-multiplying (no 50-digit
+        # division, no float conversion), widened far beyond the rounding of the float figure.
+        self.target_hi = Decimal(target) * (1 + _DEC_MARGIN)
+        self.band_lo = Decimal(self.band) * (1 - _DEC_MARGIN)
         self.nets: deque[Decimal] = deque(maxlen=window)
         self.wins = 0
         self.win_sum = Decimal(0)
@@ -575,10 +560,10 @@ class _Payoff(_Windowed):
         wins, losses = self.wins, self.losses
         if len(self.nets) < self.sample or not wins or not losses:
             return False
-        # Short float conversions instead of two 50-digit divisions and a long conversion.
-        return _quotient_may_cross(
-            self, float(self.win_sum) * losses, -float(self.loss_sum) * wins, active
-        )
+        # (win_sum / wins) / (-loss_sum / losses) against a bound, cross-multiplied.
+        num = self.win_sum * losses
+        den = -self.loss_sum * wins
+        return num >= self.band_lo * den if active else num <= self.target_hi * den
 
 
 class _ProfitFactor(_Windowed):
@@ -592,7 +577,9 @@ class _ProfitFactor(_Windowed):
         self.on_trade(trade)
         if len(self.nets) < self.sample or not self.loss_sum:
             return False
-        return _quotient_may_cross(self, float(self.win_sum), -float(self.loss_sum), active)
+        # win_sum / -loss_sum against a bound, cross-multiplied.
+        num, den = self.win_sum, -self.loss_sum
+        return num >= self.band_lo * den if active else num <= self.target_hi * den
 
 
 class _LossStreak(_TradeRule):
@@ -772,7 +759,9 @@ class _DailyLoss(_Rule):
         """
         ``update`` then ``may_flip``, in one call.
         """
-        return self.update(tracker) and self.may_flip(active)
+        if not self.update(tracker):
+            return False
+        return -self.pnl <= self.band if active else -self.pnl > self.target  # may_flip
 
     def state(self) -> list[Any]:
         return [self.day, str(self.pnl)]
