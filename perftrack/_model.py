@@ -12,7 +12,27 @@ from typing import Any, Final
 
 import attrs
 
-__all__ = ["LiveStats", "OpenTrade", "Summary", "Trade", "json_safe"]
+__all__ = ["RECORD_TRADE_ARGS", "LiveStats", "OpenTrade", "Summary", "Trade", "json_safe"]
+
+#: Every argument of ``Tracker.record_trade``, in its order: what a journaled record_trade
+#: holds and what a trade line or row of an import may carry.
+RECORD_TRADE_ARGS: Final = (
+    "trade_id",
+    "symbol",
+    "side",
+    "quantity",
+    "entry_price",
+    "exit_price",
+    "entry_time",
+    "exit_time",
+    "fees",
+    "strategy",
+    "stop_price",
+    "target_price",
+    "tags",
+    "net_pnl",
+    "idea_id",
+)
 
 _ZERO: Final = Decimal(0)
 

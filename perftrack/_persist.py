@@ -46,6 +46,7 @@ import structlog
 
 from perftrack import signals
 from perftrack._convert import to_name, to_side, to_tags
+from perftrack._model import RECORD_TRADE_ARGS
 from perftrack.errors import (
     CorruptDataError,
     InvalidInputError,
@@ -645,25 +646,7 @@ def replay(tracker: Tracker, kind: str, data: dict[str, Any]) -> None:
 
 
 #: The arguments a journaled record_trade holds (every one, defaults included).
-_RECORD_TRADE_KEYS: Final = frozenset(
-    {
-        "trade_id",
-        "symbol",
-        "side",
-        "quantity",
-        "entry_price",
-        "exit_price",
-        "entry_time",
-        "exit_time",
-        "fees",
-        "strategy",
-        "stop_price",
-        "target_price",
-        "tags",
-        "net_pnl",
-        "idea_id",
-    }
-)
+_RECORD_TRADE_KEYS: Final = frozenset(RECORD_TRADE_ARGS)
 
 
 def replay_trade(tracker: Tracker, data: dict[str, Any]) -> bool:

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from perftrack._model import RECORD_TRADE_ARGS
 from perftrack.errors import InvalidInputError
 from perftrack.importers._base import Fill, ImportResult
 
@@ -31,23 +32,7 @@ __all__ = [
 
 _DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 #: record_trade's arguments, which a trade line or row may carry.
-TRADE_FIELDS = (
-    "trade_id",
-    "symbol",
-    "side",
-    "quantity",
-    "entry_price",
-    "exit_price",
-    "entry_time",
-    "exit_time",
-    "fees",
-    "strategy",
-    "stop_price",
-    "target_price",
-    "tags",
-    "net_pnl",
-    "idea_id",
-)
+TRADE_FIELDS = RECORD_TRADE_ARGS
 #: What perftrack's own exports add, derived from the rest: ignored on the way back in.
 DERIVED_FIELDS = frozenset({"risk", "r_multiple", "gross_pnl", "outcome"})
 
