@@ -903,14 +903,7 @@ def tracker_state(tracker: Tracker) -> dict[str, Any]:
         if source.trade_id in by_id:
             return ["C", by_id[source.trade_id]]  # a position that has closed since
         # Its trade closed on a day retention archived: keep what buckets match on.
-        return [
-            "A",
-            source.trade_id,
-            source.strategy,
-            source.symbol,
-            source.side,
-            list(source.tags),
-        ]
+        return _archived_ref(source)
 
     days: dict[str, list[Any]] = {}
     for ordinal, events in tracker._days.items():
@@ -1020,6 +1013,14 @@ def archive_days(tracker: Tracker, store: ObjectStore, ordinals: list[int]) -> N
                     recent.popleft()
 
 
+def _archived_ref(source: Any) -> list[Any]:
+    """
+    A reference to a realization's source whose closed trade is not kept: what the buckets
+    match on (id, strategy, symbol, side, tags).
+    """
+    return ["A", source.trade_id, source.strategy, source.symbol, source.side, list(source.tags)]
+
+
 def _archive_day(
     tracker: Tracker, store: ObjectStore, account: str, ordinal: int, gone: set[str]
 ) -> None:
@@ -1033,18 +1034,7 @@ def _archive_day(
             rows.append(index[id(event)])
             continue
         when, amount, fee, closed, source = event
-        ref = (
-            ["C", index[id(source)]]
-            if id(source) in index
-            else [
-                "A",
-                source.trade_id,
-                source.strategy,
-                source.symbol,
-                source.side,
-                list(source.tags),
-            ]
-        )
+        ref = ["C", index[id(source)]] if id(source) in index else _archived_ref(source)
         rows.append([when, amount, fee, None if closed is None else index[id(closed)], ref])
     day = date.fromordinal(ordinal).isoformat()
     body = json.dumps(
