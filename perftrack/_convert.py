@@ -201,6 +201,11 @@ def to_name(
 
     Labels are interned: a million trades on one symbol hold one string.
     """
+    # The cache maps each text seen (spaces and all) to its label: a bot sends the same few
+    # names on every call, so the usual call is one lookup.
+    cached = _NAMES.get(value) if type(value) is str else None
+    if cached is not None:
+        return cached
     if isinstance(value, str):
         name = value.strip()
         if name and "\x00" not in name:
@@ -209,11 +214,14 @@ def to_name(
                 if len(_NAMES) >= _DECIMAL_CACHE_MAX:
                     _NAMES.clear()
                 _NAMES[name] = cached = name
+            if type(value) is str:
+                _NAMES[value] = cached
             return cached
     raise _bad(error, field, "must be a non-empty string", value)
 
 
 _TAGS: dict[tuple[str, ...], tuple[str, ...]] = {}
+_RAW_TAGS: dict[tuple[object, ...], tuple[str, ...]] = {}
 
 
 def to_tags(
@@ -222,6 +230,15 @@ def to_tags(
     """
     A tuple of distinct tag names in first-seen order; a lone string is one tag.
     """
+    # As for names: the tuple a bot sends on every call is one lookup. (A tuple holding
+    # something unhashable cannot be a key; it goes the long way, to its error.)
+    if type(value) is tuple:
+        try:
+            shared = _RAW_TAGS.get(value)
+        except TypeError:
+            shared = None
+        if shared is not None:
+            return shared
     if isinstance(value, str):
         items: tuple[object, ...] = (value,)
     elif isinstance(value, (tuple, list, set, frozenset)):
@@ -237,4 +254,8 @@ def to_tags(
         if len(_TAGS) >= _DECIMAL_CACHE_MAX:
             _TAGS.clear()
         _TAGS[names] = shared = names
+    if type(value) is tuple:
+        if len(_RAW_TAGS) >= _DECIMAL_CACHE_MAX:
+            _RAW_TAGS.clear()
+        _RAW_TAGS[value] = shared
     return shared

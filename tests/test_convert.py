@@ -11,7 +11,7 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import given
 
-from perftrack._convert import to_date_or_time, to_decimal, to_side, to_tags, to_time
+from perftrack._convert import to_date_or_time, to_decimal, to_name, to_side, to_tags, to_time
 from perftrack.errors import InvalidInputError, InvalidTradeError
 
 
@@ -83,3 +83,23 @@ class TestLabels:
     def test_tags_deduplicated_in_order(self):
         assert to_tags(["b", "a", "b"]) == ("b", "a")
         assert to_tags("gap") == ("gap",)
+
+    @pytest.mark.parametrize("repeat", [1, 2, 3])
+    def test_a_name_or_tag_tuple_seen_before_is_normalised_the_same(self, repeat):
+        # The second call of each comes from the cache of texts seen.
+        for _ in range(repeat):
+            assert to_name("symbol", "  NVDA ") == "NVDA"
+            assert to_name("symbol", "NVDA") == "NVDA"
+            assert to_tags((" gap", "gap ", "vol")) == ("gap", "vol")
+
+    @pytest.mark.parametrize("value", ["", "  ", "a\x00b"])
+    def test_a_refused_name_stays_refused(self, value):
+        for _ in range(2):
+            with pytest.raises(InvalidTradeError, match="'symbol'"):
+                to_name("symbol", value)
+
+    @pytest.mark.parametrize("value", [(["x"],), ("ok", ""), ("ok", 3), (" ",)])
+    def test_a_refused_tag_tuple_stays_refused(self, value):
+        for _ in range(2):
+            with pytest.raises(InvalidTradeError, match="'tags'"):
+                to_tags(value)
