@@ -1010,7 +1010,7 @@ class Ideas:
         return expired
 
     def _observe(
-        self, kind: str, event: dict[str, Any], result: object, pending: list[Any]
+        self, kind: str, event: dict[str, Any] | None, result: object, pending: list[Any]
     ) -> None:
         # Under the tracker's 50-digit money context: R values have 12 places, so their sums
         # stay exact, and prices less the entry are exact.
@@ -1021,12 +1021,13 @@ class Ideas:
             heap = self._heap
             if heap and heap[0][0] <= clock:
                 self._advance(None, pending)
-        if kind == "mark_price":
+        # Marks always carry their payload to observers (only record_trade's may be None).
+        if kind == "mark_price" and event is not None:
             live = self._live.get(event["symbol"])
             if live:
                 px = event["price"]
                 self._prices(live, event["time"], None, px, px, px, True, pending)
-        elif kind == "mark_bar":
+        elif kind == "mark_bar" and event is not None:
             live = self._live.get(event["symbol"])
             if live:
                 self._prices(

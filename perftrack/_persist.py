@@ -891,6 +891,7 @@ def tracker_state(tracker: Tracker) -> dict[str, Any]:
     """
     from perftrack._stats import event_source  # noqa: PLC0415 (cycle: _stats is light)
 
+    tracker._drain()
     trades = tracker._closed
     index = {id(t): i for i, t in enumerate(trades)}
     by_id = {t.trade_id: i for i, t in enumerate(trades)}
@@ -995,6 +996,7 @@ def archive_days(tracker: Tracker, store: ObjectStore, ordinals: list[int]) -> N
     horizon) into compressed archive objects; their day buckets, folded, stay in memory.
     """
     account = tracker._persistence.account
+    tracker._drain()
     gone: set[str] = set()
     try:
         for ordinal in ordinals:
@@ -1153,6 +1155,7 @@ def end_bulk(tracker: Tracker) -> None:
     After a bulk load (snapshot or journal replay): from now on, the live rules for every
     bucket, fold at 256 queued events and at the day's end.
     """
+    tracker._drain()  # the events the replay booked last
     for series in tracker._series.values():
         for bucket in series.buckets:
             bucket.bulk = False

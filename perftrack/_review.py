@@ -664,7 +664,7 @@ class WeeklyReviewer:
         return monday.toordinal()
 
     def _observe(
-        self, kind: str, event: dict[str, Any], result: object, pending: list[Any]
+        self, kind: str, event: dict[str, Any] | None, result: object, pending: list[Any]
     ) -> None:
         tracker = self._tracker
         clock = tracker._clock

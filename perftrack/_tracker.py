@@ -57,6 +57,9 @@ AVERAGE_CONTEXT: Final = Context(prec=28)
 DIMENSIONS: Final = ("strategy", "symbol", "side", "tag")
 #: How many recent closed trades each dimension value keeps for rolling windows without a scan.
 ROLLING_CAPACITY: Final = 512
+#: Booked events wait for the next read to be indexed, or until this many have gathered, so
+#: a bot that never reads holds a bounded backlog and pays the indexing in batches.
+INDEX_BATCH: Final = 256
 _NO_SCOPE: Final = (None, None, None, None)
 #: The smallest step of time, to turn a half-open end into the last instant it covers.
 _INSTANT: Final = timedelta(microseconds=1)
@@ -404,10 +407,11 @@ class Tracker:
         # changes any state (write-ahead: the journal); if a sink raises, the call fails and
         # the tracker is unchanged. An observer sees it after, with the call's result, and may
         # queue signals (alerts, ideas). Events are (kind, payload): the public method's name
-        # and the normalised keyword arguments that replay it exactly.
+        # and the normalised keyword arguments that replay it exactly. Observers get the
+        # payload too, except from record_trade without a sink (None: its Trade says it all).
         self._sinks: list[Callable[[str, dict[str, Any]], None]] = []
         self._observers: list[
-            Callable[[str, dict[str, Any], Any, list[tuple[Signal, dict[str, Any]]]], None]
+            Callable[[str, dict[str, Any] | None, Any, list[tuple[Signal, dict[str, Any]]]], None]
         ] = []
         # Components with state of their own (alerts, ideas), by name. Each offers
         # snapshot_state() -> dict and restore_state(dict); snapshots carry their states, and
@@ -416,6 +420,8 @@ class Tracker:
         #: What the current event realized: (time, amount, source) per booking. Observers read
         #: it; it is cleared once they have run.
         self._booked: list[tuple[datetime, Decimal, _Position | Trade]] = []
+        # Booked events not yet in _days and the buckets: (day, event, source, closed trade).
+        self._unindexed: list[tuple[int, Event, _Position | Trade, Trade | None]] = []
         # Persistence (see _persist.py): nothing is written without a store.
         self._persistence = _persist.Options.checked(
             account=account,
@@ -589,7 +595,7 @@ class Tracker:
         }
 
     def _snapshot_cadence(
-        self, kind: str, event: dict[str, Any], result: object, pending: list[Any]
+        self, kind: str, event: dict[str, Any] | None, result: object, pending: list[Any]
     ) -> None:
         self._since_snapshot += 1
         opts = self._persistence
@@ -608,7 +614,7 @@ class Tracker:
                 self._snapshot_at = monotonic()
 
     def _apply_retention(
-        self, kind: str, event: dict[str, Any], result: object, pending: list[Any]
+        self, kind: str, event: dict[str, Any] | None, result: object, pending: list[Any]
     ) -> None:
         """
         Archive the days that fell behind the retention horizon (counted back from the newest
@@ -619,6 +625,7 @@ class Tracker:
         horizon = self._calendar.session_of(self._clock - self._retention)
         if self._archived_before is not None and horizon <= self._archived_before:
             return
+        self._drain()
         old = sorted(o for o in self._days if o < horizon)
         if old:
             try:
@@ -825,12 +832,11 @@ class Tracker:
             )
             raise InvalidTradeError(msg)
         _check_levels(side_, entry, stop, target)
-        sign = _SIGN[side_]
-        with localcontext(MONEY_CONTEXT):
-            net = (exit_ - entry) * qty * sign - fee if given_net is None else given_net
-            risk = _risk(entry, stop, qty)
         pending: list[tuple[Signal, dict[str, Any]]] = []
         with self._lock, localcontext(MONEY_CONTEXT):
+            sign = _SIGN[side_]
+            net = (exit_ - entry) * qty * sign - fee if given_net is None else given_net
+            risk = _risk(entry, stop, qty)
             if tid is None:
                 tid = self._new_id()
             trade = _round_trip(
@@ -854,8 +860,10 @@ class Tracker:
             if idea is not None:
                 self._ideas.require(idea)
             self._check_retained(t_out, "exit_time")
+            # The arguments as the journal replays them; no observer reads them here (the
+            # Trade says everything), so only a sink makes them worth building.
             event = None
-            if self._sinks or self._observers:
+            if self._sinks:
                 event = {
                     "trade_id": tid,
                     "symbol": sym,
@@ -945,8 +953,10 @@ class Tracker:
                 self._ideas.require(idea)
             if fee:
                 self._check_retained(when, "time")
+            # The arguments as the journal replays them; no observer reads them here (the
+            # Trade says everything), so only a sink makes them worth building.
             event = None
-            if self._sinks or self._observers:
+            if self._sinks:
                 event = {
                     "trade_id": tid,
                     "symbol": sym,
@@ -1012,8 +1022,10 @@ class Tracker:
             pos = self._open_position(tid)
             _check_not_before(when, pos)
             self._check_retained(when, "time")
+            # The arguments as the journal replays them; no observer reads them here (the
+            # Trade says everything), so only a sink makes them worth building.
             event = None
-            if self._sinks or self._observers:
+            if self._sinks:
                 event = {
                     "trade_id": tid,
                     "quantity": qty,
@@ -1090,8 +1102,10 @@ class Tracker:
                 msg = f"'quantity' must not exceed the open quantity {pos.qty} (got {qty!r})"
                 raise InvalidTradeError(msg)
             self._check_retained(when, "time")
+            # The arguments as the journal replays them; no observer reads them here (the
+            # Trade says everything), so only a sink makes them worth building.
             event = None
-            if self._sinks or self._observers:
+            if self._sinks:
                 event = {
                     "trade_id": tid,
                     "price": px,
@@ -1455,6 +1469,7 @@ class Tracker:
         window = self._window_args(period, at, start, end)
         slot = DIMENSIONS.index(by)
         with self._lock, localcontext(MONEY_CONTEXT):
+            self._drain()
             keys = [
                 k
                 for k in self._series
@@ -1524,7 +1539,7 @@ class Tracker:
             first, last = self._day_range(first_bound, last_bound)
             first = self._first_day if first is None else max(first, self._first_day)
             last = self._last_day if last is None else min(last, self._last_day)
-            series = self._series.get(_NO_SCOPE)
+            series = self._series_for(_NO_SCOPE)
             out: list[tuple[date, float | None]] = []
             if series is None:
                 return [(date.fromordinal(o), 0.0) for o in cal.session_days(first, last)]
@@ -1550,6 +1565,7 @@ class Tracker:
         Thread-safe. Lists every instant, so it costs O(events).
         """
         with self._lock, localcontext(MONEY_CONTEXT):
+            self._drain()
             points: dict[datetime, Decimal] = {}
             for day in self._days.values():
                 for event in day:
@@ -1647,9 +1663,11 @@ class Tracker:
         so a failed call leaves the sequence as it was.
         """
         n = self._next_id
-        while f"pt-{n}" in self._open or f"pt-{n}" in self._closed_ids:
+        tid = f"pt-{n}"
+        while tid in self._open or tid in self._closed_ids:
             n += 1
-        return f"pt-{n}"
+            tid = f"pt-{n}"
+        return tid
 
     def _claim_id(self, tid: str) -> None:
         number = tid[3:]
@@ -1724,14 +1742,35 @@ class Tracker:
             self._add_closed(closed)
         # A trade realized whole is its own event; anything else is a small tuple.
         event: Event = closed if closed is source else (when, amount, fee, closed, source)
-        day = self._days.get(ordinal)
-        if day is None:
-            day = self._days[ordinal] = []
-        day.append(event)
         self._realized += amount
         self._booked.append((when, amount, source))
+        # The day list and the filter keys' buckets take the event at the next read (or once
+        # a batch has gathered): the bot's call pays one append, not one per filter key.
+        unindexed = self._unindexed
+        unindexed.append((ordinal, event, source, closed))
+        if len(unindexed) >= INDEX_BATCH:
+            self._drain()
+
+    def _drain(self) -> None:
+        """
+        Put the events booked since the last drain into their day lists and filter-key buckets,
+        in booking order. Every reader of ``_days`` or ``_series`` calls this first (under the
+        lock); until then those hold exactly the events booked before the pending ones, so a
+        bucket rebuilt from its day while draining sees only what was indexed before it.
+        """
+        pending = self._unindexed
+        if not pending:
+            return
+        self._unindexed = []
+        days = self._days
         # A journal replay (restore) queues without folding, as a snapshot load does.
-        self._index(ordinal, event, source, closed, bulk=self._replaying)
+        bulk = self._replaying
+        for ordinal, event, source, closed in pending:
+            day = days.get(ordinal)
+            if day is None:
+                day = days[ordinal] = []
+            day.append(event)
+            self._index(ordinal, event, source, closed, bulk=bulk)
 
     def _index(
         self,
@@ -1828,9 +1867,8 @@ class Tracker:
         self._live.update(self._clock, self._start + self._realized + self._unrealized)
         if signals.equity_changed.receivers:
             pending.append((signals.equity_changed, {"live": self._live_stats()}))
-        if event is not None:
-            for observer in self._observers:
-                observer(kind, event, result, pending)
+        for observer in self._observers:
+            observer(kind, event, result, pending)
         self._booked.clear()
 
     def _send(self, pending: list[tuple[Signal, dict[str, Any]]]) -> None:
@@ -1951,6 +1989,7 @@ class Tracker:
         return first, last
 
     def _series_for(self, key: Key) -> _Series | None:
+        self._drain()
         series = self._series.get(key)
         if series is None and sum(v is not None for v in key) > 1:
             series = self._register_combo(key)

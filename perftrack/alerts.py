@@ -873,7 +873,7 @@ class Alerts:
     # -- evaluation (under the tracker's lock) -------------------------------------------------
 
     def _observe(
-        self, kind: str, event: dict[str, Any], result: object, pending: list[Any]
+        self, kind: str, event: dict[str, Any] | None, result: object, pending: list[Any]
     ) -> None:
         # Check only what the event can have moved: trade rules on a close, the daily loss on
         # a realization, drawdowns on any change of equity. And check a rule (working out its

@@ -144,6 +144,7 @@ class TrackerMachine(RuleBasedStateMachine):
         super().__init__()
         self.counter = 0
         self.capacity = _tracker.ROLLING_CAPACITY
+        self.index_batch = _tracker.INDEX_BATCH
 
     @initialize(
         zone=st.sampled_from(ZONES),
@@ -152,10 +153,22 @@ class TrackerMachine(RuleBasedStateMachine):
         equity=st.sampled_from(["10000", "250", "40"]),
         capacity=st.sampled_from([3, 512]),
         ppy=st.sampled_from([None, 260]),
+        # Booked events wait for a read or a full batch: small batches index them between
+        # reads too, late and back-dated ones included.
+        index_batch=st.sampled_from([1, 2, 5, 256]),
     )
-    def setup(self, zone: str, calendar: str, equity: str, capacity: int, ppy: int | None) -> None:
+    def setup(
+        self,
+        zone: str,
+        calendar: str,
+        equity: str,
+        capacity: int,
+        ppy: int | None,
+        index_batch: int,
+    ) -> None:
         # A small rolling capacity sends rolling(n) down its scan path too.
         _tracker.ROLLING_CAPACITY = capacity
+        _tracker.INDEX_BATCH = index_batch
         self.tracker = pt.Tracker(equity, timezone=zone, calendar=calendar, periods_per_year=ppy)
         self.model = Model(Decimal(equity), zone, calendar)
         default = 252.0 if calendar == "weekdays" else 365.0
@@ -163,6 +176,7 @@ class TrackerMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         _tracker.ROLLING_CAPACITY = self.capacity
+        _tracker.INDEX_BATCH = self.index_batch
 
     def resolve(self, bound: Any) -> Any:
         return self.model.midnight(bound.day) if isinstance(bound, Midnight) else bound
