@@ -537,6 +537,16 @@ class _WinRate(_Windowed):
     def metric_now(self) -> float | None:
         return self.wins / len(self.nets)
 
+    def on_trade(self, trade: Trade) -> None:
+        # A win rate needs only the count of wins in the window, not the sums of P&L.
+        nets = self.nets
+        if len(nets) == self.window and nets[0] > _ZERO:
+            self.wins -= 1
+        net = trade.net_pnl
+        nets.append(net)
+        if net > _ZERO:
+            self.wins += 1
+
     def step(self, trade: Trade, active: bool) -> bool:
         self.on_trade(trade)
         n = len(self.nets)
@@ -711,6 +721,7 @@ class _DailyLoss(_Rule):
     ) -> None:
         super().__init__(target, scope)
         self.band = target * (1 - Decimal(str(hysteresis)))
+        self.neg_target, self.neg_band = -target, -self.band
         self.zone = zone
         self.calendar: Calendar | None = None  # set by Alerts: the targets' zone, if any
         self.day: int | None = None
@@ -738,8 +749,9 @@ class _DailyLoss(_Rule):
             if today != self.day:
                 self.day, self.pnl = today, Decimal(0)
             self.start, self.end = start, end = calendar.session_bounds(today)
+        scoped = bool(self.scope)
         for when, amount, source in tracker._booked:
-            if start <= when < end and self.applies(source):
+            if start <= when < end and (not scoped or self.applies(source)):
                 self.pnl += amount
         return True
 
@@ -761,7 +773,8 @@ class _DailyLoss(_Rule):
         """
         if not self.update(tracker):
             return False
-        return -self.pnl <= self.band if active else -self.pnl > self.target  # may_flip
+        # may_flip, with the signs moved to the constants: -pnl <= band is pnl >= -band.
+        return self.pnl >= self.neg_band if active else self.pnl < self.neg_target
 
     def state(self) -> list[Any]:
         return [self.day, str(self.pnl)]

@@ -26,7 +26,7 @@ SECTION_FIGURES = {
     "memory, last trades traced": "memory per retained closed trade, 3,000",
     "html": "HTML report size, 3,000 trades",
     "persistence": "journal replay",
-    "alerts": "alert rules (all seven built-in): added per closed trade",
+    "alerts": "alert rules (the six of the alerts issue): added per closed trade",
     "floor": "floor: a locked Decimal addition per trade",
     "batch": "import a 5,000-line JSONL log (library)",
     "dashboard": "dashboard ratio grows with the count",
