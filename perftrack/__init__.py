@@ -15,7 +15,7 @@ from typing import Any
 
 from perftrack import errors, signals
 from perftrack._ideas import Idea, Ideas, IdeaSummary
-from perftrack._model import LiveStats, OpenTrade, Summary, Trade
+from perftrack._model import LiveStats, OpenTrade, Realization, Summary, Trade
 from perftrack._review import Recommendation, ReviewThresholds, WeeklyReport
 from perftrack._tracker import Tracker
 from perftrack.alerts import AlertEvent, Breach, Targets
@@ -28,6 +28,7 @@ __all__ = [
     "Ideas",
     "LiveStats",
     "OpenTrade",
+    "Realization",
     "Recommendation",
     "ReviewThresholds",
     "Summary",

@@ -11,10 +11,12 @@ caller asks for, with a message naming the field and the value received.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
+from perftrack._model import Realization
 from perftrack.errors import InvalidInputError, InvalidTradeError
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "to_decimal",
     "to_name",
     "to_optional_decimal",
+    "to_realizations",
     "to_side",
     "to_tags",
     "to_time",
@@ -259,3 +262,43 @@ def to_tags(
             _RAW_TAGS.clear()
         _RAW_TAGS[value] = shared
     return shared
+
+
+_STEP_KEYS: Final = frozenset({"time", "net_pnl", "fees"})
+
+
+def to_realizations(value: object) -> tuple[Realization, ...]:
+    """
+    A trade's realization schedule: a sequence of ``Realization``, of mappings with the keys
+    ``time``, ``net_pnl`` and ``fees``, or of ``(time, net_pnl, fees)`` sequences; each time
+    aware, each fee >= 0. Only the steps themselves are checked here: how they fit their trade
+    (times, sums) is the tracker's check.
+
+    Raises:
+        InvalidTradeError: Naming the step (``'realizations[2].fees'``) and the value.
+    """
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple)):
+        raise _bad(InvalidTradeError, "realizations", "must be a list of steps", value)
+    steps = []
+    for i, item in enumerate(value):
+        where = f"realizations[{i}]"
+        if isinstance(item, Realization):
+            parts: tuple[object, ...] = (item.time, item.net_pnl, item.fees)
+        elif isinstance(item, Mapping):
+            if set(item) != _STEP_KEYS:
+                why = "must have exactly the keys 'time', 'net_pnl' and 'fees'"
+                raise _bad(InvalidTradeError, where, why, item)
+            parts = (item["time"], item["net_pnl"], item["fees"])
+        elif isinstance(item, (list, tuple)) and len(item) == 3:
+            parts = tuple(item)
+        else:
+            why = "must be a Realization, a mapping or a (time, net_pnl, fees) sequence"
+            raise _bad(InvalidTradeError, where, why, item)
+        steps.append(
+            Realization(
+                to_time(f"{where}.time", parts[0]),
+                to_decimal(f"{where}.net_pnl", parts[1], minimum="any"),
+                to_decimal(f"{where}.fees", parts[2], minimum="nonnegative"),
+            )
+        )
+    return tuple(steps)

@@ -12,7 +12,15 @@ from typing import Any, Final
 
 import attrs
 
-__all__ = ["RECORD_TRADE_ARGS", "LiveStats", "OpenTrade", "Summary", "Trade", "json_safe"]
+__all__ = [
+    "RECORD_TRADE_ARGS",
+    "LiveStats",
+    "OpenTrade",
+    "Realization",
+    "Summary",
+    "Trade",
+    "json_safe",
+]
 
 #: Every argument of ``Tracker.record_trade``, in its order: what a journaled record_trade
 #: holds and what a trade line or row of an import may carry.
@@ -32,6 +40,7 @@ RECORD_TRADE_ARGS: Final = (
     "tags",
     "net_pnl",
     "idea_id",
+    "realizations",
 )
 
 _ZERO: Final = Decimal(0)
@@ -53,6 +62,28 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     return value
+
+
+@attrs.frozen(slots=True)
+class Realization:
+    """
+    One step of a trade built from separate events: an entry or scale-in fee paid, a partial
+    exit, or the final exit, with what it realized at ``time``.
+
+    ``net_pnl`` is the step's P&L less its ``fees`` (a fee alone realizes ``-fees``). The
+    steps of a trade add up to it: their net_pnl to the trade's net_pnl, their fees to its
+    fees.
+    """
+
+    time: datetime
+    net_pnl: Decimal
+    fees: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        """
+        ``{"time": ..., "net_pnl": ..., "fees": ...}`` as JSON-safe values.
+        """
+        return {"time": self.time.isoformat(), "net_pnl": str(self.net_pnl), "fees": str(self.fees)}
 
 
 @attrs.frozen(slots=True)
@@ -83,9 +114,19 @@ class Trade:
     risk: Decimal | None = None
     #: net_pnl / risk, or None when the trade had no stop (or no risk).
     r_multiple: float | None = None
-    #: True when the whole trade was realized in one step (record_trade); False when it was
-    #: opened and closed through open_trade/close_trade, whose fills were booked as they came.
-    booked_whole: bool = attrs.field(default=True, repr=False)
+    #: The steps in which a trade built from events (open_trade ... close_trade) was realized,
+    #: in the order they were booked, the last one at exit_time (it closes the trade); None
+    #: for a trade recorded whole (record_trade), realized at once at its exit. See
+    #: docs/reports.md for how exports carry it.
+    realizations: tuple[Realization, ...] | None = None
+
+    @property
+    def booked_whole(self) -> bool:
+        """
+        True when the whole trade was realized in one step (record_trade); False when it was
+        built from events, whose realizations were booked as they came.
+        """
+        return self.realizations is None
 
     @property
     def gross_pnl(self) -> Decimal:
@@ -114,11 +155,12 @@ class Trade:
 
     def to_dict(self) -> dict[str, Any]:
         """
-        Every field (and gross_pnl, r_multiple, outcome) as JSON-safe values.
+        Every field (and gross_pnl, outcome) as JSON-safe values; ``realizations`` as a list
+        of ``Realization.to_dict()`` (or None).
         """
-        data = {
-            f.name: getattr(self, f.name) for f in attrs.fields(Trade) if f.name != "booked_whole"
-        }
+        data: dict[str, Any] = {f.name: getattr(self, f.name) for f in attrs.fields(Trade)}
+        if self.realizations is not None:
+            data["realizations"] = [r.to_dict() for r in self.realizations]
         data["gross_pnl"] = self.gross_pnl
         data["outcome"] = self.outcome
         return {k: json_safe(v) for k, v in data.items()}

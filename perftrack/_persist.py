@@ -12,11 +12,12 @@ A journal record is ``<crc32 hex> <json>\\n`` where the JSON is
 times in ISO 8601 with their offset; replaying it is ``getattr(tracker, kind)(**data)``.
 Sequence 0 of a new account is an ``init`` record holding the tracker's configuration.
 
-A snapshot is ``<crc32 hex>\\n`` followed by the zlib-compressed JSON of ``{"schema": 2,
-"seq": n, "state": {...}}``. Schema 2 stores closed trades by column (money and times joined
+A snapshot is ``<crc32 hex>\\n`` followed by the zlib-compressed JSON of ``{"schema": 3,
+"seq": n, "state": {...}}``. Closed trades are stored by column (money and times joined
 into one comma-separated string per field), so saving and loading cost a few C-level passes
-per field instead of a Python round per value; schema 1 snapshots (one list per trade) still
-load.
+per field instead of a Python round per value. Schema 3 adds the realizations of trades
+built in steps (a sparse column) and of open positions; schema 2 (columns without them) and
+schema 1 (one list per trade) still load, their steps read back from the day events.
 
 Nothing here is thread-safe on its own: the tracker calls it under its lock (the batch
 flusher takes the tracker's lock too).
@@ -71,11 +72,13 @@ __all__ = [
 
 log = structlog.get_logger("perftrack")
 
-SCHEMA_VERSION: Final = 2
-#: Snapshot schemas this version reads: 1 kept a list per closed trade, 2 a column per field.
-READABLE_SCHEMAS: Final = (1, 2)
-#: Archive objects keep their own schema: their format did not change with snapshots'.
-ARCHIVE_SCHEMA: Final = 1
+SCHEMA_VERSION: Final = 3
+#: Snapshot schemas this version reads: 1 kept a list per closed trade, 2 a column per field,
+#: 3 adds the realizations of trades built in steps and of open positions.
+READABLE_SCHEMAS: Final = (1, 2, 3)
+#: Archive objects keep their own schema: 2 ends a trade row with its realizations (1 had a
+#: booked_whole flag there). Nothing reads archives back but people and their tools.
+ARCHIVE_SCHEMA: Final = 2
 DURABILITIES: Final = ("sync", "batch")
 SEGMENT_RECORDS: Final = 50_000  # records per journal segment before a new one starts
 
@@ -645,8 +648,9 @@ def replay(tracker: Tracker, kind: str, data: dict[str, Any]) -> None:
     method(**data)
 
 
-#: The arguments a journaled record_trade holds (every one, defaults included).
-_RECORD_TRADE_KEYS: Final = frozenset(RECORD_TRADE_ARGS)
+#: The arguments a journaled record_trade of a whole trade holds (every one, defaults
+#: included; ``realizations`` is there only for a trade recorded with its steps).
+_RECORD_TRADE_KEYS: Final = frozenset(RECORD_TRADE_ARGS) - {"realizations"}
 
 
 def replay_trade(tracker: Tracker, data: dict[str, Any]) -> bool:
@@ -745,7 +749,7 @@ _TRADE_FIELDS: Final = (
     "idea_id",
     "risk",
     "r_multiple",
-    "booked_whole",
+    "realizations",
 )
 _POSITION_FIELDS: Final = (
     "trade_id",
@@ -806,7 +810,22 @@ _TRADE_ROW: Final = operator.attrgetter(*_TRADE_FIELDS)
 _TIME_TRADE: Final = frozenset({"entry_time", "exit_time"})
 #: Low-cardinality fields, stored as a table of distinct values and indices into it (a
 #: million trades share a few strings and tag tuples after a load).
-_CODED_TRADE: Final = frozenset({"symbol", "strategy", "side", "tags", "idea_id", "booked_whole"})
+_CODED_TRADE: Final = frozenset({"symbol", "strategy", "side", "tags", "idea_id"})
+
+
+def _steps_json(steps: Any) -> list[list[str]]:
+    """
+    Realizations as JSON: ``[time, net_pnl, fees]`` text per step.
+    """
+    return [[s.time.isoformat(), str(s.net_pnl), str(s.fees)] for s in steps]
+
+
+def _steps_of(rows: list[list[str]]) -> tuple[Any, ...]:
+    from perftrack._model import Realization  # noqa: PLC0415
+
+    return tuple(
+        Realization(datetime.fromisoformat(t), Decimal(net), Decimal(fee)) for t, net, fee in rows
+    )
 
 
 def _trade_columns(trades: list[Any]) -> dict[str, Any]:
@@ -830,6 +849,9 @@ def _trade_columns(trades: list[Any]) -> dict[str, Any]:
             table: dict[Any, int] = {}
             codes = [table.setdefault(v, len(table)) for v in column]
             out[name] = {"table": list(table), "codes": codes}
+        elif name == "realizations":  # sparse: most trades are realized whole
+            at = [i for i, steps in enumerate(column) if steps is not None]
+            out[name] = {"at": at, "steps": [_steps_json(column[i]) for i in at]}
         else:
             out[name] = list(column)
     return out
@@ -852,10 +874,11 @@ def _trades_of(state: dict[str, Any]) -> list[Any]:
     from perftrack._model import Trade  # noqa: PLC0415
 
     rows = state["trades"]
-    if isinstance(rows, list):  # schema 1: one list per trade
+    if isinstance(rows, list):  # schema 1: one list per trade, a booked_whole flag last
         trades = []
         for row in rows:
             fields = dict(zip(_TRADE_FIELDS, row, strict=True))
+            fields["realizations"] = None  # read back from the day events (load_state)
             for name in _DECIMAL_TRADE:
                 fields[name] = _dec(fields[name])
             fields["entry_time"] = _time(fields["entry_time"])
@@ -866,6 +889,14 @@ def _trades_of(state: dict[str, Any]) -> list[Any]:
     n = rows["n"]
     columns: list[Any] = []
     for name in _TRADE_FIELDS:
+        if name == "realizations":
+            sparse = rows.get(name)
+            realized: list[Any] = [None] * n  # schema 2 has none: read from the day events
+            if sparse is not None:
+                for i, steps in zip(sparse["at"], sparse["steps"], strict=True):
+                    realized[i] = _steps_of(steps)
+            columns.append(realized)
+            continue
         column = rows[name]
         if name in _DECIMAL_TRADE:
             column = _decimal_column(column, n)
@@ -934,7 +965,7 @@ def tracker_state(tracker: Tracker) -> dict[str, Any]:
         },
         "trades": _trade_columns(trades),
         "positions": [
-            [getattr(p, f) for f in _POSITION_FIELDS] + [_tagged(p.opened)]
+            [getattr(p, f) for f in _POSITION_FIELDS] + [_tagged(p.opened), _steps_json(p.steps)]
             for p in tracker._open.values()
         ],
         "days": days,
@@ -971,7 +1002,10 @@ def tracker_state(tracker: Tracker) -> dict[str, Any]:
 @attrs.frozen
 class ArchivedSource:
     """
-    What buckets match on, for an event whose trade's detail retention archived.
+    What buckets match on, for an event whose source is neither a kept trade nor an open
+    position: its trade's detail retention archived, or it is a step of a trade recorded
+    with its realizations (whose closing step must not be the trade itself: that event
+    would realize the whole trade).
     """
 
     trade_id: str
@@ -1043,7 +1077,11 @@ def _archive_day(
         {
             "schema": ARCHIVE_SCHEMA,
             "day": day,
-            "trades": [[getattr(t, f) for f in _TRADE_FIELDS] for t in day_trades],
+            "trades": [
+                [getattr(t, f) for f in _TRADE_FIELDS[:-1]]
+                + [None if t.realizations is None else _steps_json(t.realizations)]
+                for t in day_trades
+            ],
             "events": rows,
         },
         default=_plain,
@@ -1073,11 +1111,15 @@ def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
     from perftrack._tracker import _LivePath, _Position, _Series, _Symbol  # noqa: PLC0415
 
     trades: list[Trade] = _trades_of(state)
+    old_positions = False
+    if not (isinstance(state["trades"], dict) and "realizations" in state["trades"]):
+        old_positions = _steps_from_days(state, trades)  # schema 1 or 2
     tracker._closed = trades
     tracker._closed_ids = dict(zip((t.trade_id for t in trades), trades, strict=True))
+    width = len(_POSITION_FIELDS)
     for row in state["positions"]:
-        fields = dict(zip(_POSITION_FIELDS, row[:-1], strict=True))
-        opened = _untagged(row[-1])
+        fields = dict(zip(_POSITION_FIELDS, row[:width], strict=True))
+        opened = _untagged(row[width])
         entry_time = datetime.fromisoformat(fields["entry_time"])
         # Built with placeholders, then every field set from the snapshot.
         pos = _Position(
@@ -1097,6 +1139,8 @@ def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
         for name in _DECIMAL_POSITION:
             setattr(pos, name, _dec(fields[name]))
         pos.opened = opened
+        if len(row) > width + 1:
+            pos.steps = list(_steps_of(row[width + 1]))
         tracker._open[pos.trade_id] = pos
     for symbol, (qty, cost, mark, unrealized) in state["symbols"].items():
         book = _Symbol(Decimal(mark))
@@ -1144,10 +1188,60 @@ def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
             indexed.append((event, source, closed))
         index_day(tracker, ordinal, indexed)
     end_bulk(tracker)
+    if old_positions:
+        _position_steps_from_days(tracker)
     for name, component_state in state.get("components", {}).items():
         component = tracker._components.get(name)
         if component is not None:
             component.restore_state(component_state)
+
+
+def _steps_from_days(state: dict[str, Any], trades: list[Any]) -> bool:
+    """
+    For a snapshot of schema 1 or 2, which did not store realizations: give each trade built
+    from events the steps its day events booked (the closing one last, the others in day and
+    arrival order), in place in ``trades``. A trade whose steps do not add up to it (some
+    were archived) stays without them, as it was. True when the snapshot has open positions,
+    whose steps ``_position_steps_from_days`` reads back.
+    """
+    from perftrack._model import Realization  # noqa: PLC0415
+    from perftrack._tracker import MONEY_CONTEXT  # noqa: PLC0415
+
+    steps: dict[int, list[Any]] = {}
+    closing: dict[int, Any] = {}
+    for ordinal_text in sorted(state["days"], key=int):
+        for row in state["days"][ordinal_text]:
+            if isinstance(row, int) or row[4][0] != "C":
+                continue
+            when, amount, fee, closed_i, ref = row
+            step = Realization(datetime.fromisoformat(when), Decimal(amount), Decimal(fee))
+            if closed_i is None:
+                steps.setdefault(ref[1], []).append(step)
+            else:
+                closing[closed_i] = step
+    for i, last in closing.items():
+        trade = trades[i]
+        schedule = (*steps.get(i, ()), last)
+        with localcontext(MONEY_CONTEXT):
+            net = sum((s.net_pnl for s in schedule), Decimal(0))
+            fees = sum((s.fees for s in schedule), Decimal(0))
+        if net == trade.net_pnl and fees == trade.fees:
+            trades[i] = attrs.evolve(trade, realizations=schedule)
+    return bool(state["positions"])
+
+
+def _position_steps_from_days(tracker: Tracker) -> None:
+    """
+    For a snapshot of schema 1 or 2: each open position's steps, from its day events.
+    """
+    from perftrack._model import Realization  # noqa: PLC0415
+
+    for ordinal in sorted(tracker._days):
+        for event in tracker._days[ordinal]:
+            if isinstance(event, tuple) and event[3] is None:
+                pos = tracker._open.get(event[4].trade_id)
+                if pos is not None and pos is event[4]:
+                    pos.steps.append(Realization(event[0], event[1], event[2]))
 
 
 def end_bulk(tracker: Tracker) -> None:

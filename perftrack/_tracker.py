@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal, localcontext
 from functools import partial
 from time import monotonic
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import structlog
 from blinker import Signal
@@ -24,12 +24,13 @@ from perftrack._convert import (
     to_decimal,
     to_name,
     to_optional_decimal,
+    to_realizations,
     to_side,
     to_tags,
     to_time,
 )
 from perftrack._ideas import DEFAULT_EXPIRY, Idea, Ideas, check_bar
-from perftrack._model import LiveStats, OpenTrade, Summary, Trade
+from perftrack._model import LiveStats, OpenTrade, Realization, Summary, Trade
 from perftrack._periods import PERIODS, Calendar
 from perftrack._review import ReviewSchedule, WeeklyReviewer
 from perftrack._stats import ZERO, Bucket, Event, Walk, event_amount, event_source, event_time
@@ -103,6 +104,7 @@ class _Position:
         "realized",
         "side",
         "sign",
+        "steps",
         "stop_price",
         "strategy",
         "symbol",
@@ -139,6 +141,8 @@ class _Position:
         self.exit_value = ZERO
         self.fees = fees
         self.realized = -fees
+        # What each booking realized so far (the closed Trade's realizations).
+        self.steps: list[Realization] = []
         self.entry_time = time
         self.stop_price = stop_price
         self.target_price = target_price
@@ -782,6 +786,7 @@ class Tracker:
         *,
         net_pnl: object = None,
         idea_id: str | None = None,
+        realizations: object = None,
     ) -> Trade:
         """
         Record a finished round trip; its whole P&L is realized at ``exit_time``.
@@ -801,6 +806,16 @@ class Tracker:
                 and fees (contract multipliers, funding, a tool's own rounding). ``gross_pnl``
                 is then ``net_pnl + fees``.
             idea_id: The trade idea this trade acted on.
+            realizations: When the trade was realized in steps (entry and scale-in fees,
+                partial exits, the final exit), as ``Trade.realizations`` lists them: each
+                step is booked at its own time instead of the whole trade at ``exit_time``.
+                A sequence of ``Realization``, of ``{"time", "net_pnl", "fees"}`` mappings or
+                of ``(time, net_pnl, fees)`` sequences; every time at or after
+                ``entry_time``, the last one at ``exit_time`` (it closes the trade), the
+                net_pnl adding up exactly to the trade's net_pnl and the fees to ``fees``.
+                A trade recorded with them counts as built from events from ``entry_time``
+                on: the lived range (all-time windows, daily returns) reaches its entry day,
+                as its open_trade did. None or empty records the trade whole.
 
         Returns:
             The closed ``Trade``.
@@ -825,6 +840,7 @@ class Tracker:
         tid = None if trade_id is None else to_name("trade_id", trade_id)
         idea = None if idea_id is None else to_name("idea_id", idea_id)
         given_net = to_optional_decimal("net_pnl", net_pnl, minimum="any")
+        schedule = None if realizations is None else to_realizations(realizations)
         if t_out < t_in:
             msg = (
                 f"'exit_time' must not be before 'entry_time' {t_in.isoformat()} "
@@ -837,6 +853,7 @@ class Tracker:
             sign = _SIGN[side_]
             net = (exit_ - entry) * qty * sign - fee if given_net is None else given_net
             risk = _risk(entry, stop, qty)
+            steps = None if schedule is None else _check_steps(schedule, t_in, t_out, net, fee)
             if tid is None:
                 tid = self._new_id()
             trade = _round_trip(
@@ -847,6 +864,7 @@ class Tracker:
                 tag_names,
                 idea,
                 risk,
+                steps,
             )
             earlier = self._closed_ids.get(tid)
             if earlier is not None:
@@ -860,6 +878,8 @@ class Tracker:
             if idea is not None:
                 self._ideas.require(idea)
             self._check_retained(t_out, "exit_time")
+            if steps is not None:
+                self._check_retained(min(s.time for s in steps), "realizations")
             # The arguments as the journal replays them; no observer reads them here (the
             # Trade says everything), so only a sink makes them worth building.
             event = None
@@ -881,8 +901,13 @@ class Tracker:
                     "net_pnl": given_net,
                     "idea_id": idea,
                 }
+                if steps is not None:  # only then: a whole trade's record stays as it was
+                    event["realizations"] = [(s.time, s.net_pnl, s.fees) for s in steps]
                 self._write_ahead("record_trade", event)
-            self._book(t_out, net, fee, trade, trade)
+            if steps is None:
+                self._book(t_out, net, fee, trade, trade)
+            else:
+                self._book_steps(trade, steps)
             self._claim_id(tid)
             self._after_change(t_out, pending, "record_trade", event, trade)
             pending.insert(0, (signals.trade_closed, {"trade": trade}))
@@ -980,7 +1005,9 @@ class Tracker:
                 book = self._symbols[sym] = _Symbol(px)
             self._move_exposure(book, pos.sign * qty, pos.sign * pos.cost)
             if fee:
-                self._book(when, -fee, fee, pos, None)
+                paid = -fee  # one Decimal for the step and the booking
+                pos.steps.append(Realization(when, paid, fee))
+                self._book(when, paid, fee, pos, None)
             view = self._view(pos)
             pending.append((signals.trade_opened, {"trade": view}))
             self._after_change(when, pending, "open_trade", event, view)
@@ -1044,7 +1071,9 @@ class Tracker:
             pos.realized -= fee
             self._move_exposure(self._symbols[pos.symbol], pos.sign * qty, pos.sign * added)
             if fee:
-                self._book(when, -fee, fee, pos, None)
+                paid = -fee  # one Decimal for the step and the booking
+                pos.steps.append(Realization(when, paid, fee))
+                self._book(when, paid, fee, pos, None)
             self._remember_event(eid, content)
             view = self._view(pos)
             payload = {
@@ -1129,6 +1158,7 @@ class Tracker:
             self._remember_event(eid, content)
             result: Trade | OpenTrade
             if pos.qty:
+                pos.steps.append(Realization(when, amount, fee))
                 self._book(when, amount, fee, pos, None)
                 result = self._view(pos)
                 payload = {
@@ -1165,8 +1195,9 @@ class Tracker:
                     idea_id=pos.idea_id,
                     risk=risk,
                     r_multiple=None if risk is None else float(pos.realized / risk),
-                    booked_whole=False,
+                    realizations=(*pos.steps, Realization(when, amount, fee)),
                 )
+                pos.steps.clear()  # the trade holds them now
                 self._book(when, amount, fee, pos, trade)
                 result = trade
                 pending.append((signals.trade_closed, {"trade": trade}))
@@ -1799,6 +1830,34 @@ class Tracker:
             if closed is not None:
                 _push_recent(series.recent, closed)
 
+    def _book_steps(self, trade: Trade, steps: tuple[Realization, ...]) -> None:
+        """
+        Book a trade recorded with its realizations: each step at its own time, the last one
+        closing the trade, as open_trade, add_to_trade and close_trade booked them. The
+        clock covers every step and the lived range the entry too, as the open_trade call
+        did (``_after_change`` moves them to the exit only).
+        """
+        # The steps' source names what buckets and rules match on (trade_id, strategy, symbol,
+        # side, tags: all they read of a source); a snapshot refers to the trade instead.
+        source = cast(
+            "_Position | Trade",
+            _persist.ArchivedSource(
+                trade.trade_id, trade.strategy, trade.symbol, trade.side, trade.tags
+            ),
+        )
+        *earlier, last = steps
+        for step in earlier:
+            self._book(step.time, step.net_pnl, step.fees, source, None)
+            if self._clock is None or step.time > self._clock:
+                self._clock = step.time
+        self._book(last.time, last.net_pnl, last.fees, source, trade)
+        session_of = self._calendar.session_of
+        days = [session_of(trade.entry_time), *(session_of(s.time) for s in earlier)]
+        if self._first_day is None or min(days) < self._first_day:
+            self._first_day = min(days)
+        if self._last_day is None or max(days) > self._last_day:
+            self._last_day = max(days)
+
     def _add_closed(self, trade: Trade) -> None:
         closed = self._closed
         exit_time = trade.exit_time
@@ -2278,9 +2337,10 @@ def _round_trip(
     tags: tuple[str, ...],
     idea: str | None,
     risk: Decimal | None,
+    realizations: tuple[Realization, ...] | None = None,
 ) -> Trade:
     """
-    The Trade of a round trip recorded whole: ``fields`` are trade_id, symbol, strategy,
+    The Trade of a round trip given whole: ``fields`` are trade_id, symbol, strategy,
     side, quantity, entry and exit price, entry and exit time and fees (record_trade and its
     journal replay build it alike). Call in MONEY_CONTEXT.
     """
@@ -2304,7 +2364,44 @@ def _round_trip(
         idea,
         risk,
         r_multiple,
+        realizations,
     )
+
+
+def _check_steps(
+    steps: tuple[Realization, ...], t_in: datetime, t_out: datetime, net: Decimal, fees: Decimal
+) -> tuple[Realization, ...] | None:
+    """
+    ``steps`` checked against their trade (call in MONEY_CONTEXT): each at or after the
+    entry, the last at the exit, their net_pnl and fees adding up to the trade's. None for an
+    empty schedule (the trade is realized whole).
+
+    Raises:
+        InvalidTradeError: Naming the step or the sum that does not fit.
+    """
+    if not steps:
+        return None
+    for i, step in enumerate(steps):
+        if step.time < t_in:
+            msg = (
+                f"'realizations[{i}].time' must not be before 'entry_time' {t_in.isoformat()} "
+                f"(got {step.time.isoformat()})"
+            )
+            raise InvalidTradeError(msg)
+    if steps[-1].time != t_out:
+        msg = (
+            f"'realizations' must end at 'exit_time' {t_out.isoformat()}: the last step closes "
+            f"the trade (got {steps[-1].time.isoformat()})"
+        )
+        raise InvalidTradeError(msg)
+    for name, total, want in (
+        ("net_pnl", sum((s.net_pnl for s in steps), ZERO), net),
+        ("fees", sum((s.fees for s in steps), ZERO), fees),
+    ):
+        if total != want:
+            msg = f"'realizations' {name} must add up to the trade's {name} {want} (got {total})"
+            raise InvalidTradeError(msg)
+    return steps
 
 
 def _risk(entry: Decimal, stop: Decimal | None, quantity: Decimal) -> Decimal | None:

@@ -14,6 +14,7 @@ Pure functions; thread-safe.
 from __future__ import annotations
 
 import io
+import json
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -68,9 +69,9 @@ def _typed(value: Any) -> tuple[Any, str | None, str | None]:
     if isinstance(value, timedelta):
         return value.total_seconds(), None, None
     if isinstance(value, dict):
-        import json  # noqa: PLC0415
-
         return json.dumps(value, sort_keys=True), None, None
+    if isinstance(value, list):  # a trade's realizations: JSON text, as in CSV
+        return json.dumps(value, separators=(",", ":")), None, None
     return value, None, None
 
 

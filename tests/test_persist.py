@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import hypothesis.strategies as st
 import pytest
 import structlog
@@ -254,13 +255,56 @@ class TestFormats:
         crc, _, body = data.partition(b"\n")
         assert int(crc, 16) == zlib.crc32(body)
         doc = json.loads(zlib.decompress(body))
-        assert (2, seq) == (doc["schema"], doc["seq"])
+        assert (3, seq) == (doc["schema"], doc["seq"])
         assert "2.5" == doc["state"]["realized"]
 
-    def test_schema_1_snapshot_still_loads(self):
+    @pytest.mark.parametrize("snapshot", [False, True])
+    def test_trade_recorded_with_its_steps_restores(self, snapshot):
+        """Journaled with its realizations, snapshotted in schema 3's sparse column."""
+        store = MemoryStore()
+        tracker = pt.Tracker("1000", store=store, timezone="America/New_York")
+        tracker.open_trade("a", symbol="X", side="long", quantity=2, price="10", time=T0, fees="1")
+        tracker.close_trade("a", price="11", time=T0 + timedelta(hours=20), quantity=1)
+        built = tracker.close_trade("a", price="12", time=T0 + timedelta(hours=40))
+        again = {f: getattr(built, f) for f in ("symbol", "side", "quantity", "entry_price")}
+        tracker.record_trade(
+            **again,
+            exit_price=built.exit_price,
+            entry_time=built.entry_time,
+            exit_time=built.exit_time + timedelta(hours=1),
+            fees=built.fees,
+            net_pnl=built.net_pnl,
+            trade_id="b",
+            realizations=[
+                *built.realizations[:-1],
+                attrs.evolve(built.realizations[-1], time=built.exit_time + timedelta(hours=1)),
+            ],
+        )
+        if snapshot:
+            tracker.save_snapshot()
+        tracker.flush()
+        before = fingerprint(tracker)
+        crash(tracker)
+        restored = pt.Tracker.restore(store)
+        assert before == fingerprint(restored)
+        assert 3 == len(restored.trades()[-1].realizations)
+        restored.close()
+
+    @pytest.mark.parametrize("schema", [1, 2])
+    def test_older_schema_snapshot_still_loads(self, schema):
+        """
+        Schemas 1 and 2 kept no realizations: the steps of closed trades and open
+        positions are read back from the day events.
+        """
         import zlib
 
-        from perftrack._persist import _TRADE_FIELDS, _plain, _snapshot_key, tracker_state
+        from perftrack._persist import (
+            _POSITION_FIELDS,
+            _TRADE_FIELDS,
+            _plain,
+            _snapshot_key,
+            tracker_state,
+        )
 
         store = MemoryStore()
         tracker = pt.Tracker("1000", store=store, timezone="America/New_York")
@@ -277,19 +321,34 @@ class TestFormats:
                 ),
                 n,
             )
+        apply(tracker, ("open", 0, 100, 2000, "a", True), 40)  # open, with its entry fee
         tracker.flush()
         seq = tracker._journal.next_seq - 1
         before = fingerprint(tracker)
-        # The state as schema 1 wrote it: one list per closed trade.
+        steps = {tid: list(p.steps) for tid, p in tracker._open.items()}
+        assert any(t.realizations for t in tracker.trades()) and any(steps.values())
         state = tracker_state(tracker)
-        state["trades"] = [[getattr(t, f) for f in _TRADE_FIELDS] for t in tracker._closed]
-        doc = {"schema": 1, "seq": seq, "state": state}
+        # Open positions as both wrote them: without their steps.
+        state["positions"] = [row[: len(_POSITION_FIELDS) + 1] for row in state["positions"]]
+        flags = [t.booked_whole for t in tracker._closed]
+        if schema == 1:  # one list per closed trade, a booked_whole flag last
+            rows = [[getattr(t, f) for f in _TRADE_FIELDS[:-1]] for t in tracker._closed]
+            state["trades"] = [[*row, flag] for row, flag in zip(rows, flags, strict=True)]
+        else:  # columns, a booked_whole flag column instead of the realizations
+            del state["trades"]["realizations"]
+            table = sorted(set(flags))
+            state["trades"]["booked_whole"] = {
+                "table": table,
+                "codes": [table.index(f) for f in flags],
+            }
+        doc = {"schema": schema, "seq": seq, "state": state}
         body = zlib.compress(json.dumps(doc, default=_plain).encode())
         crash(tracker)
         store.put(_snapshot_key("main", seq), b"%08x\n%s" % (zlib.crc32(body), body))
         restored = pt.Tracker.restore(store)
         assert (seq, 0) == (restored.restore_report.snapshot_seq, restored.restore_report.replayed)
         assert before == fingerprint(restored)
+        assert steps == {tid: p.steps for tid, p in restored._open.items()}
         restored.close()
 
     def test_unknown_schema_is_skipped_like_damage(self):

@@ -69,7 +69,7 @@ class TestPublicSurface:
                 "record_trade",
                 "(symbol, side, quantity, entry_price, exit_price, entry_time, exit_time, "
                 "fees=0, strategy='default', stop_price=None, target_price=None, tags=(), "
-                "trade_id=None, *, net_pnl=None, idea_id=None)",
+                "trade_id=None, *, net_pnl=None, idea_id=None, realizations=None)",
             ),
             (
                 "open_trade",
@@ -1221,3 +1221,113 @@ class TestLive:
         when = datetime(2025, 1, 1, 20, tzinfo=timezone(timedelta(hours=-5)))
         tracker.record_trade("X", "long", 1, "10", "11", when, when)
         assert date(2025, 1, 2) == tracker.summary("day", at=when).start.date()
+
+
+class TestRealizations:
+    """A trade keeps its steps; record_trade books a given schedule step by step, checked."""
+
+    def _built(self, tracker: pt.Tracker) -> pt.Trade:
+        tracker.open_trade(
+            "s", symbol="X", side="long", quantity=3, price="10", time=hours(0), fees="0.5"
+        )
+        tracker.add_to_trade("s", quantity=1, price="12", time=hours(2))  # no fee: no step
+        tracker.close_trade("s", price="13", time=hours(25), quantity=1, fees="0.25")
+        closed = tracker.close_trade("s", price="9", time=hours(30), fees="0.25")
+        assert isinstance(closed, pt.Trade)
+        return closed
+
+    def test_steps_of_a_trade_built_from_events(self):
+        trade = self._built(pt.Tracker("1000"))
+        assert [
+            pt.Realization(hours(0), Decimal("-0.5"), Decimal("0.5")),
+            pt.Realization(hours(25), Decimal("2.25"), Decimal("0.25")),
+            pt.Realization(hours(30), Decimal("-4.75"), Decimal("0.25")),
+        ] == list(trade.realizations or ())
+        assert trade.net_pnl == sum(r.net_pnl for r in trade.realizations)
+        assert not trade.booked_whole
+        assert trade.to_dict()["realizations"][0] == {
+            "time": hours(0).isoformat(),
+            "net_pnl": "-0.5",
+            "fees": "0.5",
+        }
+
+    def test_whole_trades_have_none(self, tracker):
+        assert trade(tracker, "101", 1).realizations is None
+
+    @pytest.mark.parametrize("form", ["objects", "mappings", "triples"])
+    def test_a_schedule_books_each_step_at_its_time(self, form):
+        built = pt.Tracker("1000")
+        original = self._built(built)
+        steps: Any = {
+            "objects": original.realizations,
+            "mappings": [r.to_dict() for r in original.realizations or ()],
+            "triples": [(r.time, r.net_pnl, r.fees) for r in original.realizations or ()],
+        }[form]
+        again = pt.Tracker("1000")
+        recorded = again.record_trade(**self._args(original), realizations=steps)
+        assert original == recorded
+        assert again.record_trade(**self._args(original), realizations=steps) is recorded
+        for period in ("day", "week"):
+            assert [s.to_dict() for s in built.periods(period)] == [
+                s.to_dict() for s in again.periods(period)
+            ]
+        assert built.equity_curve() == again.equity_curve()
+        assert built.daily_returns() == again.daily_returns()
+
+    @staticmethod
+    def _args(t: pt.Trade) -> dict[str, Any]:
+        return {
+            "symbol": t.symbol,
+            "side": t.side,
+            "quantity": t.quantity,
+            "entry_price": t.entry_price,
+            "exit_price": t.exit_price,
+            "entry_time": t.entry_time,
+            "exit_time": t.exit_time,
+            "fees": t.fees,
+            "net_pnl": t.net_pnl,
+            "trade_id": t.trade_id,
+        }
+
+    @pytest.mark.parametrize(
+        ("steps", "match"),
+        [
+            ("[]", r"'realizations' must be a list of steps"),
+            ([("x", "1", "0")], r"'realizations\[0\].time' must be an ISO 8601 time"),
+            ([(hours(30), "a", "0")], r"'realizations\[0\].net_pnl' must be a decimal"),
+            ([(hours(30), "1", "-1")], r"'realizations\[0\].fees' must be >= 0"),
+            ([{"time": hours(30), "net_pnl": "1"}], r"'realizations\[0\]' must have exactly"),
+            ([(hours(30), "1")], r"'realizations\[0\]' must be a Realization"),
+            (
+                [(hours(-1), "-0.5", "0.5"), (hours(30), "1", "0")],
+                r"'realizations\[0\].time' must not be before 'entry_time'",
+            ),
+            ([(hours(29), "0.5", "0.5")], r"'realizations' must end at 'exit_time'"),
+            (
+                [(hours(0), "-0.5", "0.5"), (hours(30), "1", "0")],
+                r"'realizations' net_pnl must add up to the trade's net_pnl 0.75 \(got 0.5\)",
+            ),
+            (
+                [(hours(0), "-0.5", "0.25"), (hours(30), "1", "0")],
+                r"'realizations' fees must add up to the trade's fees 0.5 \(got 0.25\)",
+            ),
+        ],
+    )
+    def test_bad_schedules_are_refused_and_change_nothing(self, steps, match):
+        tracker = pt.Tracker("1000")
+        trade(tracker, "101", 1)
+        before = fingerprint(tracker)
+        with pytest.raises(errors.InvalidTradeError, match=match):
+            tracker.record_trade(
+                "X",
+                "long",
+                1,
+                "100",
+                "101",
+                hours(0),
+                hours(30),
+                fees="0.5",
+                net_pnl="0.75" if "net_pnl must" in match else "0.5",
+                realizations=steps,
+            )
+        assert before == fingerprint(tracker)

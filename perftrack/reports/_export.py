@@ -24,11 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["FORMATS", "daily_returns_csv", "export_rows", "to_pandas", "write_rows"]
 
 FORMATS = ("csv", "json", "jsonl", "xlsx")
-TRADE_FIELDS = (
-    *(f.name for f in attrs.fields(Trade) if f.name != "booked_whole"),
-    "gross_pnl",
-    "outcome",
-)
+TRADE_FIELDS = (*(f.name for f in attrs.fields(Trade)), "gross_pnl", "outcome")
 SUMMARY_FIELDS = tuple(f.name for f in attrs.fields(Summary))
 
 
@@ -42,13 +38,17 @@ def export_rows(
 ) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
     """
     (columns, rows) of ``what``: "trades" (every field of every closed trade) or "summaries"
-    (one row per ``period`` in the window). Values keep their types (Decimal, datetime).
+    (one row per ``period`` in the window). Values keep their types (Decimal, datetime), but
+    a trade's ``realizations`` is a list of ``Realization.to_dict()`` (text: each format
+    writes it as JSON, see docs/reports.md).
     """
     if what == "trades":
-        rows = [
-            {name: getattr(t, name) for name in TRADE_FIELDS}
-            for t in tracker.trades(start=start, end=end)
-        ]
+        rows = []
+        for t in tracker.trades(start=start, end=end):
+            row = {name: getattr(t, name) for name in TRADE_FIELDS}
+            if t.realizations is not None:
+                row["realizations"] = [r.to_dict() for r in t.realizations]
+            rows.append(row)
         return TRADE_FIELDS, rows
     if what == "summaries":
         rows = [
@@ -65,6 +65,8 @@ def _text(value: Any) -> Any:
         return "|".join(value)
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
+    if isinstance(value, list):  # a trade's realizations: JSON text in its cell
+        return json.dumps(json_safe(value), separators=(",", ":"))
     return json_safe(value)
 
 
