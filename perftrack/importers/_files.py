@@ -41,6 +41,19 @@ def _bad(path: object, where: str, why: str) -> InvalidInputError:
     return InvalidInputError(f"'file' {path}: {where}: {why}")
 
 
+def _steps(path: object, where: str, value: object) -> object:
+    """
+    A trade's ``realizations`` as record_trade takes them: a CSV or Excel cell holds them as
+    JSON text, a JSON export as a list (record_trade checks the steps themselves).
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise _bad(path, where, f"'realizations' is not JSON (got {value[:80]!r})") from None
+
+
 def json_objects(path: object, text: str) -> tuple[list[tuple[int, dict[str, Any]]], str | None]:
     """
     The JSON objects of a JSON-lines text with their line numbers (from 1), and a warning when
@@ -126,6 +139,8 @@ def _trade_record(path: object, where: str, record: object) -> dict[str, Any]:
     trade = {k: v for k, v in record.items() if k in TRADE_FIELDS and v not in (None, "")}
     if isinstance(trade.get("tags"), str):
         trade["tags"] = tuple(trade["tags"].split("|"))
+    if "realizations" in trade:
+        trade["realizations"] = _steps(path, where, trade["realizations"])
     return trade
 
 
@@ -379,7 +394,8 @@ def read_csv(
     """
     A CSV of whole trades. ``mapping`` maps record_trade's argument names to the file's
     column names (missing names map to themselves), e.g. ``{"symbol": "Ticker",
-    "exit_time": "Closed"}``; ``tags`` may hold several tags separated by ``|``.
+    "exit_time": "Closed"}``; ``tags`` may hold several tags separated by ``|``, and
+    ``realizations`` a trade's steps as JSON (as ``perftrack export`` writes them).
     """
     mapping = dict(mapping or {})
     names = TRADE_FIELDS
@@ -400,12 +416,17 @@ def read_csv(
                 raise _bad(
                     path, "header", f"no column {mapping.get(needed, needed)!r} for {needed!r}"
                 )
-        for row in reader:
+        for line, row in enumerate(reader, 2):
             trade: dict[str, Any] = {}
             for name in names:
                 value = row.get(mapping.get(name, name))
                 if value in (None, ""):
                     continue
-                trade[name] = tuple(value.split("|")) if name == "tags" else value
+                if name == "tags":
+                    trade[name] = tuple(value.split("|"))
+                elif name == "realizations":
+                    trade[name] = _steps(path, f"row {line}", value)
+                else:
+                    trade[name] = value
             trades.append(trade)
     return ImportResult(trades=tuple(trades))
