@@ -280,6 +280,7 @@ class _Rec:
         context: str | None,
         created_at: datetime,
         expires_at: datetime,
+        content: tuple[object, ...] = (),
     ) -> None:
         self.idea_id = idea_id
         self.symbol = symbol
@@ -297,9 +298,11 @@ class _Rec:
         self.context = context
         self.created_at = created_at
         self.expires_at = expires_at
-        self.risk = abs(entry - stop)
-        self.tx = (target - entry) * self.sign
-        self.sx = -self.risk
+        # In the R context explicitly, whatever the caller's: the distances stay exact.
+        ctx = _R_CONTEXT
+        self.risk = risk = ctx.abs(ctx.subtract(entry, stop))
+        self.tx = ctx.subtract(target, entry) if side == "long" else ctx.subtract(entry, target)
+        self.sx = ctx.minus(risk)
         self.status = _PENDING
         self.triggered_at: datetime | None = None
         self.closed_at: datetime | None = None
@@ -317,7 +320,7 @@ class _Rec:
         self.aggs: list[_Agg] = []
         self.idea: Idea | None = None  # the cached public view
         # The normalised inputs, to recognise a re-sent identical idea.
-        self.content: tuple[object, ...] = ()
+        self.content = content
 
     def contribution(self) -> tuple[int, Decimal | None, Decimal | None, Decimal | None]:
         """
@@ -338,7 +341,10 @@ class _Rec:
     def view(self) -> Idea:
         idea = self.idea
         if idea is None:
-            mfe, mae = self.mfe(), self.mae()
+            # Nothing to derive while no price has moved the idea (every idea just recorded).
+            hi, lo = self.hi, self.lo
+            mfe = None if hi is None else float(r_multiple(max(hi, _ZERO), self.risk))
+            mae = None if lo is None else float(r_multiple(min(lo, _ZERO), self.risk))
             override = self.override
             if override is not None:
                 original = override["r_achieved"]
@@ -369,8 +375,8 @@ class _Rec:
                 self.triggered_at,
                 self.closed_at,
                 None if self.r is None else float(self.r),
-                None if mfe is None else float(mfe),
-                None if mae is None else float(mae),
+                mfe,
+                mae,
                 self.note,
                 self.flagged,
                 override,
@@ -587,10 +593,6 @@ def _matches(key: Key, rec: _Rec) -> bool:
 # -- input normalisation -----------------------------------------------------------------------
 
 
-def _price(field: str, value: object) -> Decimal:
-    return to_decimal(field, value, error=InvalidIdeaError)
-
-
 def to_confidence(value: object, *, error: type[InvalidInputError] = InvalidIdeaError) -> int:
     """
     An int from 0 to 5.
@@ -741,7 +743,6 @@ class Ideas:
         entry: object,
         stop: object,
         target: object,
-        *,
         confidence: object,
         target2: object = None,
         entry_type: object = "market",
@@ -756,7 +757,9 @@ class Ideas:
     ) -> Idea:
         """
         ``Tracker.record_idea``; ``expires_at`` (instead of ``expires_after``) is how the
-        journal replays it. Thread-safe.
+        journal replays it. Thread-safe. Every parameter may be given by position:
+        ``record_idea`` does so, since sixteen keyword arguments cost more to pass on the hot
+        path.
         """
         sym = to_name("symbol", symbol, error=InvalidIdeaError)
         side_ = to_side(side, error=InvalidIdeaError)
@@ -764,17 +767,20 @@ class Ideas:
             msg = f"'entry_type' must be one of {ENTRY_TYPES} (got {entry_type!r})"
             raise InvalidIdeaError(msg)
         kind = ENTRY_TYPES[ENTRY_TYPES.index(entry_type)]
-        entry_ = _price("entry", entry)
-        stop_ = _price("stop", stop)
-        target_ = _price("target", target)
-        target2_ = to_optional_decimal("target2", target2, error=InvalidIdeaError)
+        entry_ = to_decimal("entry", entry, error=InvalidIdeaError)
+        stop_ = to_decimal("stop", stop, error=InvalidIdeaError)
+        target_ = to_decimal("target", target, error=InvalidIdeaError)
         check_levels(side_, entry_, stop_, target_)
-        if target2_ is not None and (
-            target2_ <= target_ if side_ == "long" else target2_ >= target_
-        ):
-            where = "above" if side_ == "long" else "below"
-            msg = f"'target2' must be {where} the target {target_} for a {side_} (got {target2_})"
-            raise InvalidIdeaError(msg)
+        if target2 is None:
+            target2_ = None
+        else:
+            target2_ = to_decimal("target2", target2, error=InvalidIdeaError)
+            if target2_ <= target_ if side_ == "long" else target2_ >= target_:
+                where = "above" if side_ == "long" else "below"
+                msg = (
+                    f"'target2' must be {where} the target {target_} for a {side_} (got {target2_})"
+                )
+                raise InvalidIdeaError(msg)
         conf = to_confidence(confidence)
         edge_names = to_edges(edges)
         hz = None if horizon is None else to_horizon(horizon)
@@ -795,8 +801,8 @@ class Ideas:
             msg = f"'expires_after' must be > 0 (got {lifetime!r})"
             raise InvalidIdeaError(msg)
         iid = None if idea_id is None else to_name("idea_id", idea_id, error=InvalidIdeaError)
-        why = _optional_text("rationale", rationale)
-        ctx = _to_context(context)
+        why = None if rationale is None else _optional_text("rationale", rationale)
+        ctx = None if context is None else _to_context(context)
         content = (
             sym,
             side_,
@@ -814,15 +820,25 @@ class Ideas:
         )
         tracker = self._tracker
         pending: list[tuple[Signal, dict[str, Any]]] = []
-        with tracker._lock, localcontext(_R_CONTEXT):
+        # No R context here: _Rec computes its distances in it explicitly, and only an expiry
+        # (which adds R to the aggregates) needs it around the code it runs.
+        with tracker._lock:
+            recs = self._recs
+            generated = iid is None
             if iid is None:
-                iid = self._new_id()
-            earlier = self._recs.get(iid)
-            if earlier is not None:
-                if earlier.content == content and (not given_time or earlier.created_at == created):
-                    return earlier.view()
-                msg = f"'idea_id' {iid!r} is already used by an idea with other content"
-                raise DuplicateTradeError(msg)
+                n = self._next_id
+                while f"idea-{n}" in recs:
+                    n += 1
+                iid = f"idea-{n}"
+            else:
+                earlier = recs.get(iid)
+                if earlier is not None:
+                    if earlier.content == content and (
+                        not given_time or earlier.created_at == created
+                    ):
+                        return earlier.view()
+                    msg = f"'idea_id' {iid!r} is already used by an idea with other content"
+                    raise DuplicateTradeError(msg)
             inputs = (
                 iid, sym, side_, kind, entry_, stop_, target_, target2_, conf, edge_names, hz,
                 why, ctx, created, expires,
@@ -841,10 +857,13 @@ class Ideas:
                 self._seen = seen = when
                 heap = self._heap
                 if heap and heap[0][0] <= seen:
-                    self._advance(None, pending)
-            rec = _Rec(*inputs)
-            rec.content = content
-            self._claim_id(iid)
+                    with localcontext(_R_CONTEXT):
+                        self._advance(None, pending)
+            rec = _Rec(*inputs, content)
+            if generated:
+                self._next_id = n + 1
+            else:
+                self._claim_id(iid)
             self._insert(rec)
             if signals.idea_recorded.receivers:
                 self._emit(pending, signals.idea_recorded, rec)
@@ -852,9 +871,11 @@ class Ideas:
                 # Counted open by _insert; the signal follows idea-recorded.
                 self._emit(pending, signals.idea_triggered, rec)
             if expires <= seen:
-                self._expire(rec, pending)
+                with localcontext(_R_CONTEXT):
+                    self._expire(rec, pending)
             view = rec.view()
-        tracker._send(pending)
+        if pending:
+            tracker._send(pending)
         return view
 
     def _new_id(self) -> str:

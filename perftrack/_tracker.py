@@ -1378,22 +1378,9 @@ class Tracker:
             DuplicateTradeError: When ``idea_id`` is taken by an idea with other content.
         """
         return self._ideas.apply_record(
-            symbol,
-            side,
-            entry,
-            stop,
-            target,
-            confidence=confidence,
-            target2=target2,
-            entry_type=entry_type,
-            edges=edges,
-            horizon=horizon,
-            time=time,
-            expires_after=expires_after,
-            idea_id=idea_id,
-            rationale=rationale,
-            context=context,
-        )
+            symbol, side, entry, stop, target, confidence, target2, entry_type, edges, horizon,
+            time, expires_after, None, idea_id, rationale, context,
+        )  # fmt: skip
 
     def mark_partial(self, day: date | datetime | str, reason: str = "incomplete input") -> None:
         """
