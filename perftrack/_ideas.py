@@ -71,6 +71,8 @@ _R_PLACES: Final = Decimal(1).scaleb(-_R_DECIMALS)
 _R_CONTEXT: Final = Context(prec=120)
 _AVERAGE: Final = Context(prec=28)
 _NO_KEY: Final = (None, None, None, None, None)
+#: Recorded ideas wait in a queue for their aggregates; a full queue is folded at once.
+_INDEX_BATCH: Final = 256
 
 # A filter over ideas: (symbol, side, horizon, confidence, edge), None = any.
 Key = tuple[str | None, str | None, str | None, int | None, str | None]
@@ -729,6 +731,7 @@ class Ideas:
         #: The single-dimension keys of each slot of Key, for breakdowns.
         self._values: list[builtins.list[Key]] = [[], [], [], [], []]
         self._keys_cache: dict[tuple[object, ...], tuple[_Series, ...]] = {}
+        self._unindexed: builtins.list[_Rec] = []  # recorded, not yet in their aggregates
         self._next_id = 1
         self._seen: datetime | None = None  # the newest time the ideas have seen
         self._observing = False
@@ -868,7 +871,7 @@ class Ideas:
             if signals.idea_recorded.receivers:
                 self._emit(pending, signals.idea_recorded, rec)
             if kind == "market" and signals.idea_triggered.receivers:
-                # Counted open by _insert; the signal follows idea-recorded.
+                # Opened by _insert; the signal follows idea-recorded.
                 self._emit(pending, signals.idea_triggered, rec)
             if expires <= seen:
                 with localcontext(_R_CONTEXT):
@@ -898,6 +901,12 @@ class Ideas:
             self._tracker._observers.insert(0, self._observe)
 
     def _insert(self, rec: _Rec, *, live: bool = True) -> None:
+        """
+        Place a recorded idea: by id, creation order and day, and (``live``) among the live
+        ideas and in the expiry heap, queued for its aggregates (see ``_index``). A restored
+        idea (not ``live``) joins its aggregates at once, and its caller places it among the
+        live ones.
+        """
         cal = self._tracker._calendar
         rec.day = day = cal.session_of(rec.created_at)
         self._recs[rec.idea_id] = rec
@@ -912,33 +921,66 @@ class Ideas:
             self._by_day[day] = [rec]
         else:
             by_day.append(rec)
-        aggs: list[_Agg] = []
-        market = live and rec.entry_type == "market"
-        for series in self._series_of(rec):
-            agg = series.days.get(day)
-            if agg is None:
-                agg = series.day(day)
-            total = series.total
-            aggs += (agg, total)
-            if live:
-                # Counted here rather than in a second pass: recording is the hot path.
-                agg.n += 1
-                total.n += 1
-                if market:
-                    agg.counts[_OPEN] += 1
-                    total.counts[_OPEN] += 1
-        rec.aggs = aggs
-        if market:
+        if not live:
+            self._join(rec)
+            return
+        if rec.entry_type == "market":
             rec.status = _OPEN
             rec.triggered_at = rec.created_at
-        if not live:
-            return
         by_symbol = self._live.get(rec.symbol)
         if by_symbol is None:
             by_symbol = self._live[rec.symbol] = {}
         by_symbol[rec.idea_id] = rec
         self._heap_n += 1
         heapq.heappush(self._heap, (rec.expires_at, self._heap_n, rec))
+        queue = self._unindexed
+        queue.append(rec)
+        if len(queue) >= _INDEX_BATCH:
+            self._index()
+
+    def _index(self) -> None:
+        """
+        Fold the queued ideas into the aggregates of their filter keys (under the lock).
+
+        Recording only queues an idea: adding it to its ~7 keys' day and all-time aggregates
+        was most of the cost of ``record_idea``. A queued idea has no aggregates yet, so its
+        status changes touch none (``rec.aggs`` is empty); folding then adds its contribution
+        as it is by then, which is what the eager updates would have summed to. Every read
+        of the aggregates folds first, and the queue never holds more than
+        ``_INDEX_BATCH`` ideas.
+        """
+        queue = self._unindexed
+        if not queue:
+            return
+        self._unindexed = []
+        # Sums of R and P&L as exact as in any other update: the R context is the widest.
+        with localcontext(_R_CONTEXT):
+            for rec in queue:
+                self._join(rec)
+
+    def _join(self, rec: _Rec) -> None:
+        """
+        Give ``rec`` its aggregates, two per filter key (its creation day's and all time's),
+        and add its contribution to each.
+        """
+        day = rec.day
+        aggs: list[_Agg] = []
+        for series in self._series_of(rec):
+            agg = series.days.get(day)
+            if agg is None:
+                agg = series.day(day)
+            aggs += (agg, series.total)
+        rec.aggs = aggs
+        status = rec.status
+        if status <= _OPEN and not rec.trade_ids:
+            # Still live and not taken, the common case: a count or two per aggregate.
+            for agg in aggs:
+                agg.n += 1
+                if status:
+                    agg.counts[status] += 1
+        else:
+            for agg in aggs:
+                _fold(agg, rec)
 
     def _series_of(self, rec: _Rec) -> tuple[_Series, ...]:
         cache_key = (rec.symbol, rec.side, rec.horizon, rec.confidence, rec.edges)
@@ -1419,7 +1461,8 @@ class Ideas:
 
         Thread-safe. Merges per-day aggregates (all time is one aggregate per key): the cost
         does not grow with the number of ideas (a filter combining several dimensions pays
-        one pass on first use).
+        one pass on first use; the first read after new ideas also folds the at most 255
+        still queued for their aggregates).
 
         Raises:
             InvalidInputError: For an unknown period, a bad bound or filter.
@@ -1496,6 +1539,7 @@ class Ideas:
         )
 
     def _breakdown(self, by: str, window: tuple[Any, ...]) -> dict[Any, IdeaSummary]:
+        self._index()  # the values come from the keys the queued ideas may add
         slot = {"symbol": 0, "side": 1, "horizon": 2, "confidence": 3, "edge": 4}[by]
         out: dict[Any, IdeaSummary] = {}
         for k in sorted(self._values[slot], key=lambda k: k[slot]):  # type: ignore[arg-type,return-value]
@@ -1538,6 +1582,7 @@ class Ideas:
         t_start: datetime | None,
         t_end: datetime | None,
     ) -> _Agg:
+        self._index()
         out = _Agg()
         series = self._series.get(key)
         if series is None:
@@ -1606,6 +1651,8 @@ class Ideas:
         Start keeping aggregates for a filter combining several dimensions: one pass over the
         ideas now, then every change folds into it like any other key.
         """
+        # Queued ideas first: folding them later would count them in the new key twice.
+        self._index()
         self._combos.add(key)
         self._keys_cache.clear()
         series = self._series_for_key(key)
@@ -1682,8 +1729,6 @@ class Ideas:
 
     def _restore_rec(self, rec: _Rec) -> None:
         self._insert(rec, live=False)
-        for agg in rec.aggs:
-            _fold(agg, rec)
         if rec.status <= _OPEN:
             self._live.setdefault(rec.symbol, {})[rec.idea_id] = rec
             self._heap_n += 1

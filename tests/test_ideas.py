@@ -466,6 +466,59 @@ def fingerprint(tracker: pt.Tracker) -> Any:
     )
 
 
+class TestDeferredIndex:
+    """The aggregates do not depend on when they are read: queued ideas fold to the same sums."""
+
+    @staticmethod
+    def step(tracker: pt.Tracker, n: int) -> None:
+        long = n % 2 == 0
+        symbol = f"S{n % 3}"
+        made = tracker.record_idea(
+            symbol,
+            "long" if long else "short",
+            "100",
+            "98" if long else "102",
+            "106" if long else "96",
+            confidence=n % 6,
+            entry_type=("market", "limit", "stop")[n % 3],
+            edges=(f"e{n % 4}", f"e{(n + 1) % 5}"),
+            horizon=("day", "swing", None)[n % 3],
+            time=minutes(n * 10),
+            expires_after=timedelta(hours=(n % 5 + 1) * 4),
+        )
+        if n % 4 == 3:
+            price = ("107", "97", "100.5", "99")[n // 4 % 4]
+            tracker.mark_price(symbol, price, minutes(n * 10 + 1))
+        if n % 7 == 6:
+            tracker.ideas.override(
+                f"idea-{n // 2 + 1}", status="win", r_achieved=n % 9 - 4, reason="by hand"
+            )
+        if n % 11 == 10:
+            tracker.record_trade(
+                symbol, "long", 1, "100", "101", minutes(n * 10 + 2), minutes(n * 10 + 3),
+                idea_id=f"idea-{n - 3}",
+            )  # fmt: skip
+        if n % 13 == 12:
+            tracker.ideas.annotate(made.idea_id, note="seen")
+
+    def test_reading_after_every_idea_or_once_agrees(self):
+        eager, lazy = pt.Tracker(), pt.Tracker()
+        for n in range(700):  # more than one full queue
+            self.step(eager, n)
+            self.step(lazy, n)
+            eager.ideas.summary()  # folds the queue at once
+            if n == 300:
+                eager.ideas.summary(symbol="S1", edge="e2")  # a combined key, registered early
+        lazy.ideas.summary(symbol="S1", edge="e2")
+        for t in (eager, lazy):
+            t.ideas.summary("week", at=minutes(3000), symbol="S1", edge="e2")
+        assert fingerprint(eager) == fingerprint(lazy)
+        assert eager.ideas.summary(symbol="S1", edge="e2") == lazy.ideas.summary(
+            symbol="S1", edge="e2"
+        )
+        assert 700 == lazy.ideas.summary().ideas
+
+
 class TestBadInput:
     """A bad call raises a typed error naming the field and the value, and changes nothing."""
 
