@@ -599,6 +599,8 @@ def to_confidence(value: object, *, error: type[InvalidInputError] = InvalidIdea
     """
     An int from 0 to 5.
     """
+    if type(value) is int and 0 <= value <= 5:
+        return value  # the common case, decided without the checks below
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 5:
         msg = f"'confidence' must be an int from 0 to 5 (got {value!r})"
         raise error(msg)
@@ -830,9 +832,10 @@ class Ideas:
             generated = iid is None
             if iid is None:
                 n = self._next_id
-                while f"idea-{n}" in recs:
-                    n += 1
                 iid = f"idea-{n}"
+                while iid in recs:
+                    n += 1
+                    iid = f"idea-{n}"
             else:
                 earlier = recs.get(iid)
                 if earlier is not None:
