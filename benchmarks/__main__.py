@@ -1055,7 +1055,7 @@ def bench_cli(table: Table, sizes: list[int], jsonl: dict[int, Path], tmp: Path)
             f"perftrack import jsonl, whole process, {n:,} trades",
             f"{n / seconds:,.0f} trades/s",
             ">= 100,000 trades/s" if n >= 1_000_000 else "",
-            f"{seconds:.1f} s into a LocalStore (journal, durability batch, then a snapshot)",
+            f"{seconds:.1f} s into a LocalStore (one import record, then a snapshot)",
             runs=1,
             value=n / seconds,
         )

@@ -1499,13 +1499,33 @@ def _replay_journal_into(
             stop_reason = f"journal jumps from {expected - 1} to {record['seq']} in {key}"
             remaining += 1
             continue
-        if record["kind"] != "record_trade" or not replay_trade(tracker, record["data"]):
+        if record["kind"] == IMPORT_KIND:
+            problems.append(_missing_import(key, record))
+        elif record["kind"] != "record_trade" or not replay_trade(tracker, record["data"]):
             replay(tracker, record["kind"], record["data"])
         replayed += 1
         expected += 1
     if stop_reason is not None:
         problems.append(stop_reason)
     out.update(expected=expected, replayed=replayed, damaged=damaged_lines, remaining=remaining)
+
+
+#: A journal record standing for an import written as one snapshot (perftrack._bulk): the
+#: snapshot at its sequence number holds the imported trades.
+IMPORT_KIND: Final = "import_trades"
+
+
+def _missing_import(key: str, record: dict[str, Any]) -> str:
+    """
+    The problem to report when a replay meets an import record: its snapshot, which holds
+    the import, is missing or damaged (a crash before it was written, or bit rot), so the
+    account restores without that import, whole.
+    """
+    trades = record["data"].get("trades")
+    return (
+        f"{key}: the import of {trades} trades at seq {record['seq']} has no intact "
+        "snapshot; restored without it"
+    )
 
 
 def _repair_journal(store: ObjectStore, account: str, next_seq: int) -> None:

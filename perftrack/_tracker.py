@@ -841,13 +841,7 @@ class Tracker:
         idea = None if idea_id is None else to_name("idea_id", idea_id)
         given_net = to_optional_decimal("net_pnl", net_pnl, minimum="any")
         schedule = None if realizations is None else to_realizations(realizations)
-        if t_out < t_in:
-            msg = (
-                f"'exit_time' must not be before 'entry_time' {t_in.isoformat()} "
-                f"(got {t_out.isoformat()})"
-            )
-            raise InvalidTradeError(msg)
-        _check_levels(side_, entry, stop, target)
+        _check_round_trip(t_in, t_out, side_, entry, stop, target)
         pending: list[tuple[Signal, dict[str, Any]]] = []
         with self._lock, localcontext(MONEY_CONTEXT):
             sign = _SIGN[side_]
@@ -2458,6 +2452,27 @@ def _bounds(start: object, end: object) -> tuple[date | datetime | None, date | 
         msg = f"'end' must not be before 'start' {lo.isoformat()} (got {hi.isoformat()})"
         raise InvalidInputError(msg)
     return lo, hi
+
+
+def _check_round_trip(
+    t_in: datetime,
+    t_out: datetime,
+    side: str,
+    entry: Decimal,
+    stop: Decimal | None,
+    target: Decimal | None,
+) -> None:
+    """
+    The checks of a round trip recorded whole that span its fields (record_trade and the
+    bulk path share them).
+    """
+    if t_out < t_in:
+        msg = (
+            f"'exit_time' must not be before 'entry_time' {t_in.isoformat()} "
+            f"(got {t_out.isoformat()})"
+        )
+        raise InvalidTradeError(msg)
+    _check_levels(side, entry, stop, target)
 
 
 def _check_levels(side: str, entry: Decimal, stop: Decimal | None, target: Decimal | None) -> None:

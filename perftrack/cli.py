@@ -648,6 +648,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_import(args: argparse.Namespace) -> int:
     import perftrack as pt  # noqa: PLC0415
     from perftrack import importers  # noqa: PLC0415
+    from perftrack.importers._base import load_into_store  # noqa: PLC0415
 
     if args.format == "ideas":
         return _import_ideas(args)
@@ -675,8 +676,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     equity = args.starting_equity or result.starting_equity or "10000"
     # Periodic snapshots write the whole state, so taking one every N events of a large import
-    # costs O(trades squared); the journal already makes every event durable, so one snapshot
-    # at the end leaves the same store for the next restore to start from.
+    # costs O(trades squared). A file of whole trades goes in as one journal record and one
+    # snapshot (all or nothing); fills are journaled one by one, then snapshotted once.
     with pt.Tracker.restore(
         _store(args),
         account=args.account,
@@ -686,10 +687,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
         snapshot_every=2**62,
         snapshot_interval=None,
     ) as tracker:
-        added = importers.load_into(tracker, result)
+        added = load_into_store(tracker, result)
         total = len(tracker.trades())
-        if added:
-            tracker.save_snapshot()
     print(f"{added} trades imported into {args.data} (account {args.account}); {total} in all")
     return EXIT_OK
 

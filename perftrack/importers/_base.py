@@ -60,15 +60,36 @@ def load_into(tracker: Tracker, result: ImportResult, *, strategy: str = "import
     Trades already in the tracker with the same id and content are skipped (imports can be
     run twice). Partial days are marked partial. Thread-safe (each call is one tracker call).
     """
+    from perftrack._bulk import record_trades  # noqa: PLC0415 (keep the import light)
+
     before = len(tracker.trades())
-    for trade in result.trades:
-        tracker.record_trade(**trade)
+    record_trades(tracker, result.trades)
     apply_fills(tracker, result.fills, strategy=strategy)
     for day in result.partial_days:
         tracker.mark_partial(day, reason="incomplete input")
     for warning in result.warnings:
         log.warning("perftrack.import_warning", warning=warning)
     return len(tracker.trades()) - before
+
+
+def load_into_store(tracker: Tracker, result: ImportResult, *, strategy: str = "imported") -> int:
+    """
+    ``load_into`` for a tracker with a store, leaving a snapshot that holds the import: a
+    file of whole trades is one operation (one journal record and that snapshot, see
+    ``perftrack._bulk.import_into_store``); fills go event by event, journaled, and then a
+    snapshot is taken. Returns the trades added.
+    """
+    from perftrack._bulk import import_into_store  # noqa: PLC0415
+
+    if result.fills:
+        added = load_into(tracker, result, strategy=strategy)
+        if added:
+            tracker.save_snapshot()
+        return added
+    added = import_into_store(tracker, result.trades, result.partial_days)
+    for warning in result.warnings:
+        log.warning("perftrack.import_warning", warning=warning)
+    return added
 
 
 def apply_fills(tracker: Tracker, fills: Iterable[Fill], *, strategy: str = "imported") -> None:

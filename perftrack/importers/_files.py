@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from perftrack._model import RECORD_TRADE_ARGS
+from perftrack._persist import _collector_paused
 from perftrack.errors import InvalidInputError
 from perftrack.importers._base import Fill, ImportResult
 
@@ -35,6 +37,7 @@ _DAY_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 TRADE_FIELDS = RECORD_TRADE_ARGS
 #: What perftrack's own exports add, derived from the rest: ignored on the way back in.
 DERIVED_FIELDS = frozenset({"risk", "r_multiple", "gross_pnl", "outcome"})
+_TRADE_FIELD_SET: Final = frozenset(TRADE_FIELDS)
 
 
 def _bad(path: object, where: str, why: str) -> InvalidInputError:
@@ -62,11 +65,52 @@ def json_objects(path: object, text: str) -> tuple[list[tuple[int, dict[str, Any
     Raises:
         InvalidInputError: For any other line that is not a JSON object, naming file and line.
     """
-    objects: list[tuple[int, dict[str, Any]]] = []
     lines = text.splitlines(keepends=True)
-    for i, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    numbers = [i for i, line in enumerate(lines, 1) if not line.isspace()]
+    # Only the whitespace json.loads itself skips, so that both paths accept the same lines.
+    stripped = [lines[i - 1].strip(" \t\n\r") for i in numbers]
+    parsed = _parse_lines(stripped)
+    if parsed is not None:
+        return list(zip(numbers, parsed, strict=True)), None
+    # A cut last line is the one failure a log may hold: parse the rest at once, and only
+    # when that fails too go line by line to name the bad one.
+    if numbers and numbers[-1] == len(lines) and not lines[-1].endswith("\n"):
+        head = _parse_lines(stripped[:-1])
+        if head is not None:
+            objects = list(zip(numbers[:-1], head, strict=True))
+            last = _objects_one_by_one(path, lines, numbers[-1:])
+            return (objects + last[0], last[1])
+    return _objects_one_by_one(path, lines, numbers)
+
+
+#: The decoder's scanner: one value from a position in a text (what json.loads calls).
+_SCAN: Final = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
+def _parse_lines(items: list[str]) -> list[dict[str, Any]] | None:
+    """
+    Each stripped, non-empty line as a JSON object, or None when any line is not exactly one
+    (the caller then finds which, line by line). One C call per line: json.loads' own checks
+    in Python cost as much as the parse.
+    """
+    try:
+        results = list(map(_SCAN, items, itertools.repeat(0)))
+    except (StopIteration, ValueError):
+        return None
+    objects = [obj for obj, _end in results]
+    if [end for _obj, end in results] != list(map(len, items)):
+        return None  # something after the value on its line
+    if not all(type(obj) is dict for obj in objects):
+        return None
+    return objects
+
+
+def _objects_one_by_one(
+    path: object, lines: list[str], numbers: list[int]
+) -> tuple[list[tuple[int, dict[str, Any]]], str | None]:
+    objects: list[tuple[int, dict[str, Any]]] = []
+    for i in numbers:
+        line = lines[i - 1]
         try:
             record = json.loads(line)
         except ValueError:
@@ -104,14 +148,15 @@ def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
             if match:
                 partial.add(days[-1])
             continue
-        objects, cut = json_objects(path, text)
+        with _collector_paused():  # a million small dicts: see _collector_paused
+            objects, cut = json_objects(path, text)
+            trades += [_trade_record(path, f"line {i}", trade) for i, trade in objects]
         if cut is not None:
             warnings.append(cut)
             if match:
                 partial.add(days[-1])
             elif objects:
                 partial.add(datetime.fromisoformat(objects[-1][1]["exit_time"]).date())
-        trades += [_trade_record(path, f"line {i}", trade) for i, trade in objects]
     if days:
         present = set(days)
         day = min(days)
@@ -133,6 +178,11 @@ def _trade_record(path: object, where: str, record: object) -> dict[str, Any]:
     """
     if not isinstance(record, dict):
         raise _bad(path, where, "not a JSON object")
+    if record.keys() <= _TRADE_FIELD_SET and "realizations" not in record:
+        # The usual line: only record_trade's fields, every one given. It is used as it is.
+        values = record.values()
+        if None not in values and "" not in values and type(record.get("tags")) is not str:
+            return record
     unknown = set(record) - set(TRADE_FIELDS) - DERIVED_FIELDS
     if unknown:
         raise _bad(path, where, f"unknown field {sorted(unknown)[0]!r}")

@@ -1,0 +1,343 @@
+"""
+Bulk booking: many ``record_trade`` calls' worth of trades in one tracker operation, for
+imports and backfills.
+
+``record_trades(tracker, rows)`` accepts exactly what the same ``record_trade`` calls in
+order would accept, raises the error the first failing call would raise, and leaves the
+tracker in the state those calls leave it in, but all or nothing: a failing row leaves the
+tracker unchanged. The rows are validated with the same ``_convert`` functions (each distinct
+text once per batch: prices, sizes and names repeat), booked under one hold of the lock with
+the cyclic garbage collector paused, and indexed a session day at a time; the buckets fold at
+their first read, as after a restore.
+
+The bulk path applies only when nothing could tell the difference from one call per row: no
+sink (journal), observer (alerts, ideas, the store's snapshot cadence), or signal receiver
+sees trades one at a time, and no row names an idea or gives realizations (steps). Otherwise the rows go through
+``record_trade`` one by one. ``import_into_store`` is the variant for a tracker with a store:
+the import is one journal record and one snapshot instead of a record per trade.
+
+Thread-safe: each call is one operation under the tracker's lock.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal, localcontext
+from typing import TYPE_CHECKING, Any, Final
+
+from perftrack import _persist, signals
+from perftrack._convert import (
+    to_decimal,
+    to_name,
+    to_optional_decimal,
+    to_side,
+    to_tags,
+    to_time,
+)
+from perftrack._model import RECORD_TRADE_ARGS
+from perftrack.errors import DuplicateTradeError
+
+if TYPE_CHECKING:
+    from perftrack._model import Trade
+    from perftrack._tracker import Tracker
+
+__all__ = ["import_into_store", "record_trades"]
+
+_ARGS: Final = frozenset(RECORD_TRADE_ARGS)
+_REQUIRED: Final = frozenset(
+    {"symbol", "side", "quantity", "entry_price", "exit_price", "entry_time", "exit_time"}
+)
+IMPORT_KIND: Final = _persist.IMPORT_KIND
+
+
+def record_trades(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> int:
+    """
+    Record every row (``record_trade`` keyword arguments) in order; returns how many trades
+    were added (a row repeating a recorded trade, same id and content, adds none).
+
+    Raises:
+        InvalidTradeError, DuplicateTradeError: As the first failing ``record_trade`` call
+            would; on the bulk path nothing of the batch is recorded then.
+    """
+    if not _bulk_ok(tracker, rows):
+        return _one_by_one(tracker, rows)
+    with tracker._lock, localcontext(_money()), _persist._collector_paused():
+        trades = _validated(tracker, rows)
+        _book_all(tracker, trades)
+    return len(trades)
+
+
+def import_into_store(
+    tracker: Tracker, rows: Sequence[Mapping[str, Any]], partial_days: Sequence[date] = ()
+) -> int:
+    """
+    Record ``rows`` in a tracker that has a store, and mark ``partial_days`` partial, as one
+    operation: one journal record (kind ``import_trades``, saying how many trades) and then
+    one snapshot holding them, instead of a journal record per trade. Returns the trades
+    added.
+
+    A crash before the snapshot is written leaves the store without the import (the record
+    alone restores as nothing, with a problem in ``restore_report``); after, with all of it.
+    Falls back to one ``record_trade`` per row (journaled) when observers other than the
+    store's own would see the trades, or when the import would archive days on the way.
+    """
+    journal = tracker._journal
+    if journal is not None and _bulk_ok(tracker, rows, with_store=True):
+        with tracker._lock, localcontext(_money()), _persist._collector_paused():
+            trades = _validated(tracker, rows)
+            if trades and not _would_archive(tracker, trades):
+                days = [tracker._calendar.session_of_date(d) for d in partial_days]
+                journal.sink(IMPORT_KIND, {"trades": len(trades), "partial_days": len(days)})
+                journal.flush()
+                _book_all(tracker, trades)
+                tracker._partial_days.update(days)
+                tracker._save_snapshot_locked()
+                return len(trades)
+    added = _one_by_one(tracker, rows)
+    for day in partial_days:
+        tracker.mark_partial(day, reason="incomplete input")
+    if added and journal is not None:
+        tracker.save_snapshot()
+    return added
+
+
+def _money() -> Any:
+    from perftrack._tracker import MONEY_CONTEXT  # noqa: PLC0415 (cycle: the tracker imports us)
+
+    return MONEY_CONTEXT
+
+
+def _one_by_one(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> int:
+    before = len(tracker._closed_ids)
+    for row in rows:
+        tracker.record_trade(**row)
+    return len(tracker._closed_ids) - before
+
+
+def _bulk_ok(
+    tracker: Tracker, rows: Sequence[Mapping[str, Any]], *, with_store: bool = False
+) -> bool:
+    """
+    Whether nothing but the tracker's state would see the rows' trades (see the module
+    docstring), and every row has record_trade's shape: anything else goes the long way,
+    to the same result or the same error.
+    """
+    if with_store:
+        own = {tracker._snapshot_cadence, tracker._apply_retention}
+        journal = tracker._journal
+        if journal is None or tracker._sinks != [journal.sink]:
+            return False
+        if any(observer not in own for observer in tracker._observers):
+            return False
+    elif tracker._sinks or tracker._observers:
+        return False
+    if signals.trade_closed.receivers or signals.equity_changed.receivers:
+        return False
+    for row in rows:
+        keys = row.keys()
+        if not (_REQUIRED <= keys <= _ARGS) or row.get("idea_id") is not None:
+            return False
+        if row.get("realizations") is not None:
+            return False  # booked in steps: record_trade's own path
+    return True
+
+
+def _would_archive(tracker: Tracker, trades: list[Trade]) -> bool:
+    """
+    Whether booking ``trades`` one by one would move the retention horizon (days archived
+    on the way, later rows refused): then the import is not one step.
+    """
+    retention = tracker._retention
+    if retention is None or not trades:
+        return False
+    newest = max(t.exit_time for t in trades)
+    if tracker._clock is not None and tracker._clock > newest:
+        newest = tracker._clock
+    calendar = tracker._calendar
+    horizon = calendar.session_of(newest - retention)
+    if tracker._archived_before is not None and horizon <= tracker._archived_before:
+        return False
+    earliest = min(t.exit_time for t in trades)
+    first = [o for o in (tracker._first_day, calendar.session_of(earliest)) if o is not None]
+    return min(first) < horizon
+
+
+def _validated(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> list[Trade]:
+    """
+    The Trades the rows' record_trade calls would add, in order; raises what the first
+    failing call would raise. Changes nothing. Call under the lock, in MONEY_CONTEXT.
+    """
+    from perftrack._tracker import (  # noqa: PLC0415
+        _SIGN,
+        _check_round_trip,
+        _risk,
+        _round_trip,
+    )
+
+    # Each distinct input text is converted once: the same function, the same error.
+    decimals: dict[tuple[str, object], Decimal] = {}
+    names: dict[tuple[str, object], str] = {}
+    tag_memo: dict[object, tuple[str, ...]] = {}
+
+    def number(field: str, value: object, minimum: str = "positive") -> Decimal:
+        key = (field, value) if type(value) in (str, int) else None
+        if key is not None:
+            cached = decimals.get(key)
+            if cached is not None:
+                return cached
+        result = to_decimal(field, value, minimum=minimum)
+        if key is not None:
+            decimals[key] = result
+        return result
+
+    def name(field: str, value: object) -> str:
+        key = (field, value) if type(value) is str else None
+        cached = names.get(key) if key is not None else None
+        if cached is None:
+            cached = to_name(field, value)
+            if key is not None:
+                names[key] = cached
+        return cached
+
+    def tags_of(value: object) -> tuple[str, ...]:
+        key: object = tuple(value) if type(value) is list else value
+        try:
+            cached = tag_memo.get(key)
+        except TypeError:  # unhashable: the long way, to its error
+            return to_tags(value)
+        if cached is None:
+            cached = tag_memo[key] = to_tags(value)
+        return cached
+
+    def time(field: str, value: object) -> datetime:
+        if type(value) is str:
+            try:
+                when = datetime.fromisoformat(value)
+            except ValueError:
+                pass
+            else:
+                if when.tzinfo is not None:
+                    return when  # fromisoformat gives fixed offsets: always aware
+        return to_time(field, value)
+
+    closed_ids, open_ = tracker._closed_ids, tracker._open
+    batch: dict[str, Trade] = {}
+    next_id = tracker._next_id
+    out: list[Trade] = []
+    for row in rows:
+        get = row.get
+        sym = name("symbol", row["symbol"])
+        side = to_side(row["side"])
+        qty = number("quantity", row["quantity"])
+        entry = number("entry_price", row["entry_price"])
+        exit_ = number("exit_price", row["exit_price"])
+        t_in = time("entry_time", row["entry_time"])
+        t_out = time("exit_time", row["exit_time"])
+        fee = number("fees", get("fees", 0), "nonnegative")
+        strat = name("strategy", get("strategy", "default"))
+        stop_value, target_value = get("stop_price"), get("target_price")
+        stop = None if stop_value is None else number("stop_price", stop_value)
+        target = None if target_value is None else number("target_price", target_value)
+        tag_names = tags_of(get("tags", ()))
+        tid_value = get("trade_id")
+        tid = None if tid_value is None else name("trade_id", tid_value)
+        given_net = to_optional_decimal("net_pnl", get("net_pnl"), minimum="any")
+        _check_round_trip(t_in, t_out, side, entry, stop, target)
+        net = (exit_ - entry) * qty * _SIGN[side] - fee if given_net is None else given_net
+        risk = _risk(entry, stop, qty)
+        if tid is None:
+            n = next_id
+            tid = f"pt-{n}"
+            while tid in open_ or tid in closed_ids or tid in batch:
+                n += 1
+                tid = f"pt-{n}"
+        trade = _round_trip(
+            (tid, sym, strat, side, qty, entry, exit_, t_in, t_out, fee),
+            net,
+            stop,
+            target,
+            tag_names,
+            None,
+            risk,
+        )
+        earlier = closed_ids.get(tid) or batch.get(tid)
+        if earlier is not None:
+            if earlier == trade:
+                continue
+            msg = f"'trade_id' {tid!r} is already used by a closed trade with other content"
+            raise DuplicateTradeError(msg)
+        if tid in open_:
+            msg = f"'trade_id' {tid!r} is already used by an open trade"
+            raise DuplicateTradeError(msg)
+        tracker._check_retained(t_out, "exit_time")
+        batch[tid] = trade
+        out.append(trade)
+        number_text = tid[3:]
+        if tid.startswith("pt-") and number_text.isdigit():
+            next_id = max(next_id, int(number_text) + 1)
+    return out
+
+
+def _book_all(tracker: Tracker, trades: list[Trade]) -> None:
+    """
+    Book validated trades as their record_trade calls would have, in order: history, ids,
+    realized P&L, clock, lived range and live equity path per trade, then the day lists and
+    buckets a day at a time (queued, folded at the first read). Call under the lock, in
+    MONEY_CONTEXT.
+    """
+    from perftrack._tracker import _exit_time  # noqa: PLC0415
+
+    if not trades:
+        return
+    tracker._drain()  # what was booked before comes first in the day lists and buckets
+    closed = tracker._closed
+    exits = list(map(_exit_time, trades))
+    in_order = all(map(operator.le, exits, exits[1:]))
+    if in_order and (not closed or closed[-1].exit_time <= trades[0].exit_time):
+        closed.extend(trades)
+    else:
+        # A stable sort puts each trade after those with its exit time, as the insort of
+        # one call per trade does.
+        closed.extend(trades)
+        closed.sort(key=_exit_time)
+    ids = tracker._closed_ids
+    for trade in trades:
+        ids[trade.trade_id] = trade
+    for trade in trades:
+        tracker._claim_id(trade.trade_id)
+    # The live path sees each trade's equity at the clock of its call, as record_trade does.
+    session_of = tracker._calendar.session_of
+    live, start, unrealized = tracker._live, tracker._start, tracker._unrealized
+    realized = tracker._realized
+    clock = tracker._clock
+    by_day: dict[int, list[Trade]] = {}
+    for trade in trades:
+        when = trade.exit_time
+        realized += trade.net_pnl
+        if clock is None or when > clock:
+            clock = when
+        live.update(clock, start + realized + unrealized)
+        ordinal = session_of(when)
+        day = by_day.get(ordinal)
+        if day is None:
+            day = by_day[ordinal] = []
+        day.append(trade)
+    tracker._realized = realized
+    tracker._clock = clock
+    first, last = min(by_day), max(by_day)
+    if tracker._first_day is None or first < tracker._first_day:
+        tracker._first_day = first
+    if tracker._last_day is None or last > tracker._last_day:
+        tracker._last_day = last
+    days = tracker._days
+    for ordinal in sorted(by_day):
+        day_trades = by_day[ordinal]
+        day_list = days.get(ordinal)
+        if day_list is None:
+            day_list = days[ordinal] = []
+        day_list.extend(day_trades)
+        _persist.index_day(tracker, ordinal, [(t, t, t) for t in day_trades])
+    _persist.end_bulk(tracker)
+    tracker._booked.clear()
