@@ -144,6 +144,28 @@ class TestSameAsOneByOne:
         one_by_one(fast, more)
         assert fingerprint(slow) == fingerprint(fast)
 
+    def test_trades_in_steps_go_the_long_way(self):
+        rows = history(11, 30)
+        steps = rows[5] = {
+            **rows[5],
+            "side": "long",
+            "quantity": "1",
+            "entry_price": "100",
+            "exit_price": "102",
+            "fees": "1",
+        }
+        steps.pop("net_pnl", None)
+        steps.pop("stop_price", None)
+        steps.pop("target_price", None)
+        steps["realizations"] = [
+            {"time": steps["entry_time"], "net_pnl": "-0.5", "fees": "0.5"},
+            {"time": steps["exit_time"], "net_pnl": "1.5", "fees": "0.5"},
+        ]
+        slow, fast = pair()
+        assert one_by_one(slow, rows) == in_bulk(fast, rows)
+        assert fingerprint(slow) == fingerprint(fast)
+        assert any(t.realizations is not None for t in fast.trades())
+
     def test_listeners_see_every_trade(self):
         seen: list[Any] = []
 
