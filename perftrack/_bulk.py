@@ -13,8 +13,9 @@ their first read, as after a restore.
 The bulk path applies only when nothing could tell the difference from one call per row: no
 sink (journal), observer (alerts, ideas, the store's snapshot cadence), or signal receiver
 sees trades one at a time, and no row names an idea or gives realizations (steps). Otherwise
-the rows go through ``record_trade`` one by one. ``import_into_store`` is the variant for a tracker with a store:
-the import is one journal record and one snapshot instead of a record per trade.
+the rows go through ``record_trade`` one by one. ``import_into_store`` is the variant for a
+tracker with a store: the import is one journal record and one snapshot instead of a record
+per trade.
 
 Thread-safe: each call is one operation under the tracker's lock.
 """
