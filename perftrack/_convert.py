@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Final
 
@@ -129,13 +129,19 @@ def to_optional_decimal(
     return to_decimal(field, value, minimum=minimum, error=error)
 
 
+#: One fixed-offset zone per offset seen (a few per zone: standard and daylight time).
+_FIXED_OFFSETS: dict[timedelta, timezone] = {}
+
+
 def to_time(
     field: str, value: object, *, error: type[InvalidInputError] = InvalidTradeError
 ) -> datetime:
     """
-    ``value`` as an aware datetime.
+    ``value`` as an aware datetime with a fixed UTC offset.
 
-    Accepts an aware ``datetime`` or an ISO 8601 string with an offset (``Z`` allowed).
+    Accepts an aware ``datetime`` or an ISO 8601 string with an offset (``Z`` allowed). A
+    datetime in a zone with rules (``ZoneInfo``, dateutil) becomes the same instant with its
+    offset at that instant, so that durations and order are exact across DST changes.
 
     Raises:
         InvalidInputError: (or ``error``) for naive datetimes, strings without an offset,
@@ -150,9 +156,22 @@ def to_time(
             raise _bad(error, field, "must be an ISO 8601 time with an offset", value) from None
     else:
         raise _bad(error, field, "must be an aware datetime or ISO 8601 string", value)
-    if when.tzinfo is None or when.tzinfo.utcoffset(when) is None:
+    zone = when.tzinfo
+    if zone is None:
         raise _bad(error, field, "must be timezone-aware", value)
-    return when
+    if type(zone) is timezone:
+        return when
+    offset = zone.utcoffset(when)
+    if offset is None:
+        raise _bad(error, field, "must be timezone-aware", value)
+    # Two datetimes with the same zone (a ZoneInfo, a dateutil tz) subtract and compare as
+    # wall-clock times: a trade held over a DST change would last an hour more or less, and
+    # the repeated hour at its end would sort out of order. The same instant with its own
+    # fixed offset prints the same (isoformat) and is exact in every comparison.
+    fixed = _FIXED_OFFSETS.get(offset)
+    if fixed is None:
+        fixed = _FIXED_OFFSETS[offset] = timezone(offset)
+    return when.replace(tzinfo=fixed, fold=0)
 
 
 def to_date_or_time(field: str, value: object) -> date | datetime:

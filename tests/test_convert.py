@@ -60,6 +60,23 @@ class TestToDecimal:
 class TestTimes:
     """Times must carry an offset."""
 
+    def test_a_zone_with_rules_becomes_its_fixed_offset(self):
+        from datetime import timedelta
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo("America/New_York")
+        before = to_time("t", datetime(2025, 3, 8, 10, 0, tzinfo=zone))  # EST
+        after = to_time("t", datetime(2025, 3, 10, 10, 0, tzinfo=zone))  # EDT
+        assert before.isoformat() == "2025-03-08T10:00:00-05:00"
+        assert after.isoformat() == "2025-03-10T10:00:00-04:00"
+        # Same zone, wall-clock arithmetic would say 48 hours; the instants are 47 apart.
+        assert after - before == timedelta(hours=47)
+        # The repeated hour: 01:30 EDT comes before 01:10 EST.
+        first = to_time("t", datetime(2025, 11, 2, 1, 30, tzinfo=zone))
+        second = to_time("t", datetime(2025, 11, 2, 1, 10, tzinfo=zone, fold=1))
+        assert first < second
+        assert second - first == timedelta(minutes=40)
+
     def test_iso_with_offset(self):
         assert datetime(2025, 1, 2, 3, tzinfo=UTC) == to_time("t", "2025-01-02T03:00:00Z")
 

@@ -13,6 +13,7 @@ import math
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 import hypothesis.strategies as st
@@ -119,10 +120,15 @@ def close_enough(expected: float | None, actual: float | None) -> bool:
     return math.isclose(expected, actual, rel_tol=1e-6, abs_tol=1e-9)
 
 
+def _instant(value: Any) -> Any:
+    # In UTC: an instant inside a DST fold never equals another zone's instant (PEP 495).
+    return value.astimezone(UTC) if isinstance(value, datetime) else value
+
+
 def assert_summary(expected: dict[str, Any], actual: pt.Summary, where: str) -> None:
     for name in FIELDS_EXACT:
         assert name in expected, name
-        assert expected[name] == getattr(actual, name), (where, name)
+        assert _instant(expected[name]) == _instant(getattr(actual, name)), (where, name)
     for name in FIELDS_FLOAT:
         assert name in expected, name
         assert close_enough(expected[name], getattr(actual, name)), (
@@ -156,6 +162,9 @@ class TrackerMachine(RuleBasedStateMachine):
         # Booked events wait for a read or a full batch: small batches index them between
         # reads too, late and back-dated ones included.
         index_batch=st.sampled_from([1, 2, 5, 256]),
+        # Times in the tracker's own zone (a ZoneInfo), as a bot in New York sends them:
+        # durations and order across DST changes must still be exact.
+        local=st.booleans(),
     )
     def setup(
         self,
@@ -165,7 +174,9 @@ class TrackerMachine(RuleBasedStateMachine):
         capacity: int,
         ppy: int | None,
         index_batch: int,
+        local: bool,
     ) -> None:
+        self.local = ZoneInfo(zone) if local else None
         # A small rolling capacity sends rolling(n) down its scan path too.
         _tracker.ROLLING_CAPACITY = capacity
         _tracker.INDEX_BATCH = index_batch
@@ -177,6 +188,12 @@ class TrackerMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         _tracker.ROLLING_CAPACITY = self.capacity
         _tracker.INDEX_BATCH = self.index_batch
+
+    def at(self, when: datetime) -> datetime:
+        """
+        An event time as the tracker is given it (the model keeps UTC).
+        """
+        return when if self.local is None else when.astimezone(self.local)
 
     def resolve(self, bound: Any) -> Any:
         return self.model.midnight(bound.day) if isinstance(bound, Midnight) else bound
@@ -214,8 +231,8 @@ class TrackerMachine(RuleBasedStateMachine):
             quantity=qty,
             entry_price=entry,
             exit_price=exit_,
-            entry_time=t_in,
-            exit_time=t_out,
+            entry_time=self.at(t_in),
+            exit_time=self.at(t_out),
             fees=fee,
             strategy=strategy,
             stop_price=stop,
@@ -247,7 +264,7 @@ class TrackerMachine(RuleBasedStateMachine):
             side=side,
             quantity=qty,
             price=price,
-            time=when,
+            time=self.at(when),
             fees=fee,
             strategy=strategy,
             stop_price=stop,
@@ -261,7 +278,7 @@ class TrackerMachine(RuleBasedStateMachine):
         if tid not in self.model.open:
             return
         when = self.model.open[tid].entry_time + timedelta(minutes=30 * later)
-        self.tracker.add_to_trade(tid, quantity=qty, price=price, time=when, fees=fee)
+        self.tracker.add_to_trade(tid, quantity=qty, price=price, time=self.at(when), fees=fee)
         self.model.add_to_trade(tid, qty, price, when, fee)
 
     @rule(
@@ -281,7 +298,7 @@ class TrackerMachine(RuleBasedStateMachine):
         qty = sizes[part]
         if qty is not None and qty > pos.qty:
             qty = None
-        self.tracker.close_trade(tid, price=price, time=when, quantity=qty, fees=fee)
+        self.tracker.close_trade(tid, price=price, time=self.at(when), quantity=qty, fees=fee)
         self.model.close_trade(tid, price, when, qty, fee)
 
     @rule(tid=consumes(open_ids), price=prices, later=st.integers(0, 96), fee=fees)
@@ -289,12 +306,12 @@ class TrackerMachine(RuleBasedStateMachine):
         if tid not in self.model.open:
             return
         when = self.model.open[tid].entry_time + timedelta(minutes=30 * later)
-        self.tracker.close_trade(tid, price=price, time=when, fees=fee)
+        self.tracker.close_trade(tid, price=price, time=self.at(when), fees=fee)
         self.model.close_trade(tid, price, when, None, fee)
 
     @rule(symbol=st.sampled_from(SYMBOLS), price=prices, when=times)
     def mark(self, symbol, price, when):
-        self.tracker.mark_price(symbol, price, when)
+        self.tracker.mark_price(symbol, price, self.at(when))
         self.model.mark(symbol, price, when)
 
     # -- questions -----------------------------------------------------------------------------
