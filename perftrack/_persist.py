@@ -116,12 +116,75 @@ def encode_record(seq: int, kind: str, data: dict[str, Any]) -> bytes:
     """
     One journal line for an event.
     """
+    if kind == "record_trade" and tuple(data) == RECORD_TRADE_ARGS:
+        return _encode_trade(seq, data)
+    return _encode_json(seq, kind, data)
+
+
+def _encode_json(seq: int, kind: str, data: dict[str, Any]) -> bytes:
+    """
+    ``encode_record`` through the generic JSON encoder: any event.
+    """
     event_id = data.get("event_id") or data.get("trade_id") or data.get("idea_id")
     body = json.dumps(
         {"seq": seq, "kind": kind, "id": event_id, "data": data},
         default=_plain,
         separators=(",", ":"),
         ensure_ascii=False,
+    ).encode()
+    return b"%08x %s\n" % (zlib.crc32(body), body)
+
+
+#: The JSON of a string, as ``json.dumps(..., ensure_ascii=False)`` writes it (C code).
+_json_str: Final[Callable[[str], str]] = json.encoder.encode_basestring
+
+#: A record_trade record with its fields in RECORD_TRADE_ARGS order: the bytes
+#: ``json.dumps`` writes for it, but formatted in one step (the journal's hot path: the
+#: generic encoder calls back into Python for every Decimal and datetime).
+_TRADE_LINE: Final = (
+    '{"seq":%d,"kind":"record_trade","id":%s,"data":{"trade_id":%s,"symbol":%s,"side":%s,'
+    '"quantity":"%s","entry_price":"%s","exit_price":"%s","entry_time":"%s","exit_time":"%s",'
+    '"fees":"%s","strategy":%s,"stop_price":%s,"target_price":%s,"tags":[%s],"net_pnl":%s,'
+    '"idea_id":%s}}'
+)
+
+
+def _optional_json(value: object) -> str:
+    if value is None:
+        return "null"
+    return _json_str(value) if isinstance(value, str) else f'"{value}"'
+
+
+def _encode_trade(seq: int, data: dict[str, Any]) -> bytes:
+    """
+    ``encode_record`` of a record_trade event, byte for byte, without the generic encoder.
+
+    Its values are what ``record_trade`` normalised: str names, Decimal money (whose text
+    needs no escaping), aware datetimes, a tuple of tag names, None for what is absent.
+    """
+    tid = data["trade_id"]
+    event_id = tid or data["idea_id"]
+    body = (
+        _TRADE_LINE
+        % (
+            seq,
+            _optional_json(event_id),
+            _optional_json(tid),
+            _json_str(data["symbol"]),
+            _json_str(data["side"]),
+            data["quantity"],
+            data["entry_price"],
+            data["exit_price"],
+            data["entry_time"].isoformat(),
+            data["exit_time"].isoformat(),
+            data["fees"],
+            _json_str(data["strategy"]),
+            _optional_json(data["stop_price"]),
+            _optional_json(data["target_price"]),
+            ",".join(map(_json_str, data["tags"])),
+            _optional_json(data["net_pnl"]),
+            _optional_json(data["idea_id"]),
+        )
     ).encode()
     return b"%08x %s\n" % (zlib.crc32(body), body)
 

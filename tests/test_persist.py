@@ -244,6 +244,35 @@ class TestFormats:
         with pytest.raises(errors.CorruptDataError):
             decode_record(lines[1][:-1])  # cut before its newline
 
+    def test_record_trade_lines_are_what_the_json_encoder_writes(self):
+        """The formatted record_trade line is byte for byte the generic encoder's."""
+        from perftrack import _persist
+
+        events: list[dict[str, Any]] = []
+        tracker = pt.Tracker("1000", timezone="Asia/Kolkata")
+        tracker._sinks.append(lambda kind, data: events.append(data))
+        tracker.record_trade("X", "long", 1, "10", "12.5", T0, T0 + timedelta(hours=1))
+        tracker.record_trade(
+            'Q"\\é\u2028',
+            "short",
+            "0.001",
+            "1E+3",
+            "999.5",
+            "2024-03-01T09:15:00+05:30",
+            "2024-03-01T10:15:00.123456+05:30",
+            fees="0",
+            strategy="ünï",
+            stop_price="1001",
+            target_price="900",
+            tags=("a b", 'q"', "\\"),
+            trade_id="t/1",
+            net_pnl="-0.0",
+        )
+        for seq, data in enumerate(events):
+            line = _persist.encode_record(seq, "record_trade", data)
+            assert _persist._encode_json(seq, "record_trade", data) == line
+            assert data["trade_id"] == decode_record(line)["id"]
+
     def test_snapshot_object(self):
         import zlib
 
