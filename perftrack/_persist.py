@@ -28,26 +28,28 @@ from __future__ import annotations
 import bisect
 import contextlib
 import gc
+import itertools
 import json
 import operator
 import os
+import re
 import socket
 import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal, localcontext
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal, overload
 
 import attrs
 import structlog
 
 from perftrack import signals
 from perftrack._convert import to_name, to_side, to_tags
-from perftrack._model import RECORD_TRADE_ARGS
+from perftrack._model import RECORD_TRADE_ARGS, Trade
 from perftrack.errors import (
     CorruptDataError,
     InvalidInputError,
@@ -112,12 +114,17 @@ def _plain(value: object) -> object:
     raise TypeError(msg)
 
 
+#: The arguments of a journaled record_trade of a whole trade, in the order the call writes
+#: them (``realizations`` is there only for a trade recorded with its steps).
+WHOLE_TRADE_ARGS: Final = tuple(name for name in RECORD_TRADE_ARGS if name != "realizations")
+
+
 def encode_record(seq: int, kind: str, data: dict[str, Any]) -> bytes:
     """
     One journal line for an event.
     """
-    if kind == "record_trade" and tuple(data) == RECORD_TRADE_ARGS:
-        return _encode_trade(seq, data)
+    if kind == "record_trade" and tuple(data) == WHOLE_TRADE_ARGS:
+        return encode_trades([(seq, tuple(data.values()))])[0]
     return _encode_json(seq, kind, data)
 
 
@@ -138,7 +145,7 @@ def _encode_json(seq: int, kind: str, data: dict[str, Any]) -> bytes:
 #: The JSON of a string, as ``json.dumps(..., ensure_ascii=False)`` writes it (C code).
 _json_str: Final[Callable[[str], str]] = json.encoder.encode_basestring
 
-#: A record_trade record with its fields in RECORD_TRADE_ARGS order: the bytes
+#: A record_trade record with its fields in WHOLE_TRADE_ARGS order: the bytes
 #: ``json.dumps`` writes for it, but formatted in one step (the journal's hot path: the
 #: generic encoder calls back into Python for every Decimal and datetime).
 _TRADE_LINE: Final = (
@@ -155,38 +162,78 @@ def _optional_json(value: object) -> str:
     return _json_str(value) if isinstance(value, str) else f'"{value}"'
 
 
-def _encode_trade(seq: int, data: dict[str, Any]) -> bytes:
+def _optional_column(column: tuple[Any, ...]) -> list[str]:
     """
-    ``encode_record`` of a record_trade event, byte for byte, without the generic encoder.
+    The JSON of each value of a column of Decimals or strings that may be None.
+    """
+    if column.count(None) == len(column):
+        return ["null"] * len(column)
+    return list(map(_optional_json, column))
 
-    Its values are what ``record_trade`` normalised: str names, Decimal money (whose text
+
+def encode_trades(items: list[tuple[int, tuple[Any, ...]]]) -> list[bytes]:
+    """
+    The journal lines of record_trade events: (sequence number, the arguments in
+    WHOLE_TRADE_ARGS order), byte for byte what ``_encode_json`` writes for them, but a
+    field at a time for the whole batch (C-level passes) instead of the generic encoder's
+    calls back into Python for every Decimal and datetime.
+
+    The values are what ``record_trade`` normalised: str names, Decimal money (whose text
     needs no escaping), aware datetimes, a tuple of tag names, None for what is absent.
     """
-    tid = data["trade_id"]
-    event_id = tid or data["idea_id"]
-    body = (
-        _TRADE_LINE
-        % (
-            seq,
-            _optional_json(event_id),
-            _optional_json(tid),
-            _json_str(data["symbol"]),
-            _json_str(data["side"]),
-            data["quantity"],
-            data["entry_price"],
-            data["exit_price"],
-            data["entry_time"].isoformat(),
-            data["exit_time"].isoformat(),
-            data["fees"],
-            _json_str(data["strategy"]),
-            _optional_json(data["stop_price"]),
-            _optional_json(data["target_price"]),
-            ",".join(map(_json_str, data["tags"])),
-            _optional_json(data["net_pnl"]),
-            _optional_json(data["idea_id"]),
+    (
+        tids,
+        symbols,
+        sides,
+        quantities,
+        entries,
+        exits,
+        entry_times,
+        exit_times,
+        fees,
+        strategies,
+        stops,
+        targets,
+        tags,
+        nets,
+        ideas,
+    ) = zip(*(args for _, args in items), strict=True)
+    tid_json = _optional_column(tids)
+    ids = (
+        tid_json
+        if all(tids)
+        else _optional_column(tuple(t or i for t, i in zip(tids, ideas, strict=True)))
+    )
+    tag_json = {t: ",".join(map(_json_str, t)) for t in set(tags)}
+    bodies = list(
+        map(
+            str.encode,
+            map(
+                _TRADE_LINE.__mod__,
+                zip(
+                    (seq for seq, _ in items),
+                    ids,
+                    tid_json,
+                    map(_json_str, symbols),
+                    map(_json_str, sides),
+                    map(str, quantities),
+                    map(str, entries),
+                    map(str, exits),
+                    map(datetime.isoformat, entry_times),
+                    map(datetime.isoformat, exit_times),
+                    map(str, fees),
+                    map(_json_str, strategies),
+                    _optional_column(stops),
+                    _optional_column(targets),
+                    map(tag_json.__getitem__, tags),
+                    _optional_column(nets),
+                    _optional_column(ideas),
+                    strict=True,
+                ),
+            ),
         )
-    ).encode()
-    return b"%08x %s\n" % (zlib.crc32(body), body)
+    )
+    return list(map(b"%08x %s\n".__mod__, zip(map(zlib.crc32, bodies), bodies, strict=True)))
 
 
 def decode_record(line: bytes) -> dict[str, Any]:
@@ -465,7 +512,8 @@ class Journal:
         self.appendable = callable(getattr(store, "append", None))
         self.segment_first = next_seq
         self.segment_records = 0
-        self._buffer: list[bytes] = []
+        # Journal lines, or (seq, record_trade arguments) waiting to be encoded with their batch.
+        self._buffer: list[bytes | tuple[int, tuple[Any, ...]]] = []
         self._buffer_first = next_seq
         self._failure: StoreError | None = None
         self._torn = False  # an append failed: the segment's tail may hold part of it
@@ -487,10 +535,9 @@ class Journal:
         if self._failure is not None:
             # Retry what failed before accepting anything new.
             self._write()
-        line = encode_record(self.next_seq, kind, data)
         if not self._buffer:
             self._buffer_first = self.next_seq
-        self._buffer.append(line)
+        self._buffer.append(encode_record(self.next_seq, kind, data))
         self.next_seq += 1
         if self.durability == "sync" or len(self._buffer) >= self.max_events:
             try:
@@ -516,7 +563,7 @@ class Journal:
             self._failure = None
             return
         self._check_lock()  # never append to a journal that another tracker now writes
-        data = b"".join(self._buffer)
+        data = b"".join(self._encoded())
         try:
             if self.appendable:
                 put_whole = False
@@ -546,6 +593,27 @@ class Journal:
         self._buffer.clear()
         self._failure = None
         self._torn = False
+
+    def _encoded(self) -> list[bytes]:
+        """
+        The buffer as journal lines: queued record_trade arguments are encoded together, in
+        place (a retried write does not encode them again).
+        """
+        lines: list[bytes] = []
+        queued: list[tuple[int, tuple[Any, ...]]] = []
+        at: list[int] = []
+        for item in self._buffer:
+            if isinstance(item, bytes):
+                lines.append(item)
+            else:
+                at.append(len(lines))
+                lines.append(b"")
+                queued.append(item)
+        if queued:
+            for i, line in zip(at, encode_trades(queued), strict=True):
+                lines[i] = line
+            self._buffer[:] = lines
+        return lines
 
     def flush(self) -> None:
         """
@@ -596,12 +664,31 @@ class RestoreReport:
     problems: tuple[str, ...] = ()
 
 
+Entry = tuple[str, int, dict[str, Any] | None, str | None]
+RowEntry = tuple[str, int, "dict[str, Any] | TradeRow | None", str | None]
+
+
+@overload
 def read_journal(
-    store: ObjectStore, account: str, after: int
-) -> Iterator[tuple[str, int, dict[str, Any] | None, str | None]]:
+    store: ObjectStore, account: str, after: int, *, rows: Literal[False] = False
+) -> Iterator[Entry]: ...
+
+
+@overload
+def read_journal(
+    store: ObjectStore, account: str, after: int, *, rows: Literal[True]
+) -> Iterator[RowEntry]: ...
+
+
+def read_journal(
+    store: ObjectStore, account: str, after: int, *, rows: bool = False
+) -> Iterator[RowEntry]:
     """
     (segment key, line number, record or None, problem) for every journal line after
     sequence ``after``, in order. A bad line yields None and a description.
+
+    With ``rows``, a record_trade line in the layout ``encode_record`` writes comes as a
+    ``TradeRow`` (its arguments already decoded) instead of a record dict.
     """
     keys = segments(store, account)
     for n, key in enumerate(keys):
@@ -611,20 +698,228 @@ def read_journal(
         limit = _seq_of(keys[n + 1]) if n + 1 < len(keys) else None
         if limit is not None and limit <= after + 1:
             continue  # wholly covered by the snapshot
-        lines = store.get(key).splitlines(keepends=True)
-        decoded = _decode_segment(lines, after)
-        for i, line in enumerate(lines):
-            if _seq_before(line, after):
-                continue  # covered by the snapshot: not even decoded
-            record = decoded[i]
+        data = store.get(key)
+        entries: Sequence[tuple[int, dict[str, Any] | TradeRow | None, str | None]] | None
+        entries = _row_entries(data, after) if rows else None
+        if entries is None:
+            entries = _line_entries(data.splitlines(keepends=True), after)
+        for i, record, problem in entries:
             if record is None:
-                try:
-                    record = decode_record(line)
-                except CorruptDataError as e:
-                    yield key, i, None, str(e)
-                    continue
-            if record["seq"] > after and (limit is None or record["seq"] < limit):
+                yield key, i, None, problem
+                continue
+            seq = record[0] if isinstance(record, tuple) else record["seq"]
+            if seq > after and (limit is None or seq < limit):
                 yield key, i, record, None
+
+
+def _line_entries(
+    lines: list[bytes], after: int
+) -> list[tuple[int, dict[str, Any] | None, str | None]]:
+    """
+    (line number, record or None, problem) for each line after ``after``.
+    """
+    decoded = _decode_segment(lines, after)
+    out: list[tuple[int, dict[str, Any] | None, str | None]] = []
+    for i, line in enumerate(lines):
+        if _seq_before(line, after):
+            continue  # covered by the snapshot: not even decoded
+        record = decoded[i]
+        if record is None:
+            try:
+                record = decode_record(line)
+            except CorruptDataError as e:
+                out.append((i, None, str(e)))
+                continue
+        out.append((i, record, None))
+    return out
+
+
+#: A journaled record_trade, decoded: (sequence number, the ``Trade`` the call built, the
+#: ``net_pnl`` argument it was given or None). A plain tuple: a segment's rows are made by
+#: C-level zips, not one call each.
+TradeRow = tuple[int, Trade, Decimal | None]
+
+
+# A string that holds no escape: its bytes are its UTF-8 text. Lines with escaped strings
+# (and any other layout) take the JSON decoder.
+_STR: Final = rb'"([^"\\\x00-\x1f]+)"'
+_NULLABLE: Final = rb"(?:" + _STR + rb"|null)"
+#: One journal line: a record_trade in ``_TRADE_LINE``'s layout (crc, body, then each value;
+#: an absent nullable group reads b""), or any other line whole (the last group).
+_ROW_LINE: Final = re.compile(
+    rb'^(?:([0-9a-f]{8}) (\{"seq":(0|[1-9][0-9]*),"kind":"record_trade","id":'
+    + _NULLABLE
+    + rb',"data":\{"trade_id":'
+    + _NULLABLE
+    + b"".join(
+        rb',"%s":%s' % (name.encode(), _STR)
+        for name in WHOLE_TRADE_ARGS[1:10]  # symbol ... strategy: never null
+    )
+    + rb',"stop_price":'
+    + _NULLABLE
+    + rb',"target_price":'
+    + _NULLABLE
+    + rb',"tags":\[((?:"[^"\\\x00-\x1f]+")(?:,"[^"\\\x00-\x1f]+")*)?\],"net_pnl":'
+    + _NULLABLE
+    + rb',"idea_id":'
+    + _NULLABLE
+    + rb"\}\})|(.*))$",
+    re.MULTILINE,
+)
+
+
+def _row_entries(
+    data: bytes, after: int
+) -> list[tuple[int, dict[str, Any] | TradeRow | None, str | None]] | None:
+    """
+    ``_line_entries`` of a whole segment, with its record_trade lines as ``TradeRow``: one
+    regular-expression pass over the segment and one conversion pass per field (each
+    distinct name, tag set and amount converted once), instead of a JSON parse and a dict
+    per record. Other lines (the init record, other kinds, escaped strings, lines that fail
+    their checksum) go through ``_line_entries``. None when the segment holds something
+    that only the line-by-line reading judges exactly (a carriage return, which splits
+    lines there, or a value that does not convert).
+    """
+    if b"\r" in data:
+        return None
+    matches = _ROW_LINE.findall(data)
+    matches.pop()  # the empty match after the last newline, or a last line cut before it
+    columns: list[tuple[bytes, ...]] = (
+        list(zip(*matches, strict=True)) if matches else [()] * _ROW_LINE.groups
+    )
+    good = list(map(operator.eq, map(_hex, columns[0]), map(zlib.crc32, columns[1])))
+    rows_at: list[int] = list(range(len(matches)))
+    other_at: list[int] = []
+    if not all(good):
+        other_at = [i for i, ok in enumerate(good) if not ok]
+        rows_at = [i for i, ok in enumerate(good) if ok]
+    if after >= 0:  # what the snapshot covers is not even decoded
+        seqs = columns[2]
+        rows_at = [i for i in rows_at if int(seqs[i]) > after]
+    if len(rows_at) != len(matches):
+        columns = list(zip(*map(matches.__getitem__, rows_at), strict=True))
+    other = [
+        b"%s %s\n" % matches[i][:2] if matches[i][0] else matches[i][-1] + b"\n" for i in other_at
+    ]
+    if not data.endswith(b"\n") and data:
+        other_at.append(len(matches))
+        other.append(data[data.rfind(b"\n") + 1 :])  # a last line cut before its newline
+    try:
+        rows = _trade_rows(columns) if rows_at else []
+    except (ValueError, ArithmeticError, InvalidInputError):
+        return None  # not what encode_record writes: the line-by-line reading judges it
+    out: list[tuple[int, dict[str, Any] | TradeRow | None, str | None]] = list(
+        zip(rows_at, rows, itertools.repeat(None), strict=False)
+    )
+    if other:
+        out += [
+            (other_at[i], record, problem) for i, record, problem in _line_entries(other, after)
+        ]
+        out.sort(key=_first)
+    return out
+
+
+_first: Final = operator.itemgetter(0)
+
+
+def _trade_rows(columns: list[tuple[bytes, ...]]) -> list[TradeRow]:
+    """
+    The TradeRows of ``_ROW_LINE`` matches by column: each field converted in one pass, and
+    the Trades built as ``record_trade`` builds them (``_round_trip``), a column at a time.
+    """
+    from perftrack._tracker import _SIGN, MONEY_CONTEXT, _risk  # noqa: PLC0415
+
+    n = len(columns[2])
+    tids = _texts(columns[4])
+    symbols = _coded(columns[5], partial(to_name, "symbol"))
+    sides = _coded(columns[6], to_side)
+    qtys, entries, exits = (_coded(columns[i], Decimal) for i in (7, 8, 9))
+    t_ins, t_outs = (
+        list(map(datetime.fromisoformat, map(bytes.decode, columns[i]))) for i in (10, 11)
+    )
+    fees = _coded(columns[12], Decimal)
+    strategies = _coded(columns[13], partial(to_name, "strategy"))
+    stops = _coded(columns[14], Decimal)
+    given = _coded(columns[17], Decimal)
+    sub, mul = operator.sub, operator.mul
+    with localcontext(MONEY_CONTEXT):
+        # (exit - entry) x quantity x sign - fees, unless the source gave its net P&L.
+        nets = list(
+            map(
+                sub, map(mul, map(mul, map(sub, exits, entries), qtys), map(_SIGN.get, sides)), fees
+            )
+        )
+        if given.count(None) != n:
+            nets = [net if g is None else g for net, g in zip(nets, given, strict=True)]
+        if None in stops:
+            risks = list(map(_risk, entries, stops, qtys))
+        else:
+            risks = list(map(mul, map(abs, map(sub, entries, stops)), qtys))
+            if 0 in risks:
+                risks = [risk or None for risk in risks]
+        if None in risks:
+            r_multiples = [
+                None if risk is None else float(net / risk)
+                for net, risk in zip(nets, risks, strict=True)
+            ]
+        else:
+            r_multiples = list(map(float, map(operator.truediv, nets, risks)))
+    trades = list(
+        map(
+            Trade,
+            tids,
+            symbols,
+            strategies,
+            sides,
+            qtys,
+            entries,
+            exits,
+            t_ins,
+            t_outs,
+            fees,
+            nets,
+            stops,
+            _coded(columns[15], Decimal),  # target prices
+            _coded(columns[16], _tag_tuple, empty=()),
+            _texts(columns[18]),  # idea ids
+            risks,
+            r_multiples,
+        )
+    )
+    return list(zip(map(int, columns[2]), trades, given, strict=True))
+
+
+def _record_trade_args(trade: Trade, net_pnl: Decimal | None) -> dict[str, Any]:
+    """
+    The ``record_trade`` arguments that built ``trade`` (``net_pnl`` as the source gave it).
+    """
+    args = {name: getattr(trade, name) for name in WHOLE_TRADE_ARGS}
+    args["net_pnl"] = net_pnl
+    return args
+
+
+def _texts(column: tuple[bytes, ...]) -> list[str | None]:
+    """
+    The strings of a nullable column (b"" stands for null: a journaled string is never empty).
+    """
+    return [text or None for text in map(bytes.decode, column)]
+
+
+def _coded(
+    column: tuple[bytes, ...], convert: Callable[[str], Any], empty: object = None
+) -> list[Any]:
+    """
+    ``convert`` of each value of a column (b"" is ``empty``: null, or no tags), once per
+    distinct value: names, tags, prices, sizes and fees repeat, and the trades then share
+    one object each.
+    """
+    memo = {raw: convert(raw.decode()) if raw else empty for raw in set(column)}
+    return list(map(memo.__getitem__, column))
+
+
+def _tag_tuple(text: str) -> tuple[str, ...]:
+    # '"a","b"' (the regular expression admits no quote inside a name).
+    return to_tags(text[1:-1].split('","'))
 
 
 def _decode_segment(lines: list[bytes], after: int) -> list[dict[str, Any] | None]:
@@ -711,72 +1006,64 @@ def replay(tracker: Tracker, kind: str, data: dict[str, Any]) -> None:
     method(**data)
 
 
-#: The arguments a journaled record_trade of a whole trade holds (every one, defaults
-#: included; ``realizations`` is there only for a trade recorded with its steps).
-_RECORD_TRADE_KEYS: Final = frozenset(RECORD_TRADE_ARGS) - {"realizations"}
-
-
-def replay_trade(tracker: Tracker, data: dict[str, Any]) -> bool:
+def replay_trades(tracker: Tracker, rows: list[TradeRow]) -> int:
     """
-    Apply a journaled ``record_trade`` without the public call's validation, when nothing
-    else could tell the difference; False (nothing done) when the public call must do it.
+    Apply a run of journaled ``record_trade`` events in order; returns how many took the
+    trusted path (the rest went through the public call).
 
     A journal record passed its checksum and holds the arguments ``record_trade`` accepted
     and normalised when the event happened, so checking them again only costs time. The
     trusted path applies when no sink, observer (alerts, ideas, reviews) or signal receiver
-    would see the event and the trade touches no existing id and no idea; everything else
-    (and every other kind of event) goes through the public method.
+    would see the event and the trade touches no existing id, no idea and no archived day:
+    such trades are booked a run at a time (``Tracker._book_replayed_trades``). Everything
+    else (and every other kind of event) goes through the public method, in its place in
+    the order.
     """
-    from perftrack._tracker import _SIGN, MONEY_CONTEXT, _risk, _round_trip  # noqa: PLC0415
-
-    if data.keys() != _RECORD_TRADE_KEYS:
-        return False  # a record of another version's shape: the public call judges it
-    tid = data["trade_id"]
     if (
         tracker._sinks
         or tracker._observers
         or signals.trade_closed.receivers
         or signals.equity_changed.receivers
-        or tid is None
-        or data["idea_id"] is not None
-        or tid in tracker._closed_ids
-        or tid in tracker._open
     ):
-        return False
-    side = to_side(data["side"])
-    qty, entry, exit_ = (
-        Decimal(data["quantity"]),
-        Decimal(data["entry_price"]),
-        Decimal(data["exit_price"]),
-    )
-    fee = Decimal(data["fees"])
-    stop, target, given_net = data["stop_price"], data["target_price"], data["net_pnl"]
-    stop = None if stop is None else Decimal(stop)
-    target = None if target is None else Decimal(target)
-    given_net = None if given_net is None else Decimal(given_net)
-    t_in = datetime.fromisoformat(data["entry_time"])
-    t_out = datetime.fromisoformat(data["exit_time"])
-    with tracker._lock, localcontext(MONEY_CONTEXT):
-        tracker._check_retained(t_out, "exit_time")
-        net = (exit_ - entry) * qty * _SIGN[side] - fee if given_net is None else given_net
-        risk = _risk(entry, stop, qty)
-        fields = (
-            tid,
-            to_name("symbol", data["symbol"]),
-            to_name("strategy", data["strategy"]),
-            side,
-            qty,
-            entry,
-            exit_,
-            t_in,
-            t_out,
-            fee,
-        )
-        trade = _round_trip(fields, net, stop, target, to_tags(data["tags"]), None, risk)
-        tracker._book(t_out, net, fee, trade, trade)
-        tracker._claim_id(tid)
-        tracker._after_change(t_out, [], "record_trade", None, trade)
-    return True
+        for _seq, trade, net_pnl in rows:
+            tracker.record_trade(**_record_trade_args(trade, net_pnl))
+        return 0
+    trusted = 0
+    session_of = tracker._calendar.session_of
+    closed_ids, open_ids, horizon = tracker._closed_ids, tracker._open, tracker._archived_before
+    batch: list[Trade] = []
+    ordinals: list[int] = []
+    taken: set[str] = set()
+    for _seq, trade, net_pnl in rows:
+        tid = trade.trade_id
+        ordinal = session_of(trade.exit_time)
+        if (
+            tid is None
+            or trade.idea_id is not None
+            or tid in closed_ids
+            or tid in open_ids
+            or tid in taken
+            or (horizon is not None and ordinal < horizon)
+        ):
+            # In its place in the order: what the run gathered so far first.
+            _book_trusted(tracker, batch, ordinals)
+            trusted += len(batch)
+            batch, ordinals, taken = [], [], set()
+            tracker.record_trade(**_record_trade_args(trade, net_pnl))
+            continue
+        taken.add(tid)
+        batch.append(trade)
+        ordinals.append(ordinal)
+    _book_trusted(tracker, batch, ordinals)
+    return trusted + len(batch)
+
+
+def _book_trusted(tracker: Tracker, trades: list[Trade], ordinals: list[int]) -> None:
+    from perftrack._tracker import MONEY_CONTEXT  # noqa: PLC0415
+
+    if trades:
+        with tracker._lock, localcontext(MONEY_CONTEXT):
+            tracker._book_replayed_trades(trades, ordinals)
 
 
 REPLAYABLE: Final = frozenset(
@@ -934,7 +1221,6 @@ def _trades_of(state: dict[str, Any]) -> list[Any]:
     """
     The closed trades of a snapshot's state (schema 2 columns, or schema 1 rows).
     """
-    from perftrack._model import Trade  # noqa: PLC0415
 
     rows = state["trades"]
     if isinstance(rows, list):  # schema 1: one list per trade, a booked_whole flag last
@@ -1169,7 +1455,6 @@ def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
     """
     Fill a freshly constructed tracker from ``tracker_state`` output and rebuild its buckets.
     """
-    from perftrack._model import Trade  # noqa: PLC0415
     from perftrack._stats import Bucket  # noqa: PLC0415
     from perftrack._tracker import _LivePath, _Position, _Series, _Symbol  # noqa: PLC0415
 
@@ -1339,37 +1624,44 @@ def index_day(tracker: Tracker, ordinal: int, indexed: list[tuple[Any, Any, Any]
             slot[0].append(event)
             if closed is not None:
                 slot[1].append(closed)
+    # When the whole day is in time order (the usual case), so is every key's share of it:
+    # one check here instead of one per key.
+    in_order = _ordered(list(map(event_time, (event for event, _, _ in indexed))))
+    exits_in_order = _ordered([closed.exit_time for _, _, closed in indexed if closed is not None])
     series_of = tracker._series
     for key, (events, closed_trades) in slots.items():
         series = series_of.get(key)
         if series is None:
             series = series_of[key] = _Series(partial(tracker._key_events, key))
         i, bucket = series.bucket(ordinal, bulk=True)
-        times = list(map(event_time, events))
+        first = event_time(events[0])
         if (
             bucket.bulk
             and not bucket.stale
-            and (bucket.seen is None or bucket.seen <= times[0])
-            and all(map(operator.le, times, times[1:]))
+            and (bucket.seen is None or bucket.seen <= first)
+            and (in_order or _ordered(list(map(event_time, events))))
         ):
             bucket.queue.extend(events)
-            bucket.seen = times[-1]
+            bucket.seen = event_time(events[-1])
         else:
             for event in events:
                 bucket.add(event)
         if i != len(series.buckets) - 1:
             series.changed(i)
         recent = series.recent
-        exits = [t.exit_time for t in closed_trades]
         if (
-            exits
-            and (not recent or recent[-1].exit_time <= exits[0])
-            and all(map(operator.le, exits, exits[1:]))
+            closed_trades
+            and (not recent or recent[-1].exit_time <= closed_trades[0].exit_time)
+            and (exits_in_order or _ordered([t.exit_time for t in closed_trades]))
         ):
             recent.extend(closed_trades)  # a bounded deque keeps the newest, as appends would
         else:
             for trade in closed_trades:
                 _push_recent(recent, trade)
+
+
+def _ordered(values: list[Any]) -> bool:
+    return all(map(operator.le, values, values[1:]))
 
 
 # -- options, restore, snapshots -------------------------------------------------------------
@@ -1427,6 +1719,19 @@ def _stored_config(
     if state is not None:
         config: dict[str, Any] = state["config"]
         return config
+    keys = segments(store, account)
+    if keys:
+        # The init record is the journal's first line: read that one, not the whole segment
+        # (restore reads the journal again to replay it).
+        first = store.get(keys[0]).partition(b"\n")
+        try:
+            head = decode_record(first[0] + first[1])
+        except CorruptDataError:
+            head = {}
+        limit = _seq_of(keys[1]) if len(keys) > 1 else None
+        if head.get("kind") == "init" and (limit is None or head["seq"] < limit):
+            init_data: dict[str, Any] = head["data"]
+            return init_data
     for _key, _line, record, _problem in read_journal(store, account, -1):
         if record is not None and record["kind"] == "init":
             init: dict[str, Any] = record["data"]
@@ -1548,7 +1853,9 @@ def _replay_journal_into(
     expected = after + 1
     replayed = damaged_lines = remaining = 0
     stop_reason = None
-    for key, line_no, record, problem in read_journal(store, account, after):
+    # Consecutive record_trade records wait here and are applied together.
+    run: list[TradeRow] = []
+    for key, line_no, record, problem in read_journal(store, account, after, rows=True):
         if stop_reason is not None:
             remaining += 1
             continue
@@ -1556,18 +1863,27 @@ def _replay_journal_into(
             damaged_lines += 1
             problems.append(f"{key} line {line_no + 1}: {problem}")
             continue
-        if record["seq"] < expected:
+        seq = record[0] if isinstance(record, tuple) else record["seq"]
+        if seq < expected:
             continue  # written twice by a retried append
-        if record["seq"] > expected:
-            stop_reason = f"journal jumps from {expected - 1} to {record['seq']} in {key}"
+        if seq > expected:
+            stop_reason = f"journal jumps from {expected - 1} to {seq} in {key}"
             remaining += 1
             continue
-        if record["kind"] == IMPORT_KIND:
-            problems.append(_missing_import(key, record))
-        elif record["kind"] != "record_trade" or not replay_trade(tracker, record["data"]):
-            replay(tracker, record["kind"], record["data"])
+        if isinstance(record, tuple):
+            run.append(record)
+        else:
+            if run:
+                replay_trades(tracker, run)
+                run = []
+            if record["kind"] == IMPORT_KIND:
+                problems.append(_missing_import(key, record))
+            else:
+                replay(tracker, record["kind"], record["data"])
         replayed += 1
         expected += 1
+    if run:
+        replay_trades(tracker, run)
     if stop_reason is not None:
         problems.append(stop_reason)
     out.update(expected=expected, replayed=replayed, damaged=damaged_lines, remaining=remaining)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -1784,6 +1785,57 @@ class Tracker:
             day.append(event)
             self._index(ordinal, event, source, closed, bulk=bulk)
 
+    def _book_replayed_trades(self, trades: list[Trade], ordinals: list[int]) -> None:
+        """
+        Book closed trades of a journal replay, in order, as ``record_trade`` would one by one
+        (``_book``, ``_claim_id``, ``_after_change``), but a run at a time: history and the
+        id registry extended at once, each consecutive run of one session day indexed like a
+        snapshot's day. ``ordinals`` are the trades' session days. Only for what the trusted
+        replay admits: no sink, observer or receiver, free ids, no idea, retained days.
+        Call under the lock, in MONEY_CONTEXT.
+        """
+        self._drain()  # what the replay booked one by one before comes first in the days
+        closed = self._closed
+        if all(
+            map(operator.le, (t.exit_time for t in trades[:-1]), (t.exit_time for t in trades[1:]))
+        ) and (not closed or closed[-1].exit_time <= trades[0].exit_time):
+            closed.extend(trades)
+            self._closed_ids.update(zip((t.trade_id for t in trades), trades, strict=True))
+        else:
+            for trade in trades:
+                self._add_closed(trade)
+        days = self._days
+        first = 0
+        while first < len(trades):
+            ordinal = ordinals[first]
+            end = first + 1
+            while end < len(trades) and ordinals[end] == ordinal:
+                end += 1
+            run = trades[first:end]
+            day = days.get(ordinal)
+            if day is None:
+                day = days[ordinal] = []
+            day.extend(run)
+            _persist.index_day(self, ordinal, [(t, t, t) for t in run])
+            first = end
+        # The equity path moves with every event: its peak and drawdowns see each one.
+        clock, live, realized = self._clock, self._live, self._realized
+        start, unrealized = self._start, self._unrealized
+        for trade in trades:
+            realized += trade.net_pnl
+            when = trade.exit_time
+            if clock is None or when > clock:
+                clock = when
+            live.update(clock, start + realized + unrealized)
+        self._clock, self._realized = clock, realized
+        low, high = min(ordinals), max(ordinals)
+        if self._first_day is None or low < self._first_day:
+            self._first_day = low
+        if self._last_day is None or high > self._last_day:
+            self._last_day = high
+        for trade in trades:
+            self._claim_id(trade.trade_id)
+
     def _index(
         self,
         ordinal: int,
@@ -2323,7 +2375,8 @@ def _round_trip(
     """
     The Trade of a round trip given whole: ``fields`` are trade_id, symbol, strategy,
     side, quantity, entry and exit price, entry and exit time and fees (record_trade and its
-    journal replay build it alike). Call in MONEY_CONTEXT.
+    journal replay build it alike; a replay of many builds the same fields a column at a time,
+    in ``_persist._trade_rows``). Call in MONEY_CONTEXT.
     """
     tid, symbol, strategy, side, quantity, entry, exit_, t_in, t_out, fees = fields
     r_multiple = None if risk is None else float(net / risk)

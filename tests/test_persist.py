@@ -168,14 +168,14 @@ class TestRoundTrip:
         from perftrack import _persist
 
         calls = {"trusted": 0}
-        trusted = _persist.replay_trade
+        trusted = _persist.replay_trades
 
-        def counting(tracker, data):
-            done = trusted(tracker, data)
+        def counting(tracker, rows):
+            done = trusted(tracker, rows)
             calls["trusted"] += done
             return done
 
-        monkeypatch.setattr(_persist, "replay_trade", counting)
+        monkeypatch.setattr(_persist, "replay_trades", counting)
         store = MemoryStore()
         tracker = pt.Tracker("1000", store=store, timezone="America/New_York")
         for n in range(30):
@@ -938,6 +938,33 @@ class TestBatchDurability:
         assert 5 == lines()
         with pt.Tracker.restore(store) as again:
             assert 4 == again.summary().trades
+
+    @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(events=ops)
+    def test_batched_records_are_the_sync_records(self, events):
+        """A batch, encoded together when written, holds the bytes sync mode writes event by
+        event, and restores to the same state."""
+        stores: dict[str, MemoryStore] = {}
+        before = {}
+        for durability in ("sync", "batch"):
+            store = stores[durability] = MemoryStore()
+            tracker = pt.Tracker(
+                "5000",
+                store=store,
+                durability=durability,
+                batch_max_events=7,
+                batch_max_ms=60_000,
+                timezone="America/New_York",
+            )
+            for n, op in enumerate(events):
+                apply(tracker, op, n)
+            tracker.flush()
+            before[durability] = fingerprint(tracker)
+            crash(tracker)
+        journals = [b"".join(s.get(k) for k in segments(s, "main")) for s in stores.values()]
+        assert journals[0] == journals[1]
+        with pt.Tracker.restore(stores["batch"], timezone="America/New_York") as restored:
+            assert before["batch"] == fingerprint(restored)
 
     def test_background_flush_within_the_bound(self, tmp_path):
         store = LocalStore(tmp_path)
