@@ -537,7 +537,16 @@ class Journal:
             self._write()
         if not self._buffer:
             self._buffer_first = self.next_seq
-        self._buffer.append(encode_record(self.next_seq, kind, data))
+        if (
+            self.durability == "batch"
+            and kind == "record_trade"
+            and tuple(data) == WHOLE_TRADE_ARGS
+        ):
+            # Encoded with its batch when the batch is written (``encode_trades``, a field at
+            # a time): the call only queues the accepted, normalised arguments.
+            self._buffer.append((self.next_seq, tuple(data.values())))
+        else:
+            self._buffer.append(encode_record(self.next_seq, kind, data))
         self.next_seq += 1
         if self.durability == "sync" or len(self._buffer) >= self.max_events:
             try:

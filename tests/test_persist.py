@@ -931,6 +931,8 @@ class TestBatchDurability:
         for n in range(2):
             tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=n))
         assert 1 == lines()  # only the init record
+        # Queued as arguments, encoded with their batch.
+        assert all(isinstance(item, tuple) for item in tracker._journal._buffer)
         tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=2))
         assert 4 == lines()
         tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=3))
