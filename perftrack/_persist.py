@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal, localcontext
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final, Literal, overload
+from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, overload
 
 import attrs
 import structlog
@@ -166,7 +166,8 @@ def _optional_column(column: tuple[Any, ...]) -> list[str]:
     """
     The JSON of each value of a column of Decimals or strings that may be None.
     """
-    if column.count(None) == len(column):
+    # Not ``count(None)``: each Decimal would ask the numbers ABCs what None is.
+    if not any(map(operator.is_not, column, itertools.repeat(None))):
         return ["null"] * len(column)
     return list(map(_optional_json, column))
 
@@ -674,7 +675,7 @@ class RestoreReport:
 
 
 Entry = tuple[str, int, dict[str, Any] | None, str | None]
-RowEntry = tuple[str, int, "dict[str, Any] | TradeRow | None", str | None]
+RowEntry = tuple[str, int, "dict[str, Any] | TradeRun | None", str | None]
 
 
 @overload
@@ -696,8 +697,9 @@ def read_journal(
     (segment key, line number, record or None, problem) for every journal line after
     sequence ``after``, in order. A bad line yields None and a description.
 
-    With ``rows``, a record_trade line in the layout ``encode_record`` writes comes as a
-    ``TradeRow`` (its arguments already decoded) instead of a record dict.
+    With ``rows``, consecutive record_trade lines in the layout ``encode_record`` writes come
+    as one ``TradeRun`` (decoded, their Trades built) at the line of the first, instead of a
+    record dict each.
     """
     keys = segments(store, account)
     for n, key in enumerate(keys):
@@ -708,16 +710,19 @@ def read_journal(
         if limit is not None and limit <= after + 1:
             continue  # wholly covered by the snapshot
         data = store.get(key)
-        entries: Sequence[tuple[int, dict[str, Any] | TradeRow | None, str | None]] | None
+        entries: Sequence[tuple[int, dict[str, Any] | TradeRun | None, str | None]] | None
         entries = _row_entries(data, after) if rows else None
         if entries is None:
             entries = _line_entries(data.splitlines(keepends=True), after)
         for i, record, problem in entries:
             if record is None:
                 yield key, i, None, problem
-                continue
-            seq = record[0] if isinstance(record, tuple) else record["seq"]
-            if seq > after and (limit is None or seq < limit):
+            elif isinstance(record, TradeRun):
+                # Its rows are after ``after`` already; keep those before the limit.
+                run = record if limit is None else record.below(limit)
+                if run.seqs:
+                    yield key, i, run, None
+            elif record["seq"] > after and (limit is None or record["seq"] < limit):
                 yield key, i, record, None
 
 
@@ -743,10 +748,34 @@ def _line_entries(
     return out
 
 
-#: A journaled record_trade, decoded: (sequence number, the ``Trade`` the call built, the
-#: ``net_pnl`` argument it was given or None). A plain tuple: a segment's rows are made by
-#: C-level zips, not one call each.
-TradeRow = tuple[int, Trade, Decimal | None]
+class TradeRun(NamedTuple):
+    """
+    Consecutive journaled record_trade lines of one segment, decoded: their sequence numbers,
+    the Trades the calls built and the ``net_pnl`` each was given (or None), in line order.
+    """
+
+    seqs: list[int]
+    trades: list[Trade]
+    given: list[Decimal | None]
+
+    def below(self, limit: int) -> TradeRun:
+        """
+        The rows whose sequence number is below ``limit``.
+        """
+        if max(self.seqs) < limit:
+            return self
+        kept = [n for n, seq in enumerate(self.seqs) if seq < limit]
+        return TradeRun(
+            [self.seqs[n] for n in kept],
+            [self.trades[n] for n in kept],
+            [self.given[n] for n in kept],
+        )
+
+    def part(self, start: int, stop: int) -> TradeRun:
+        """
+        The rows from position ``start`` to ``stop`` (excluded).
+        """
+        return TradeRun(self.seqs[start:stop], self.trades[start:stop], self.given[start:stop])
 
 
 # A string that holds no escape: its bytes are its UTF-8 text. Lines with escaped strings
@@ -757,7 +786,7 @@ _NULLABLE: Final = rb"(?:" + _STR + rb"|null)"
 #: an absent nullable group reads b""), or any other line whole (the last group).
 _ROW_LINE: Final = re.compile(
     rb'^(?:([0-9a-f]{8}) (\{"seq":(0|[1-9][0-9]*),"kind":"record_trade","id":'
-    + _NULLABLE
+    + rb'(?:"[^"\\\x00-\x1f]+"|null)'  # the trade id again (or the idea's): not read
     + rb',"data":\{"trade_id":'
     + _NULLABLE
     + b"".join(
@@ -779,9 +808,10 @@ _ROW_LINE: Final = re.compile(
 
 def _row_entries(
     data: bytes, after: int
-) -> list[tuple[int, dict[str, Any] | TradeRow | None, str | None]] | None:
-    """
-    ``_line_entries`` of a whole segment, with its record_trade lines as ``TradeRow``: one
+) -> list[tuple[int, dict[str, Any] | TradeRun | None, str | None]] | None:
+    r"""
+    ``_line_entries`` of a whole segment, with its record_trade lines as ``TradeRun``\ s
+    (each run of them between other lines one entry, at its first line): one
     regular-expression pass over the segment and one conversion pass per field (each
     distinct name, tag set and amount converted once), instead of a JSON parse and a dict
     per record. Other lines (the init record, other kinds, escaped strings, lines that fail
@@ -796,7 +826,9 @@ def _row_entries(
     columns: list[tuple[bytes, ...]] = (
         list(zip(*matches, strict=True)) if matches else [()] * _ROW_LINE.groups
     )
-    good = list(map(operator.eq, map(_hex, columns[0]), map(zlib.crc32, columns[1])))
+    # Other lines have no checksum group: -1 never equals a CRC-32.
+    crcs = columns[0] if b"" not in columns[0] else [crc or b"-1" for crc in columns[0]]
+    good = list(map(operator.eq, map(int, crcs, itertools.repeat(16)), map(zlib.crc32, columns[1])))
     rows_at: list[int] = list(range(len(matches)))
     other_at: list[int] = []
     if not all(good):
@@ -814,15 +846,20 @@ def _row_entries(
         other_at.append(len(matches))
         other.append(data[data.rfind(b"\n") + 1 :])  # a last line cut before its newline
     try:
-        rows = _trade_rows(columns) if rows_at else []
+        rows = _trade_rows(columns) if rows_at else None
     except (ValueError, ArithmeticError, InvalidInputError):
         return None  # not what encode_record writes: the line-by-line reading judges it
-    out: list[tuple[int, dict[str, Any] | TradeRow | None, str | None]] = list(
-        zip(rows_at, rows, itertools.repeat(None), strict=False)
-    )
-    if other:
+    out: list[tuple[int, dict[str, Any] | TradeRun | None, str | None]] = [
+        (other_at[i], record, problem) for i, record, problem in _line_entries(other, after)
+    ]
+    if rows is not None:
+        # Cut the rows into runs at the other lines, so that everything stays in line order.
+        cuts = [bisect.bisect_left(rows_at, line) for line in other_at]
+        bounds = [0, *(c for c in cuts if 0 < c < len(rows_at)), len(rows_at)]
         out += [
-            (other_at[i], record, problem) for i, record, problem in _line_entries(other, after)
+            (rows_at[start], rows.part(start, stop), None)
+            for start, stop in itertools.pairwise(bounds)
+            if start < stop
         ]
         out.sort(key=_first)
     return out
@@ -831,25 +868,25 @@ def _row_entries(
 _first: Final = operator.itemgetter(0)
 
 
-def _trade_rows(columns: list[tuple[bytes, ...]]) -> list[TradeRow]:
+def _trade_rows(columns: list[tuple[bytes, ...]]) -> TradeRun:
     """
-    The TradeRows of ``_ROW_LINE`` matches by column: each field converted in one pass, and
+    The TradeRun of ``_ROW_LINE`` matches by column: each field converted in one pass, and
     the Trades built as ``record_trade`` builds them (``_round_trip``), a column at a time.
     """
     from perftrack._tracker import _SIGN, MONEY_CONTEXT, _risk  # noqa: PLC0415
 
     n = len(columns[2])
-    tids = _texts(columns[4])
-    symbols = _coded(columns[5], partial(to_name, "symbol"))
-    sides = _coded(columns[6], to_side)
-    qtys, entries, exits = (_coded(columns[i], Decimal) for i in (7, 8, 9))
+    tids = _texts(columns[3])
+    symbols = _coded(columns[4], partial(to_name, "symbol"))
+    sides = _coded(columns[5], to_side)
+    qtys, entries, exits = (_coded(columns[i], Decimal) for i in (6, 7, 8))
     t_ins, t_outs = (
-        list(map(datetime.fromisoformat, map(bytes.decode, columns[i]))) for i in (10, 11)
+        list(map(datetime.fromisoformat, map(bytes.decode, columns[i]))) for i in (9, 10)
     )
-    fees = _coded(columns[12], Decimal)
-    strategies = _coded(columns[13], partial(to_name, "strategy"))
-    stops = _coded(columns[14], Decimal)
-    given = _coded(columns[17], Decimal)
+    fees = _coded(columns[11], Decimal)
+    strategies = _coded(columns[12], partial(to_name, "strategy"))
+    stops = _coded(columns[13], Decimal)
+    given = _coded(columns[16], Decimal)
     sub, mul = operator.sub, operator.mul
     with localcontext(MONEY_CONTEXT):
         # (exit - entry) x quantity x sign - fees, unless the source gave its net P&L.
@@ -858,15 +895,19 @@ def _trade_rows(columns: list[tuple[bytes, ...]]) -> list[TradeRow]:
                 sub, map(mul, map(mul, map(sub, exits, entries), qtys), map(_SIGN.get, sides)), fees
             )
         )
-        if given.count(None) != n:
+        # Absent values are found in the raw columns: ``None in`` a list of Decimals would
+        # make each Decimal ask the numbers ABCs what None is.
+        if columns[16].count(b"") != n:
             nets = [net if g is None else g for net, g in zip(nets, given, strict=True)]
-        if None in stops:
+        whole = b"" not in columns[13]  # every trade has a stop
+        if not whole:
             risks = list(map(_risk, entries, stops, qtys))
         else:
             risks = list(map(mul, map(abs, map(sub, entries, stops)), qtys))
             if 0 in risks:
                 risks = [risk or None for risk in risks]
-        if None in risks:
+                whole = False
+        if not whole:
             r_multiples = [
                 None if risk is None else float(net / risk)
                 for net, risk in zip(nets, risks, strict=True)
@@ -888,14 +929,14 @@ def _trade_rows(columns: list[tuple[bytes, ...]]) -> list[TradeRow]:
             fees,
             nets,
             stops,
-            _coded(columns[15], Decimal),  # target prices
-            _coded(columns[16], _tag_tuple, empty=()),
-            _texts(columns[18]),  # idea ids
+            _coded(columns[14], Decimal),  # target prices
+            _coded(columns[15], _tag_tuple, empty=()),
+            _texts(columns[17]),  # idea ids
             risks,
             r_multiples,
         )
     )
-    return list(zip(map(int, columns[2]), trades, given, strict=True))
+    return TradeRun(list(map(int, columns[2])), trades, given)
 
 
 def _record_trade_args(trade: Trade, net_pnl: Decimal | None) -> dict[str, Any]:
@@ -911,6 +952,8 @@ def _texts(column: tuple[bytes, ...]) -> list[str | None]:
     """
     The strings of a nullable column (b"" stands for null: a journaled string is never empty).
     """
+    if column.count(b"") == len(column):
+        return [None] * len(column)
     return [text or None for text in map(bytes.decode, column)]
 
 
@@ -922,6 +965,8 @@ def _coded(
     distinct value: names, tags, prices, sizes and fees repeat, and the trades then share
     one object each.
     """
+    if column.count(b"") == len(column):
+        return [empty] * len(column)  # stops, targets, given net P&L, ideas: often all absent
     memo = {raw: convert(raw.decode()) if raw else empty for raw in set(column)}
     return list(map(memo.__getitem__, column))
 
@@ -1015,10 +1060,11 @@ def replay(tracker: Tracker, kind: str, data: dict[str, Any]) -> None:
     method(**data)
 
 
-def replay_trades(tracker: Tracker, rows: list[TradeRow]) -> int:
+def replay_trades(tracker: Tracker, trades: list[Trade], given: list[Decimal | None]) -> int:
     """
-    Apply a run of journaled ``record_trade`` events in order; returns how many took the
-    trusted path (the rest went through the public call).
+    Apply a run of journaled ``record_trade`` events in order: the Trades they built and the
+    ``net_pnl`` each was given. Returns how many took the trusted path (the rest went through
+    the public call).
 
     A journal record passed its checksum and holds the arguments ``record_trade`` accepted
     and normalised when the event happened, so checking them again only costs time. The
@@ -1034,18 +1080,29 @@ def replay_trades(tracker: Tracker, rows: list[TradeRow]) -> int:
         or signals.trade_closed.receivers
         or signals.equity_changed.receivers
     ):
-        for _seq, trade, net_pnl in rows:
+        for trade, net_pnl in zip(trades, given, strict=True):
             tracker.record_trade(**_record_trade_args(trade, net_pnl))
         return 0
-    trusted = 0
     session_of = tracker._calendar.session_of
+    ordinals = list(map(session_of, map(_EXIT_TIME, trades)))
+    tids = list(map(_TRADE_ID, trades))
     closed_ids, open_ids, horizon = tracker._closed_ids, tracker._open, tracker._archived_before
+    if (
+        None not in tids
+        and not any(map(_IDEA_ID, trades))
+        and len(set(tids)) == len(tids)
+        and closed_ids.keys().isdisjoint(tids)
+        and open_ids.keys().isdisjoint(tids)
+        and (horizon is None or min(ordinals) >= horizon)
+    ):
+        _book_trusted(tracker, trades, ordinals)  # the usual case: the whole run
+        return len(trades)
+    trusted = 0
     batch: list[Trade] = []
-    ordinals: list[int] = []
+    days: list[int] = []
     taken: set[str] = set()
-    for _seq, trade, net_pnl in rows:
+    for trade, net_pnl, ordinal in zip(trades, given, ordinals, strict=True):
         tid = trade.trade_id
-        ordinal = session_of(trade.exit_time)
         if (
             tid is None
             or trade.idea_id is not None
@@ -1055,16 +1112,21 @@ def replay_trades(tracker: Tracker, rows: list[TradeRow]) -> int:
             or (horizon is not None and ordinal < horizon)
         ):
             # In its place in the order: what the run gathered so far first.
-            _book_trusted(tracker, batch, ordinals)
+            _book_trusted(tracker, batch, days)
             trusted += len(batch)
-            batch, ordinals, taken = [], [], set()
+            batch, days, taken = [], [], set()
             tracker.record_trade(**_record_trade_args(trade, net_pnl))
             continue
         taken.add(tid)
         batch.append(trade)
-        ordinals.append(ordinal)
-    _book_trusted(tracker, batch, ordinals)
+        days.append(ordinal)
+    _book_trusted(tracker, batch, days)
     return trusted + len(batch)
+
+
+_EXIT_TIME: Final = operator.attrgetter("exit_time")
+_TRADE_ID: Final = operator.attrgetter("trade_id")
+_IDEA_ID: Final = operator.attrgetter("idea_id")
 
 
 def _book_trusted(tracker: Tracker, trades: list[Trade], ordinals: list[int]) -> None:
@@ -1862,37 +1924,57 @@ def _replay_journal_into(
     expected = after + 1
     replayed = damaged_lines = remaining = 0
     stop_reason = None
-    # Consecutive record_trade records wait here and are applied together.
-    run: list[TradeRow] = []
+    # Consecutive record_trade records wait here (their Trades, the net P&L each was given)
+    # and are applied together, before the next record of another kind.
+    trades: list[Trade] = []
+    given: list[Decimal | None] = []
     for key, line_no, record, problem in read_journal(store, account, after, rows=True):
         if stop_reason is not None:
-            remaining += 1
+            remaining += len(record.seqs) if isinstance(record, TradeRun) else 1
             continue
         if record is None:
             damaged_lines += 1
             problems.append(f"{key} line {line_no + 1}: {problem}")
             continue
-        seq = record[0] if isinstance(record, tuple) else record["seq"]
+        if isinstance(record, TradeRun):
+            n = len(record.seqs)
+            if record.seqs == list(range(expected, expected + n)):  # the usual case
+                trades += record.trades
+                given += record.given
+                replayed += n
+                expected += n
+                continue
+            # Otherwise row by row, as for single records below.
+            for at, seq in enumerate(record.seqs):
+                if stop_reason is not None:
+                    remaining += 1
+                elif seq > expected:
+                    stop_reason = f"journal jumps from {expected - 1} to {seq} in {key}"
+                    remaining += 1
+                elif seq == expected:
+                    trades.append(record.trades[at])
+                    given.append(record.given[at])
+                    replayed += 1
+                    expected += 1
+            continue
+        seq = record["seq"]
         if seq < expected:
             continue  # written twice by a retried append
         if seq > expected:
             stop_reason = f"journal jumps from {expected - 1} to {seq} in {key}"
             remaining += 1
             continue
-        if isinstance(record, tuple):
-            run.append(record)
+        if trades:
+            replay_trades(tracker, trades, given)
+            trades, given = [], []
+        if record["kind"] == IMPORT_KIND:
+            problems.append(_missing_import(key, record))
         else:
-            if run:
-                replay_trades(tracker, run)
-                run = []
-            if record["kind"] == IMPORT_KIND:
-                problems.append(_missing_import(key, record))
-            else:
-                replay(tracker, record["kind"], record["data"])
+            replay(tracker, record["kind"], record["data"])
         replayed += 1
         expected += 1
-    if run:
-        replay_trades(tracker, run)
+    if trades:
+        replay_trades(tracker, trades, given)
     if stop_reason is not None:
         problems.append(stop_reason)
     out.update(expected=expected, replayed=replayed, damaged=damaged_lines, remaining=remaining)

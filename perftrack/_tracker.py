@@ -5,6 +5,7 @@ The Tracker: one account's ledger, day buckets and live figures behind one lock.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import operator
 import threading
@@ -286,6 +287,41 @@ class _LivePath:
 
     def _commit(self) -> None:
         self.peak, self.max_dd, self.max_dd_pct = self.figures()[:3]
+
+    def update_many(self, times: list[datetime], equities: list[Decimal]) -> None:
+        """
+        ``update(times[k], equities[k])`` for each k in turn, a pass at a time (a journal
+        replay's runs of trades). An update commits the pending point when its time moves the
+        path's time on; the maxima over the committed points are those the updates would
+        reach one by one (``max`` keeps the earlier of equal values, as they do). Call in
+        MONEY_CONTEXT.
+        """
+        if not times:
+            return
+        # The path's time before each update, and the point pending then.
+        now = self.time
+        before: list[datetime | None]
+        if now is None:
+            before = [None, *itertools.accumulate(times[:-1], max)]
+        else:
+            before = [*itertools.accumulate(times[:-1], max, initial=now)]
+        pending = [self.equity, *equities[:-1]]
+        committed = [
+            point
+            for then, when, point in zip(before, times, pending, strict=True)
+            if then is None or when > then
+        ]
+        if committed:
+            peaks = list(itertools.accumulate(committed, max, initial=self.peak))[1:]
+            drawdowns = list(map(operator.sub, peaks, committed))
+            self.max_dd = max([self.max_dd, *drawdowns])
+            # A fall of zero is never above the deepest fraction so far (never below zero).
+            fractions = [d / p for p, d in zip(peaks, drawdowns, strict=True) if d and p > ZERO]
+            self.max_dd_pct = max([self.max_dd_pct, *fractions])
+            self.peak = peaks[-1]
+        last = before[-1]
+        self.time = times[-1] if last is None or times[-1] > last else last
+        self.equity = equities[-1]
 
     def drawdown_now(self) -> tuple[Decimal, Decimal]:
         """
@@ -1796,45 +1832,50 @@ class Tracker:
         """
         self._drain()  # what the replay booked one by one before comes first in the days
         closed = self._closed
-        if all(
-            map(operator.le, (t.exit_time for t in trades[:-1]), (t.exit_time for t in trades[1:]))
-        ) and (not closed or closed[-1].exit_time <= trades[0].exit_time):
+        exits = [t.exit_time for t in trades]
+        if all(map(operator.le, exits, exits[1:])) and (
+            not closed or closed[-1].exit_time <= exits[0]
+        ):
             closed.extend(trades)
-            self._closed_ids.update(zip((t.trade_id for t in trades), trades, strict=True))
+            self._closed_ids.update(zip([t.trade_id for t in trades], trades, strict=True))
         else:
             for trade in trades:
                 self._add_closed(trade)
         days = self._days
-        first = 0
-        while first < len(trades):
+        # Each run of trades on one session day goes into its day and its buckets at once.
+        cuts = [n for n in range(1, len(trades)) if ordinals[n] != ordinals[n - 1]]
+        for first, end in itertools.pairwise([0, *cuts, len(trades)]):
             ordinal = ordinals[first]
-            end = first + 1
-            while end < len(trades) and ordinals[end] == ordinal:
-                end += 1
             run = trades[first:end]
             day = days.get(ordinal)
             if day is None:
                 day = days[ordinal] = []
             day.extend(run)
-            _persist.index_day(self, ordinal, [(t, t, t) for t in run])
-            first = end
-        # The equity path moves with every event: its peak and drawdowns see each one.
-        clock, live, realized = self._clock, self._live, self._realized
+            _persist.index_day(self, ordinal, list(zip(run, run, run, strict=True)))
+        # The equity path moves with every event: its peak and drawdowns see each one. The
+        # clock, realized P&L and equity after each trade, as record_trade moves them.
+        clocks = list(
+            itertools.accumulate(exits, max)
+            if self._clock is None
+            else itertools.accumulate(exits, max, initial=self._clock)
+        )[-len(trades) :]
+        realized = list(itertools.accumulate((t.net_pnl for t in trades), initial=self._realized))
         start, unrealized = self._start, self._unrealized
-        for trade in trades:
-            realized += trade.net_pnl
-            when = trade.exit_time
-            if clock is None or when > clock:
-                clock = when
-            live.update(clock, start + realized + unrealized)
-        self._clock, self._realized = clock, realized
+        self._live.update_many(clocks, [start + r + unrealized for r in realized[1:]])
+        self._clock, self._realized = clocks[-1], realized[-1]
         low, high = min(ordinals), max(ordinals)
         if self._first_day is None or low < self._first_day:
             self._first_day = low
         if self._last_day is None or high > self._last_day:
             self._last_day = high
-        for trade in trades:
-            self._claim_id(trade.trade_id)
+        # Generated ids ("pt-<n>") move the id counter, as _claim_id does for each.
+        numbers = [
+            int(tid[3:])
+            for tid in (t.trade_id for t in trades)
+            if tid.startswith("pt-") and tid[3:].isdigit()
+        ]
+        if numbers:
+            self._next_id = max(self._next_id, max(numbers) + 1)
 
     def _index(
         self,

@@ -170,8 +170,8 @@ class TestRoundTrip:
         calls = {"trusted": 0}
         trusted = _persist.replay_trades
 
-        def counting(tracker, rows):
-            done = trusted(tracker, rows)
+        def counting(tracker, trades, given):
+            done = trusted(tracker, trades, given)
             calls["trusted"] += done
             return done
 
@@ -272,6 +272,38 @@ class TestFormats:
             line = _persist.encode_record(seq, "record_trade", data)
             assert _persist._encode_json(seq, "record_trade", data) == line
             assert data["trade_id"] == decode_record(line)["id"]
+
+    def test_decoded_runs_are_the_json_records(self):
+        """The segment decoder reads each record_trade line as the JSON decoder does."""
+        from perftrack._persist import TradeRun, read_journal
+
+        store = MemoryStore()
+        tracker = pt.Tracker("1000", store=store, timezone="Asia/Kolkata")
+        tracker.record_trade("X", "long", 1, "10", "12.5", T0, T0 + timedelta(hours=1))
+        tracker.record_trade(
+            "Y", "short", "0.5", "20", "21", T0, T0, fees="0.25", tags=("a", "b c"), trade_id="y"
+        )
+        tracker.record_trade('Q"\\', "long", 2, "1", "3", T0, T0, tags="ü")  # escaped: JSON
+        tracker.open_trade("o", symbol="X", side="long", quantity=1, price="10", time=T0)
+        tracker.record_trade(
+            "ß", "long", 3, "5", "4", T0, T0, stop_price="4.5", target_price="6", net_pnl="-3.5"
+        )
+        tracker.record_trade("X", "short", 1, "10", "10", T0, T0, stop_price="10.5")
+        crash(tracker)
+        plain = list(read_journal(store, "main", -1))
+        seen = []
+        for _key, line, record, _problem in read_journal(store, "main", -1, rows=True):
+            if not isinstance(record, TradeRun):
+                assert plain[line][2] == record
+                seen.append(line)
+                continue
+            for n, (seq, trade, net) in enumerate(zip(*record, strict=True)):
+                data = plain[line + n][2]["data"]
+                assert plain[line + n][2]["seq"] == seq
+                assert pt.Tracker("1000", timezone="Asia/Kolkata").record_trade(**data) == trade
+                assert (None if data["net_pnl"] is None else Decimal(data["net_pnl"])) == net
+                seen.append(line + n)
+        assert list(range(len(plain))) == seen  # every line once, in order
 
     def test_snapshot_object(self):
         import zlib

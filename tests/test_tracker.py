@@ -1331,3 +1331,36 @@ class TestRealizations:
                 realizations=steps,
             )
         assert before == fingerprint(tracker)
+
+
+class TestLivePathInBulk:
+    """A run of equity points moves the live path as the same points one by one do."""
+
+    @pytest.mark.parametrize("seed", range(40))
+    def test_update_many_is_update_in_turn(self, seed):
+        import random
+
+        from perftrack._tracker import MONEY_CONTEXT, _LivePath
+
+        rng = random.Random(seed)
+        t0 = datetime(2024, 1, 2, tzinfo=UTC)
+        start = Decimal(rng.choice(["0", "100", "-5", "1000.00"]))
+        one, bulk = _LivePath(start), _LivePath(start)
+        with localcontext(MONEY_CONTEXT):
+            for _ in range(rng.randint(1, 4)):  # several runs, and single updates between
+                n = rng.randint(1, 30)
+                # Times that repeat and that step back (the clock is a running maximum, but
+                # the path must not rely on it), equities that rise, fall and tie.
+                times = [t0 + timedelta(minutes=rng.randint(0, 40)) for _ in range(n)]
+                equities = [Decimal(rng.randint(-300, 300)) / 4 + start for _ in range(n)]
+                for when, equity in zip(times, equities, strict=True):
+                    one.update(when, equity)
+                bulk.update_many(times, equities)
+                when = t0 + timedelta(minutes=rng.randint(0, 60))
+                one.update(when, start)
+                bulk.update(when, start)
+                slots = ("time", "equity", "peak", "max_dd", "max_dd_pct")
+                assert [repr(getattr(one, s)) for s in slots] == [
+                    repr(getattr(bulk, s)) for s in slots
+                ]
+                assert one.figures() == bulk.figures()
