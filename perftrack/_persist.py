@@ -952,6 +952,8 @@ def _texts(column: tuple[bytes, ...]) -> list[str | None]:
     """
     The strings of a nullable column (b"" stands for null: a journaled string is never empty).
     """
+    if b"" not in column:
+        return list(map(bytes.decode, column))
     if column.count(b"") == len(column):
         return [None] * len(column)
     return [text or None for text in map(bytes.decode, column)]
@@ -1083,8 +1085,7 @@ def replay_trades(tracker: Tracker, trades: list[Trade], given: list[Decimal | N
         for trade, net_pnl in zip(trades, given, strict=True):
             tracker.record_trade(**_record_trade_args(trade, net_pnl))
         return 0
-    session_of = tracker._calendar.session_of
-    ordinals = list(map(session_of, map(_EXIT_TIME, trades)))
+    ordinals = _session_days(tracker, list(map(_EXIT_TIME, trades)))
     tids = list(map(_TRADE_ID, trades))
     closed_ids, open_ids, horizon = tracker._closed_ids, tracker._open, tracker._archived_before
     if (
@@ -1122,6 +1123,24 @@ def replay_trades(tracker: Tracker, trades: list[Trade], given: list[Decimal | N
         days.append(ordinal)
     _book_trusted(tracker, batch, days)
     return trusted + len(batch)
+
+
+def _session_days(tracker: Tracker, times: list[datetime]) -> list[int]:
+    """
+    The session day of each of ``times``: for times in order (the usual case) one lookup and
+    one bisection per day, since a day's session covers a contiguous range of instants.
+    """
+    calendar = tracker._calendar
+    if not _ordered(times):
+        return list(map(calendar.session_of, times))
+    days: list[int] = []
+    at = 0
+    while at < len(times):
+        ordinal = calendar.session_of(times[at])
+        end = bisect.bisect_left(times, calendar.session_bounds(ordinal)[1], at)
+        days += [ordinal] * (end - at)
+        at = end
+    return days
 
 
 _EXIT_TIME: Final = operator.attrgetter("exit_time")
@@ -1683,7 +1702,6 @@ def index_day(tracker: Tracker, ordinal: int, indexed: list[tuple[Any, Any, Any]
     rolling window at once. Anything out of order goes through the one-by-one path.
     """
     from perftrack._stats import event_time  # noqa: PLC0415
-    from perftrack._tracker import _push_recent, _Series  # noqa: PLC0415
 
     keys_of = tracker._keys
     slots: dict[Any, tuple[list[Any], list[Any]]] = {}
@@ -1699,6 +1717,62 @@ def index_day(tracker: Tracker, ordinal: int, indexed: list[tuple[Any, Any, Any]
     # one check here instead of one per key.
     in_order = _ordered(list(map(event_time, (event for event, _, _ in indexed))))
     exits_in_order = _ordered([closed.exit_time for _, _, closed in indexed if closed is not None])
+    _index_slots(tracker, ordinal, slots, in_order=in_order, exits_in_order=exits_in_order)
+
+
+def index_trades(tracker: Tracker, ordinal: int, trades: list[Any]) -> None:
+    """
+    ``index_day`` of a day's closed trades each realized whole (the trade is its own event,
+    source and closed trade): the trades of each combination of filter values are gathered
+    once, and each filter key takes the combinations it covers, merged back into booking
+    order, instead of one append per key per trade.
+    """
+    from perftrack._stats import event_time  # noqa: PLC0415
+
+    keys_of = tracker._keys
+    # By the identity of the (cached) keys tuple: hashing the tuple itself costs more.
+    positions: dict[int, list[int]] = {}
+    combos: dict[int, tuple[Any, ...]] = {}
+    for n, trade in enumerate(trades):
+        keys = keys_of(trade.strategy, trade.symbol, trade.side, trade.tags)
+        at = positions.get(id(keys))
+        if at is None:
+            at = positions[id(keys)] = []
+            combos[id(keys)] = keys
+        at.append(n)
+    parts: dict[Any, list[list[int]]] = {}
+    for combo, at in positions.items():  # in order of first use, as index_day meets keys
+        for key in combos[combo]:
+            part = parts.get(key)
+            if part is None:
+                parts[key] = [at]
+            else:
+                part.append(at)
+    slots: dict[Any, tuple[list[Any], list[Any]]] = {}
+    for key, part in parts.items():
+        at = part[0] if len(part) == 1 else sorted(itertools.chain.from_iterable(part))
+        events = trades if len(at) == len(trades) else list(map(trades.__getitem__, at))
+        slots[key] = (events, events)
+    in_order = _ordered(list(map(event_time, trades)))
+    _index_slots(tracker, ordinal, slots, in_order=in_order, exits_in_order=in_order)
+
+
+def _index_slots(
+    tracker: Tracker,
+    ordinal: int,
+    slots: dict[Any, tuple[list[Any], list[Any]]],
+    *,
+    in_order: bool,
+    exits_in_order: bool,
+) -> None:
+    """
+    Queue each key's share of a day (its events, its closed trades) in the key's bucket and
+    rolling window; ``in_order``: the day's events are in time order, ``exits_in_order``:
+    its closed trades in exit order.
+    """
+    from perftrack._stats import event_time  # noqa: PLC0415
+    from perftrack._tracker import _push_recent, _Series  # noqa: PLC0415
+
     series_of = tracker._series
     for key, (events, closed_trades) in slots.items():
         series = series_of.get(key)

@@ -1851,7 +1851,7 @@ class Tracker:
             if day is None:
                 day = days[ordinal] = []
             day.extend(run)
-            _persist.index_day(self, ordinal, list(zip(run, run, run, strict=True)))
+            _persist.index_trades(self, ordinal, run)
         # The equity path moves with every event: its peak and drawdowns see each one. The
         # clock, realized P&L and equity after each trade, as record_trade moves them.
         clocks = list(
@@ -1869,13 +1869,10 @@ class Tracker:
         if self._last_day is None or high > self._last_day:
             self._last_day = high
         # Generated ids ("pt-<n>") move the id counter, as _claim_id does for each.
-        numbers = [
-            int(tid[3:])
-            for tid in (t.trade_id for t in trades)
-            if tid.startswith("pt-") and tid[3:].isdigit()
-        ]
-        if numbers:
-            self._next_id = max(self._next_id, max(numbers) + 1)
+        ids = map(operator.attrgetter("trade_id"), trades)
+        generated = filter(operator.methodcaller("startswith", "pt-"), ids)
+        numbers = filter(str.isdigit, map(operator.itemgetter(slice(3, None)), generated))
+        self._next_id = max(self._next_id, max(map(int, numbers), default=-1) + 1)
 
     def _index(
         self,

@@ -305,6 +305,21 @@ class TestFormats:
                 seen.append(line + n)
         assert list(range(len(plain))) == seen  # every line once, in order
 
+    @pytest.mark.parametrize("calendar", ["all", "weekdays"])
+    def test_session_days_of_a_run(self, calendar):
+        """A run's session days, found a day at a time, are each trade's own."""
+        import random
+
+        from perftrack._persist import _session_days
+
+        tracker = pt.Tracker("1000", timezone="America/New_York", calendar=calendar)
+        rng = random.Random(7)
+        times = sorted(T0 + timedelta(minutes=rng.randint(0, 60 * 24 * 20)) for _ in range(300))
+        session_of = tracker._calendar.session_of
+        assert [session_of(t) for t in times] == _session_days(tracker, times)
+        rng.shuffle(times)  # out of order: one lookup each
+        assert [session_of(t) for t in times] == _session_days(tracker, times)
+
     def test_snapshot_object(self):
         import zlib
 
