@@ -827,7 +827,7 @@ def _row_entries(
         list(zip(*matches, strict=True)) if matches else [()] * _ROW_LINE.groups
     )
     # Other lines have no checksum group: -1 never equals a CRC-32.
-    crcs = columns[0] if b"" not in columns[0] else [crc or b"-1" for crc in columns[0]]
+    crcs = columns[0] if all(columns[0]) else [crc or b"-1" for crc in columns[0]]
     good = list(map(operator.eq, map(int, crcs, itertools.repeat(16)), map(zlib.crc32, columns[1])))
     rows_at: list[int] = list(range(len(matches)))
     other_at: list[int] = []
@@ -875,7 +875,6 @@ def _trade_rows(columns: list[tuple[bytes, ...]]) -> TradeRun:
     """
     from perftrack._tracker import _SIGN, MONEY_CONTEXT, _risk  # noqa: PLC0415
 
-    n = len(columns[2])
     tids = _texts(columns[3])
     symbols = _coded(columns[4], partial(to_name, "symbol"))
     sides = _coded(columns[5], to_side)
@@ -897,9 +896,9 @@ def _trade_rows(columns: list[tuple[bytes, ...]]) -> TradeRun:
         )
         # Absent values are found in the raw columns: ``None in`` a list of Decimals would
         # make each Decimal ask the numbers ABCs what None is.
-        if columns[16].count(b"") != n:
+        if any(columns[16]):  # some net P&L was given
             nets = [net if g is None else g for net, g in zip(nets, given, strict=True)]
-        whole = b"" not in columns[13]  # every trade has a stop
+        whole = all(columns[13])  # every trade has a stop
         if not whole:
             risks = list(map(_risk, entries, stops, qtys))
         else:
@@ -952,9 +951,10 @@ def _texts(column: tuple[bytes, ...]) -> list[str | None]:
     """
     The strings of a nullable column (b"" stands for null: a journaled string is never empty).
     """
-    if b"" not in column:
+    # (Truth tests, not comparisons with b"": they stop at the first that settles it.)
+    if all(column):
         return list(map(bytes.decode, column))
-    if column.count(b"") == len(column):
+    if not any(column):
         return [None] * len(column)
     return [text or None for text in map(bytes.decode, column)]
 
@@ -967,7 +967,7 @@ def _coded(
     distinct value: names, tags, prices, sizes and fees repeat, and the trades then share
     one object each.
     """
-    if column.count(b"") == len(column):
+    if not any(column):
         return [empty] * len(column)  # stops, targets, given net P&L, ideas: often all absent
     memo = {raw: convert(raw.decode()) if raw else empty for raw in set(column)}
     return list(map(memo.__getitem__, column))

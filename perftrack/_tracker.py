@@ -298,29 +298,33 @@ class _LivePath:
         """
         if not times:
             return
-        # The path's time before each update, and the point pending then.
         now = self.time
-        before: list[datetime | None]
-        if now is None:
-            before = [None, *itertools.accumulate(times[:-1], max)]
+        pending = [self.equity, *equities[:-1]]  # the point pending before each update
+        if (now is None or times[0] > now) and all(map(operator.lt, times, times[1:])):
+            committed = pending  # every update moves the time on (the usual case)
+            self.time = times[-1]
         else:
-            before = [*itertools.accumulate(times[:-1], max, initial=now)]
-        pending = [self.equity, *equities[:-1]]
-        committed = [
-            point
-            for then, when, point in zip(before, times, pending, strict=True)
-            if then is None or when > then
-        ]
-        if committed:
-            peaks = list(itertools.accumulate(committed, max, initial=self.peak))[1:]
+            # The path's time before each update: an update moves it only forward.
+            before: list[datetime | None]
+            if now is None:
+                before = [None, *itertools.accumulate(times[:-1], max)]
+            else:
+                before = [*itertools.accumulate(times[:-1], max, initial=now)]
+            committed = [
+                point
+                for then, when, point in zip(before, times, pending, strict=True)
+                if then is None or when > then
+            ]
+            last = before[-1]
+            self.time = times[-1] if last is None or times[-1] > last else last
+        peaks = list(itertools.accumulate(committed, max, initial=self.peak))[1:]
+        if peaks:
             drawdowns = list(map(operator.sub, peaks, committed))
             self.max_dd = max([self.max_dd, *drawdowns])
             # A fall of zero is never above the deepest fraction so far (never below zero).
             fractions = [d / p for p, d in zip(peaks, drawdowns, strict=True) if d and p > ZERO]
             self.max_dd_pct = max([self.max_dd_pct, *fractions])
             self.peak = peaks[-1]
-        last = before[-1]
-        self.time = times[-1] if last is None or times[-1] > last else last
         self.equity = equities[-1]
 
     def drawdown_now(self) -> tuple[Decimal, Decimal]:
@@ -1854,14 +1858,23 @@ class Tracker:
             _persist.index_trades(self, ordinal, run)
         # The equity path moves with every event: its peak and drawdowns see each one. The
         # clock, realized P&L and equity after each trade, as record_trade moves them.
-        clocks = list(
-            itertools.accumulate(exits, max)
-            if self._clock is None
-            else itertools.accumulate(exits, max, initial=self._clock)
-        )[-len(trades) :]
-        realized = list(itertools.accumulate((t.net_pnl for t in trades), initial=self._realized))
-        start, unrealized = self._start, self._unrealized
-        self._live.update_many(clocks, [start + r + unrealized for r in realized[1:]])
+        clock = self._clock
+        if (clock is None or exits[0] > clock) and all(map(operator.lt, exits, exits[1:])):
+            clocks = exits  # each trade moves the clock on (the usual case)
+        else:
+            clocks = list(
+                itertools.accumulate(exits, max)
+                if clock is None
+                else itertools.accumulate(exits, max, initial=clock)
+            )[-len(trades) :]
+        realized = list(
+            itertools.accumulate(
+                map(operator.attrgetter("net_pnl"), trades), initial=self._realized
+            )
+        )
+        start, unrealized = itertools.repeat(self._start), itertools.repeat(self._unrealized)
+        equities = list(map(operator.add, map(operator.add, start, realized[1:]), unrealized))
+        self._live.update_many(clocks, equities)
         self._clock, self._realized = clocks[-1], realized[-1]
         low, high = min(ordinals), max(ordinals)
         if self._first_day is None or low < self._first_day:

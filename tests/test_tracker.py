@@ -1352,6 +1352,9 @@ class TestLivePathInBulk:
                 # Times that repeat and that step back (the clock is a running maximum, but
                 # the path must not rely on it), equities that rise, fall and tie.
                 times = [t0 + timedelta(minutes=rng.randint(0, 40)) for _ in range(n)]
+                if seed % 2:  # each time later than the last (the replay's usual case)
+                    t0 = max(times) + timedelta(minutes=41)
+                    times = [t0 + timedelta(seconds=k + 1) for k in range(n)]
                 equities = [Decimal(rng.randint(-300, 300)) / 4 + start for _ in range(n)]
                 for when, equity in zip(times, equities, strict=True):
                     one.update(when, equity)
