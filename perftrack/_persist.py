@@ -1727,22 +1727,21 @@ def index_trades(tracker: Tracker, ordinal: int, trades: list[Any]) -> None:
     once, and each filter key takes the combinations it covers, merged back into booking
     order, instead of one append per key per trade.
     """
-    from perftrack._stats import event_time  # noqa: PLC0415
-
-    keys_of = tracker._keys
+    keys_of, known = tracker._keys, tracker._keys_cache
     # By the identity of the (cached) keys tuple: hashing the tuple itself costs more.
     positions: dict[int, list[int]] = {}
     combos: dict[int, tuple[Any, ...]] = {}
     for n, trade in enumerate(trades):
-        keys = keys_of(trade.strategy, trade.symbol, trade.side, trade.tags)
+        combo = (trade.strategy, trade.symbol, trade.side, trade.tags)
+        keys = known.get(combo) or keys_of(*combo)
         at = positions.get(id(keys))
         if at is None:
             at = positions[id(keys)] = []
             combos[id(keys)] = keys
         at.append(n)
     parts: dict[Any, list[list[int]]] = {}
-    for combo, at in positions.items():  # in order of first use, as index_day meets keys
-        for key in combos[combo]:
+    for ident, at in positions.items():  # in order of first use, as index_day meets keys
+        for key in combos[ident]:
             part = parts.get(key)
             if part is None:
                 parts[key] = [at]
@@ -1753,7 +1752,7 @@ def index_trades(tracker: Tracker, ordinal: int, trades: list[Any]) -> None:
         at = part[0] if len(part) == 1 else sorted(itertools.chain.from_iterable(part))
         events = trades if len(at) == len(trades) else list(map(trades.__getitem__, at))
         slots[key] = (events, events)
-    in_order = _ordered(list(map(event_time, trades)))
+    in_order = _ordered(list(map(_EXIT_TIME, trades)))  # a trade's event time is its exit
     _index_slots(tracker, ordinal, slots, in_order=in_order, exits_in_order=in_order)
 
 
