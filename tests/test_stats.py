@@ -10,6 +10,7 @@ from decimal import Decimal
 import hypothesis.strategies as st
 from hypothesis import given, settings
 
+from perftrack._model import Trade
 from perftrack._stats import Bucket, TradeStats, Walk
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -156,3 +157,69 @@ class TestTradeStatsMerge:
         right = stats_of(a)
         right.merge_trades(TradeStats())
         assert fingerprint(stats_of(a)) == fingerprint(left) == fingerprint(right)
+
+
+# Whole trades a bucket folds in one batch: (minute, net as text, fee, r or None, hold minutes);
+# minutes collide (shared instants), nets repeat with other exponents ("1" and "1.0").
+whole_trades = st.lists(
+    st.tuples(
+        st.integers(0, 600),
+        st.sampled_from(["0", "0.00", "1", "1.0", "-1", "-1.00", "2.5", "-3", "7", "-7.0"]),
+        st.sampled_from(["0", "0.5", "1"]),
+        st.one_of(st.none(), st.floats(-5, 5, allow_nan=False)),
+        st.integers(0, 300),
+    ),
+    max_size=120,
+)
+
+
+def whole(items: list[tuple[int, str, str, float | None, int]]) -> list[Trade]:
+    trades = []
+    for i, (minute, net, fee, r, hold) in enumerate(sorted(items, key=lambda t: t[0])):
+        exit_time = T0 + timedelta(minutes=minute)
+        one = Decimal(1)
+        trades.append(
+            Trade(
+                f"t{i}",
+                "X",
+                "s",
+                "long",
+                one,
+                one,
+                one,
+                exit_time - timedelta(minutes=hold),
+                exit_time,
+                Decimal(fee),
+                Decimal(net),
+                r_multiple=r,
+            )
+        )
+    return trades
+
+
+def state_of(bucket: Bucket) -> list[object]:
+    # Values and their exact text: the batch must keep the same Decimal objects' exponents.
+    return [
+        (name, repr(getattr(bucket, name)))
+        for name in (*Bucket._STATE_FIELDS, "cache_e0", "stack_i", "stack_r")
+    ]
+
+
+class TestBatchFold:
+    """Folding a queue of whole trades in one batch equals folding them one by one."""
+
+    @settings(max_examples=400)
+    @given(before=whole_trades, batch=whole_trades, e0=st.integers(500, 5000).map(Decimal))
+    def test_same_state(self, before, batch, e0):
+        first = whole(before)
+        later = [t for t in whole(batch) if not first or t.exit_time >= first[-1].exit_time]
+        one, many = Bucket(), Bucket()
+        for part in (first, later):
+            for event in part:
+                one.queue.append(event)
+                one.flush()  # one at a time: below the batch size
+            many.queue.extend(part)
+            many.flush()
+            assert state_of(one) == state_of(many)
+            for bucket in (one, many):
+                bucket.pct_drawdown(e0, e0 + 10)  # a ratio stack to keep up to date
