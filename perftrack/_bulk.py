@@ -94,6 +94,7 @@ def import_into_store(
                 journal.flush()
                 _book_all(tracker, trades)
                 tracker._partial_days.update(days)
+                _fold_all_trades_key(tracker)
                 tracker._save_snapshot_locked()
                 return len(trades)
     added = _one_by_one(tracker, rows)
@@ -102,6 +103,20 @@ def import_into_store(
     if added and journal is not None:
         tracker.save_snapshot()
     return added
+
+
+def _fold_all_trades_key(tracker: Tracker) -> None:
+    """
+    Fold the buckets of the key every unfiltered summary reads (all trades), so that the
+    snapshot holds them folded and a read-only summary of the store needs no trade detail
+    (``_persist.load_lazily``). The other keys stay queued: a filtered query folds them, from
+    the detail, when first asked. Call under the lock, in MONEY_CONTEXT.
+    """
+    from perftrack._tracker import _NO_SCOPE  # noqa: PLC0415
+
+    series = tracker._series.get(_NO_SCOPE)
+    for bucket in series.buckets if series is not None else ():
+        bucket.flush()
 
 
 def _money() -> Any:

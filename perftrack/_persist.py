@@ -74,10 +74,11 @@ __all__ = [
 
 log = structlog.get_logger("perftrack")
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 #: Snapshot schemas this version reads: 1 kept a list per closed trade, 2 a column per field,
-#: 3 adds the realizations of trades built in steps and of open positions.
-READABLE_SCHEMAS: Final = (1, 2, 3)
+#: 3 adds the realizations of trades built in steps and of open positions, 4 keeps the trade
+#: detail in a section of its own and the folded state of each day's buckets in the head.
+READABLE_SCHEMAS: Final = (1, 2, 3, 4)
 #: Archive objects keep their own schema: 2 ends a trade row with its realizations (1 had a
 #: booked_whole flag there). Nothing reads archives back but people and their tools.
 ARCHIVE_SCHEMA: Final = 2
@@ -287,22 +288,56 @@ def _untagged(value: Any) -> Any:
 
 def encode_snapshot(seq: int, state: dict[str, Any]) -> bytes:
     """
-    A checksummed, compressed snapshot object.
+    A checksummed, compressed snapshot object: a head (everything but the trade detail) and
+    the detail (closed trades and day events), compressed apart so that a read-only restore
+    can answer summaries from the head alone (see the module docstring).
     """
-    body = zlib.compress(
-        json.dumps(
-            {"schema": SCHEMA_VERSION, "seq": seq, "state": state},
-            default=_plain,
-            separators=(",", ":"),
-        ).encode(),
-        level=1,
-    )
+    detail = {name: state[name] for name in _DETAIL_FIELDS}
+    head = {k: v for k, v in state.items() if k not in _DETAIL_FIELDS}
+
+    def packed(doc: dict[str, Any]) -> bytes:
+        return zlib.compress(
+            json.dumps(doc, default=_plain, separators=(",", ":")).encode(), level=1
+        )
+
+    head_z = packed({"schema": SCHEMA_VERSION, "seq": seq, "state": head})
+    body = b"%d\n%s%s" % (len(head_z), head_z, packed(detail))
     return b"%08x\n%s" % (zlib.crc32(body), body)
+
+
+#: The parts of a tracker's state a summary does not need: a schema 4 snapshot keeps them in
+#: a section of their own, read when a query needs trades (``SnapshotDetail``).
+_DETAIL_FIELDS: Final = ("trades", "days")
+
+
+@attrs.frozen
+class SnapshotDetail:
+    """
+    The trade detail section of a snapshot (checksummed with the rest), decompressed and
+    parsed only when asked for.
+    """
+
+    packed: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+
+    def load(self) -> dict[str, Any]:
+        """
+        ``{"trades": ..., "days": ...}`` as ``tracker_state`` wrote them.
+
+        Raises:
+            CorruptDataError: When the section does not decompress or parse.
+        """
+        try:
+            detail: dict[str, Any] = json.loads(zlib.decompress(self.packed))
+        except (ValueError, zlib.error) as e:
+            msg = f"snapshot detail cannot be read: {e}"
+            raise CorruptDataError(msg) from e
+        return detail
 
 
 def decode_snapshot(data: bytes) -> tuple[int, dict[str, Any]]:
     """
-    (seq, state) of a snapshot object.
+    (seq, state) of a snapshot object. The state of a schema 4 snapshot holds its trade
+    detail as a ``SnapshotDetail`` under ``"detail"`` (see ``with_detail``).
 
     Raises:
         CorruptDataError: For a bad checksum, a damaged body or an unknown schema.
@@ -312,14 +347,35 @@ def decode_snapshot(data: bytes) -> tuple[int, dict[str, Any]]:
         if int(crc, 16) != zlib.crc32(body):
             msg = "snapshot fails its checksum"
             raise CorruptDataError(msg)
-        doc = json.loads(zlib.decompress(body))
+        detail = None
+        # Schemas up to 3 are one zlib stream (its first byte is never a digit); schema 4
+        # starts with the length of its head.
+        size, newline, rest = body.partition(b"\n")
+        if newline and size.isdigit():
+            head_z, detail = rest[: int(size)], SnapshotDetail(rest[int(size) :])
+            doc = json.loads(zlib.decompress(head_z))
+        else:
+            doc = json.loads(zlib.decompress(body))
     except (ValueError, zlib.error) as e:
         msg = f"snapshot cannot be read: {e}"
         raise CorruptDataError(msg) from e
-    if doc.get("schema") not in READABLE_SCHEMAS:
+    if doc.get("schema") not in READABLE_SCHEMAS or (detail is None) != (doc["schema"] < 4):
         msg = f"snapshot schema {doc.get('schema')!r} is not one of {READABLE_SCHEMAS}"
         raise CorruptDataError(msg)
-    return int(doc["seq"]), doc["state"]
+    state: dict[str, Any] = doc["state"]
+    if detail is not None:
+        state["detail"] = detail
+    return int(doc["seq"]), state
+
+
+def with_detail(state: dict[str, Any]) -> dict[str, Any]:
+    """
+    ``state`` with its trade detail in place (read from a schema 4 snapshot's section).
+    """
+    detail = state.get("detail")
+    if not isinstance(detail, SnapshotDetail):
+        return state
+    return {**{k: v for k, v in state.items() if k != "detail"}, **detail.load()}
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -1435,7 +1491,31 @@ def tracker_state(tracker: Tracker) -> dict[str, Any]:
         if tracker._archived_before is not None
         else [],
         "components": {name: c.snapshot_state() for name, c in tracker._components.items()},
+        "buckets": _bucket_states(tracker),
     }
+
+
+def _bucket_states(tracker: Tracker) -> list[Any]:
+    """
+    Per filter key, its retained days and the folded state of each day's bucket, or None for
+    a bucket left queued: what a read-only restore answers summaries from without the trade
+    detail (``load_lazily``). A live tracker's queues (at most QUEUE_LIMIT events each, its
+    current day's) are folded now; a longer queue is a bulk load's (an import, a restore),
+    which waits for its first read by design, and is rebuilt from its day's events when first
+    read after such a restore.
+    """
+    from perftrack._stats import QUEUE_LIMIT  # noqa: PLC0415
+
+    archived = tracker._archived_before
+    out = []
+    for key, series in tracker._series.items():
+        days = [
+            [o, None if len(b.queue) > QUEUE_LIMIT else b.to_state()]
+            for o, b in zip(series.days, series.buckets, strict=True)
+            if archived is None or o >= archived
+        ]
+        out.append([list(key), days])
+    return out
 
 
 @attrs.frozen
@@ -1545,15 +1625,118 @@ def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
     """
     Fill a freshly constructed tracker from ``tracker_state`` output and rebuild its buckets.
     """
-    from perftrack._stats import Bucket  # noqa: PLC0415
-    from perftrack._tracker import _LivePath, _Position, _Series, _Symbol  # noqa: PLC0415
-
+    state = with_detail(state)
     trades: list[Trade] = _trades_of(state)
     old_positions = False
     if not (isinstance(state["trades"], dict) and "realizations" in state["trades"]):
         old_positions = _steps_from_days(state, trades)  # schema 1 or 2
     tracker._closed = trades
     tracker._closed_ids = dict(zip((t.trade_id for t in trades), trades, strict=True))
+    _load_head(tracker, state)
+    for ordinal_text in sorted(state["days"], key=int):
+        ordinal = int(ordinal_text)
+        day, indexed = _day_events(tracker, state["days"][ordinal_text], trades)
+        tracker._days[ordinal] = day
+        index_day(tracker, ordinal, indexed)
+    end_bulk(tracker)
+    if old_positions:
+        _position_steps_from_days(tracker)
+    _load_components(tracker, state)
+
+
+def load_lazily(tracker: Tracker, state: dict[str, Any]) -> None:
+    """
+    Fill a freshly constructed tracker from a schema 4 snapshot's head, without its trade
+    detail: the buckets come folded from the snapshot (those it holds queued are rebuilt
+    from their day's events on first read), and the closed trades, the id registry, the day
+    events and the rolling windows are read from the detail section only when something asks
+    for them (``load_detail``, through ``Tracker.__getattr__``). For read-only trackers: a
+    summary of a million trades then reads a few thousand bucket states instead of a million
+    trades.
+    """
+    from perftrack._stats import Bucket  # noqa: PLC0415
+    from perftrack._tracker import _Series  # noqa: PLC0415
+
+    _load_head(tracker, state)
+    series_of = tracker._series
+    for key_list, days in state["buckets"]:
+        key = (key_list[0], key_list[1], key_list[2], key_list[3])
+        series = series_of.get(key)
+        if series is None:
+            series = series_of[key] = _Series(partial(tracker._key_events, key))
+        for ordinal, bucket_state in days:
+            if bucket_state is None:
+                bucket = Bucket(series.source, ordinal)
+                bucket.stale = True  # rebuilt from the day's events (the detail) when read
+            else:
+                bucket = Bucket.from_state(bucket_state, ordinal)
+            series.insert(ordinal, bucket)
+    _load_components(tracker, state)
+    tracker._detail = state["detail"]
+    # Until load_detail, these resolve through Tracker.__getattr__, which loads them.
+    for name in LAZY_DETAIL:
+        delattr(tracker, name)
+
+
+#: The tracker attributes that ``load_lazily`` leaves to ``load_detail``.
+LAZY_DETAIL: Final = ("_closed", "_closed_ids", "_days")
+
+
+def load_detail(tracker: Tracker) -> None:
+    """
+    Read the trade detail of a lazily restored tracker: closed trades, ids, day events, the
+    rolling windows, and the sources that buckets rebuild from. Idempotent; thread-safe (under
+    the tracker's lock).
+    """
+    from perftrack._tracker import ROLLING_CAPACITY  # noqa: PLC0415
+
+    with tracker._lock:
+        # Re-checked under the lock: another thread may have loaded it meanwhile.
+        detail = tracker._detail
+        if detail is None:
+            return
+        state = detail.load()
+        with _collector_paused():
+            trades = _trades_of(state)
+            tracker._closed = trades
+            tracker._closed_ids = dict(zip((t.trade_id for t in trades), trades, strict=True))
+            days: dict[int, list[Any]] = {}
+            for ordinal_text in sorted(state["days"], key=int):
+                days[int(ordinal_text)] = _day_events(tracker, state["days"][ordinal_text], trades)[
+                    0
+                ]
+            tracker._days = days
+            archived = tracker._archived_before
+            wanted = {}
+            for key, series in tracker._series.items():
+                for ordinal, bucket in zip(series.days, series.buckets, strict=True):
+                    if archived is None or ordinal >= archived:
+                        bucket.source = series.source
+                wanted[key] = series.recent
+            # The rolling windows: each key's newest retained trades in close order, as the
+            # day-by-day indexing of a full restore leaves them.
+            open_keys = dict(wanted)
+            for trade in reversed(trades):
+                if not open_keys:
+                    break
+                for key in tracker._keys(trade.strategy, trade.symbol, trade.side, trade.tags):
+                    recent = open_keys.get(key)
+                    if recent is None:
+                        continue
+                    recent.appendleft(trade)
+                    if len(recent) >= ROLLING_CAPACITY:
+                        del open_keys[key]
+        tracker._detail = None
+
+
+def _load_head(tracker: Tracker, state: dict[str, Any]) -> None:
+    """
+    Everything of a snapshot's state but the closed trades, the day events and the
+    components: positions, the ledger, the clock, the registries, and archived days' buckets.
+    """
+    from perftrack._stats import Bucket  # noqa: PLC0415
+    from perftrack._tracker import _LivePath, _Position, _Series, _Symbol  # noqa: PLC0415
+
     width = len(_POSITION_FIELDS)
     for row in state["positions"]:
         fields = dict(zip(_POSITION_FIELDS, row[:width], strict=True))
@@ -1607,27 +1790,32 @@ def load_state(tracker: Tracker, state: dict[str, Any]) -> None:
             series = tracker._series[key] = _Series(partial(tracker._key_events, key))
         for ordinal, bucket_state in buckets:
             series.insert(ordinal, Bucket.from_state(bucket_state, ordinal))
-    for ordinal_text in sorted(state["days"], key=int):
-        ordinal = int(ordinal_text)
-        day: list[Any] = []
-        tracker._days[ordinal] = day
-        indexed: list[tuple[Any, Any, Any]] = []
-        for row in state["days"][ordinal_text]:
-            if isinstance(row, int):
-                trade = trades[row]
-                day.append(trade)
-                indexed.append((trade, trade, trade))
-                continue
-            when, amount, fee, closed_i, ref = row
-            source = _source(ref, tracker, trades)
-            closed = None if closed_i is None else trades[closed_i]
-            event = (datetime.fromisoformat(when), Decimal(amount), Decimal(fee), closed, source)
-            day.append(event)
-            indexed.append((event, source, closed))
-        index_day(tracker, ordinal, indexed)
-    end_bulk(tracker)
-    if old_positions:
-        _position_steps_from_days(tracker)
+
+
+def _day_events(
+    tracker: Tracker, rows: list[Any], trades: list[Any]
+) -> tuple[list[Any], list[tuple[Any, Any, Any]]]:
+    """
+    One day's events from a snapshot's rows, and (event, source, closed) for indexing them.
+    """
+    day: list[Any] = []
+    indexed: list[tuple[Any, Any, Any]] = []
+    for row in rows:
+        if isinstance(row, int):
+            trade = trades[row]
+            day.append(trade)
+            indexed.append((trade, trade, trade))
+            continue
+        when, amount, fee, closed_i, ref = row
+        source = _source(ref, tracker, trades)
+        closed = None if closed_i is None else trades[closed_i]
+        event = (datetime.fromisoformat(when), Decimal(amount), Decimal(fee), closed, source)
+        day.append(event)
+        indexed.append((event, source, closed))
+    return day, indexed
+
+
+def _load_components(tracker: Tracker, state: dict[str, Any]) -> None:
     for name, component_state in state.get("components", {}).items():
         component = tracker._components.get(name)
         if component is not None:
@@ -1932,7 +2120,9 @@ def restore(
     from perftrack._tracker import MONEY_CONTEXT  # noqa: PLC0415
 
     with localcontext(MONEY_CONTEXT), _collector_paused():
-        if state is not None:
+        if state is not None and read_only and isinstance(state.get("detail"), SnapshotDetail):
+            load_lazily(tracker, state)  # nothing can change it: the detail waits for a query
+        elif state is not None:
             load_state(tracker, state)
     after = -1 if seq is None else seq
     problems: list[str] = [f"damaged snapshot {k} skipped" for k in skipped]
@@ -2037,6 +2227,10 @@ def _replay_journal_into(
             stop_reason = f"journal jumps from {expected - 1} to {seq} in {key}"
             remaining += 1
             continue
+        if tracker._detail is not None:
+            # The journal moves the state on from the snapshot's: the detail must be there
+            # as the snapshot left it before the first record changes anything.
+            load_detail(tracker)
         if trades:
             replay_trades(tracker, trades, given)
             trades, given = [], []
@@ -2047,6 +2241,8 @@ def _replay_journal_into(
         replayed += 1
         expected += 1
     if trades:
+        if tracker._detail is not None:
+            load_detail(tracker)  # as above: before the first change
         replay_trades(tracker, trades, given)
     if stop_reason is not None:
         problems.append(stop_reason)

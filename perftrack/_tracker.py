@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal, localcontext
 from functools import partial
 from time import monotonic
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import structlog
 from blinker import Signal
@@ -499,6 +499,9 @@ class Tracker:
         self._read_only = False
         #: What ``restore`` found and could not use; None for a tracker that was not restored.
         self.restore_report: _persist.RestoreReport | None = None
+        #: The unread trade detail of a tracker restored read-only from a schema 4 snapshot
+        #: (see _persist.load_lazily); None once read, or when there is none.
+        self._detail: _persist.SnapshotDetail | None = None
         if targets is not None and not isinstance(targets, Targets):
             msg = f"'targets' must be a perftrack.Targets (got {targets!r})"
             raise InvalidInputError(msg)
@@ -520,6 +523,17 @@ class Tracker:
                 )
                 raise InvalidInputError(msg)
             self._attach(store, next_seq=0, new_account=True)
+
+    if not TYPE_CHECKING:  # (hidden from mypy, which would accept any attribute name)
+
+        def __getattr__(self, name: str) -> Any:
+            # Reached only when an attribute is missing: after a lazy restore, the trade
+            # detail (closed trades, ids, day events) is read on first use.
+            if name in _persist.LAZY_DETAIL and self.__dict__.get("_detail") is not None:
+                _persist.load_detail(self)
+                return self.__dict__[name]
+            msg = f"{type(self).__name__!r} object has no attribute {name!r}"
+            raise AttributeError(msg)
 
     # -- configuration ---------------------------------------------------------------------
 
@@ -2292,6 +2306,8 @@ class Tracker:
         series = self._series_for(key)
         if series is None:
             return []
+        if self._detail is not None:
+            _persist.load_detail(self)  # the rolling windows come with the trade detail
         recent = series.recent
         if n <= len(recent) or len(recent) < ROLLING_CAPACITY:
             return list(recent)[-n:]

@@ -16,6 +16,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import attrs
 import hypothesis.strategies as st
@@ -24,7 +25,7 @@ import structlog
 from hypothesis import HealthCheck, given, settings
 
 import perftrack as pt
-from perftrack import errors
+from perftrack import _persist, errors
 from perftrack._persist import decode_record, segments, snapshots
 from perftrack.stores import LocalStore, MemoryStore
 from tests.observe import T0, fingerprint
@@ -330,9 +331,14 @@ class TestFormats:
         data = store.get(snapshots(store, "main")[0])
         crc, _, body = data.partition(b"\n")
         assert int(crc, 16) == zlib.crc32(body)
-        doc = json.loads(zlib.decompress(body))
-        assert (3, seq) == (doc["schema"], doc["seq"])
+        # The length of the head, the head, then the trade detail, each compressed.
+        size, _, rest = body.partition(b"\n")
+        head, detail = rest[: int(size)], rest[int(size) :]
+        doc = json.loads(zlib.decompress(head))
+        assert (4, seq) == (doc["schema"], doc["seq"])
         assert "2.5" == doc["state"]["realized"]
+        assert "trades" not in doc["state"] and "buckets" in doc["state"]
+        assert {"trades", "days"} == set(json.loads(zlib.decompress(detail)))
 
     @pytest.mark.parametrize("snapshot", [False, True])
     def test_trade_recorded_with_its_steps_restores(self, snapshot):
@@ -1172,3 +1178,113 @@ class TestRetention:
         self._feed(tracker, 40)
         assert tracker.summary(strategy="b", symbol="Y").partial
         assert not tracker.summary(strategy="b").partial
+
+
+def window_edges(tracker: pt.Tracker) -> Any:
+    """
+    Queries fingerprint leaves out: windows cut inside a day, a combined filter asked first
+    after the restore, rolling windows of a filter.
+    """
+    at = max(tracker.clock or T0, T0 + timedelta(days=2))
+    return (
+        tracker.summary(start=T0 + timedelta(hours=5), end=at - timedelta(hours=7)).to_dict(),
+        tracker.summary("week", at=at, strategy="b", symbol="Y").to_dict(),
+        tracker.rolling(3, strategy="a", tag="t").to_dict(),
+        [s.to_dict() for s in tracker.periods("day", strategy="b")],
+    )
+
+
+class TestLazyRestore:
+    """
+    A read-only restore answers summaries from the snapshot's folded buckets and reads the
+    trade detail only when a query needs it, with every answer as a full restore gives it.
+    """
+
+    @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        events=ops,
+        tail=st.integers(0, 5),
+        fold=st.booleans(),
+        retention=st.sampled_from([None, timedelta(days=2)]),
+    )
+    def test_same_answers_as_a_full_restore(self, events, tail, fold, retention):
+        options = {"timezone": "America/New_York", "targets": TARGETS, "retention": retention}
+        store = MemoryStore()
+        tracker = pt.Tracker("5000", store=store, snapshot_every=10**6, **options)
+        cut = max(len(events) - tail, 0)
+        for n, op in enumerate(events[:cut]):
+            attempt(tracker, op, n)
+        tracker.summary(strategy="a", side="long")  # a combined filter, kept from now on
+        tracker.summary()  # all trades folded: what the lazy restore's summaries read
+        if fold:
+            tracker.breakdown("symbol")  # some buckets folded, others still queued
+        tracker.save_snapshot()
+        for n, op in enumerate(events[cut:], start=cut):
+            attempt(tracker, op, n)  # a journal tail after the snapshot
+        tracker.flush()
+        original = (fingerprint(tracker), window_edges(tracker))
+        crash(tracker)
+        # What a read-only restore gave before: everything loaded at once. (It differs from
+        # the original only where retention archived days during the journal tail: a
+        # read-only tracker archives nothing.)
+        with mock.patch.object(_persist, "load_lazily", _persist.load_state):
+            full = pt.Tracker.restore(store, read_only=True, **options)
+        expected = (fingerprint(full), window_edges(full))
+        if retention is None:
+            assert original == expected
+        lazy = pt.Tracker.restore(store, read_only=True, **options)
+        summaries = [lazy.summary(p, at=lazy.clock or T0).to_dict() for p in ("week", "all")]
+        if tail == 0 or len(events) <= cut:
+            assert lazy._detail is not None  # the snapshot alone answered
+        assert summaries == [expected[0][1][1], expected[0][0]]
+        assert expected == (fingerprint(lazy), window_edges(lazy))
+        assert lazy._detail is None
+
+    def test_each_kind_of_query_reads_the_detail_when_it_needs_it(self):
+        store = MemoryStore()
+        with pt.Tracker("1000", store=store, timezone="America/New_York") as tracker:
+            for n in range(60):
+                apply(
+                    tracker,
+                    (
+                        ["record", "open", "close"][n % 3],
+                        0,
+                        95 + n,
+                        n * 70,
+                        "ab"[n % 2],
+                        n % 3 == 0,
+                    ),
+                    n,
+                )
+            tracker.save_snapshot()
+            expected = fingerprint(tracker), window_edges(tracker)
+        queries = [
+            lambda t: t.trades(),
+            lambda t: t.rolling(5),
+            lambda t: t.summary(strategy="b", tag="t"),
+            lambda t: t.summary(start=T0 + timedelta(hours=3)),
+        ]
+        for query in queries:
+            lazy = pt.Tracker.restore(store, read_only=True)
+            lazy.summary("month", at=lazy.clock)
+            lazy.breakdown("strategy")
+            assert lazy._detail is not None
+            query(lazy)
+            assert lazy._detail is None
+            assert expected == (fingerprint(lazy), window_edges(lazy))
+
+    def test_a_damaged_detail_section_is_a_damaged_snapshot(self):
+        store = MemoryStore()
+        with pt.Tracker("1000", store=store) as tracker:
+            tracker.record_trade("X", "long", 1, "10", "12.5", T0, T0 + timedelta(hours=1))
+            tracker.save_snapshot()
+            tracker.record_trade("X", "long", 1, "10", "11", T0, T0 + timedelta(hours=2))
+            tracker.save_snapshot()
+            expected = fingerprint(tracker)
+        key = snapshots(store, "main")[0]
+        data = store.get(key)
+        for damaged in (data[:-1] + bytes([data[-1] ^ 1]), data[: len(data) - 9]):
+            store.put(key, damaged)
+            lazy = pt.Tracker.restore(store, read_only=True)
+            assert (key,) == lazy.restore_report.skipped_snapshots
+            assert expected == fingerprint(lazy)
