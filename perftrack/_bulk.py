@@ -22,10 +22,12 @@ Thread-safe: each call is one operation under the tracker's lock.
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal, localcontext
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from perftrack import _persist, signals
@@ -38,7 +40,7 @@ from perftrack._convert import (
     to_time,
 )
 from perftrack._model import RECORD_TRADE_ARGS
-from perftrack.errors import DuplicateTradeError
+from perftrack.errors import DuplicateTradeError, InvalidInputError
 
 if TYPE_CHECKING:
     from perftrack._model import Trade
@@ -51,6 +53,19 @@ _REQUIRED: Final = frozenset(
     {"symbol", "side", "quantity", "entry_price", "exit_price", "entry_time", "exit_time"}
 )
 IMPORT_KIND: Final = _persist.IMPORT_KIND
+_exit_time: Final = operator.attrgetter("exit_time")
+_ZERO: Final = Decimal(0)
+#: record_trade's defaults, for the columns a batch's rows leave out.
+_DEFAULTS: Final[dict[str, Any]] = {
+    "fees": 0,
+    "strategy": "default",
+    "stop_price": None,
+    "target_price": None,
+    "tags": (),
+    "trade_id": None,
+    "net_pnl": None,
+    "idea_id": None,
+}
 
 
 def record_trades(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -185,6 +200,9 @@ def _validated(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> list[Trad
     The Trades the rows' record_trade calls would add, in order; raises what the first
     failing call would raise. Changes nothing. Call under the lock, in MONEY_CONTEXT.
     """
+    trades = _validated_columns(tracker, rows)
+    if trades is not None:
+        return trades
     from perftrack._tracker import (  # noqa: PLC0415
         _SIGN,
         _check_round_trip,
@@ -296,64 +314,164 @@ def _validated(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> list[Trad
     return out
 
 
+def _validated_columns(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> list[Trade] | None:
+    """
+    ``_validated`` a column at a time, for the usual batch: every row with the same fields,
+    no id repeated or taken, every value valid. None, having changed nothing, when anything
+    is otherwise (a bad value, a repeated id, rows of several shapes): ``_validated`` then goes
+    row by row, to the first failing row's error or to the same Trades. Each distinct value
+    of a column is converted once by the same ``_convert`` function; prices, net P&L, risk and
+    R are computed by mapping the same operators over the columns, in record_trade's order of
+    operations and in MONEY_CONTEXT.
+    """
+    from perftrack._model import Trade  # noqa: PLC0415
+
+    if not rows:
+        return []
+    shapes = set(map(tuple, rows))
+    if len(shapes) != 1:
+        return None
+    (fields,) = shapes
+    n = len(rows)
+    got = dict(zip(fields, zip(*map(operator.itemgetter(*fields), rows), strict=True), strict=True))
+    if len(fields) == 1:
+        return None  # (itemgetter of one field gives values, not tuples; never a valid row)
+
+    def column(field: str) -> Any:
+        return got[field] if field in got else itertools.repeat(_DEFAULTS[field], n)
+
+    try:
+        symbols = _converted(got["symbol"], partial(to_name, "symbol"))
+        sides = _converted(got["side"], to_side)
+        strategies = _converted(column("strategy"), partial(to_name, "strategy"))
+        quantities = _converted(got["quantity"], partial(to_decimal, "quantity"))
+        entries = _converted(got["entry_price"], partial(to_decimal, "entry_price"))
+        exits = _converted(got["exit_price"], partial(to_decimal, "exit_price"))
+        fees = _converted(column("fees"), partial(to_decimal, "fees", minimum="nonnegative"))
+        stops = _converted(column("stop_price"), partial(to_optional_decimal, "stop_price"))
+        targets = _converted(column("target_price"), partial(to_optional_decimal, "target_price"))
+        given = _converted(
+            column("net_pnl"), partial(to_optional_decimal, "net_pnl", minimum="any")
+        )
+        raw_tags = column("tags")
+        tags = _converted([tuple(t) if type(t) is list else t for t in raw_tags], to_tags)
+        t_ins = list(map(datetime.fromisoformat, got["entry_time"]))
+        t_outs = list(map(datetime.fromisoformat, got["exit_time"]))
+    except (InvalidInputError, ValueError, TypeError):
+        return None  # the row-by-row path names the first bad row
+    if None in map(_tzinfo, t_ins) or None in map(_tzinfo, t_outs):
+        return None
+    if not all(map(operator.le, t_ins, t_outs)) or any(column("idea_id")):
+        return None
+    signs = [1 if side == "long" else -1 for side in sides]
+    try:
+        if stops[0] is not None or len(set(map(_is_none, stops))) > 1:
+            # A stop on the loss side of the entry: (entry - stop) x sign > 0.
+            levels = map(operator.mul, map(operator.sub, entries, stops), signs)
+            if not all(map(_ZERO.__lt__, levels)):
+                return None
+        if targets[0] is not None or len(set(map(_is_none, targets))) > 1:
+            levels = map(operator.mul, map(operator.sub, targets, entries), signs)
+            if not all(map(_ZERO.__lt__, levels)):
+                return None
+    except TypeError:
+        return None  # some rows without a stop (or target): row by row
+    computed = map(
+        operator.sub,
+        map(operator.mul, map(operator.mul, map(operator.sub, exits, entries), quantities), signs),
+        fees,
+    )
+    nets = (
+        list(computed)
+        if given[0] is None and len(set(map(_is_none, given))) == 1
+        else [g if g is not None else c for g, c in zip(given, computed, strict=True)]
+    )
+    if stops[0] is None and len(set(map(_is_none, stops))) == 1:
+        risks: list[Decimal | None] = [None] * n
+        rs: list[float | None] = [None] * n
+    else:
+        from perftrack._tracker import _risk  # noqa: PLC0415
+
+        risks = list(map(_risk, entries, stops, quantities))
+        rs = [None if r is None else float(net / r) for net, r in zip(nets, risks, strict=True)]
+    ids = _ids(tracker, column("trade_id"), n)
+    if ids is None:
+        return None
+    horizon = tracker._archived_before
+    if horizon is not None and tracker._calendar.session_of(min(t_outs)) < horizon:
+        return None
+    return list(
+        map(
+            Trade,
+            ids,
+            symbols,
+            strategies,
+            sides,
+            quantities,
+            entries,
+            exits,
+            t_ins,
+            t_outs,
+            fees,
+            nets,
+            stops,
+            targets,
+            tags,
+            itertools.repeat(None, n),
+            risks,
+            rs,
+        )
+    )
+
+
+def _converted(values: Any, convert: Any) -> list[Any]:
+    """
+    ``convert`` of each value, calling it once per distinct value. Raises what it raises
+    (or TypeError for an unhashable value).
+    """
+    values = list(values)
+    memo = {value: convert(value) for value in set(values)}
+    return list(map(memo.__getitem__, values))
+
+
+def _ids(tracker: Tracker, given: Any, n: int) -> list[str] | None:
+    """
+    The batch's trade ids: the given ones when all are free and distinct, else None; or, when
+    none is given, the generated ids the calls would take (when all of them are free).
+    """
+    values = list(given)
+    closed, open_ = tracker._closed_ids, tracker._open
+    if values[0] is None and len(set(map(_is_none, values))) == 1:
+        first = tracker._next_id
+        ids = [f"pt-{k}" for k in range(first, first + n)]
+    else:
+        try:
+            ids = _converted(values, partial(to_name, "trade_id"))
+        except (InvalidInputError, TypeError):
+            return None
+        if len(set(ids)) != n:
+            return None
+    if not (closed.keys().isdisjoint(ids) and open_.keys().isdisjoint(ids)):
+        return None
+    return ids
+
+
+def _tzinfo(when: datetime) -> Any:
+    return when.tzinfo
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
 def _book_all(tracker: Tracker, trades: list[Trade]) -> None:
     """
-    Book validated trades as their record_trade calls would have, in order: history, ids,
-    realized P&L, clock, lived range and live equity path per trade, then the day lists and
-    buckets a day at a time (queued, folded at the first read). Call under the lock, in
-    MONEY_CONTEXT.
+    Book validated trades as their record_trade calls would have, in order: the journal
+    replay's run booking (history, ids, the live equity path, each day's run indexed at once,
+    queued to fold at the first read). Call under the lock, in MONEY_CONTEXT.
     """
-    from perftrack._tracker import _exit_time  # noqa: PLC0415
-
     if not trades:
         return
-    tracker._drain()  # what was booked before comes first in the day lists and buckets
-    closed = tracker._closed
-    exits = list(map(_exit_time, trades))
-    in_order = all(map(operator.le, exits, exits[1:]))
-    if in_order and (not closed or closed[-1].exit_time <= trades[0].exit_time):
-        closed.extend(trades)
-    else:
-        # A stable sort puts each trade after those with its exit time, as the insort of
-        # one call per trade does.
-        closed.extend(trades)
-        closed.sort(key=_exit_time)
-    ids = tracker._closed_ids
-    for trade in trades:
-        ids[trade.trade_id] = trade
-    for trade in trades:
-        tracker._claim_id(trade.trade_id)
-    # The live path sees each trade's equity at the clock of its call, as record_trade does.
     session_of = tracker._calendar.session_of
-    live, start, unrealized = tracker._live, tracker._start, tracker._unrealized
-    realized = tracker._realized
-    clock = tracker._clock
-    by_day: dict[int, list[Trade]] = {}
-    for trade in trades:
-        when = trade.exit_time
-        realized += trade.net_pnl
-        if clock is None or when > clock:
-            clock = when
-        live.update(clock, start + realized + unrealized)
-        ordinal = session_of(when)
-        day = by_day.get(ordinal)
-        if day is None:
-            day = by_day[ordinal] = []
-        day.append(trade)
-    tracker._realized = realized
-    tracker._clock = clock
-    first, last = min(by_day), max(by_day)
-    if tracker._first_day is None or first < tracker._first_day:
-        tracker._first_day = first
-    if tracker._last_day is None or last > tracker._last_day:
-        tracker._last_day = last
-    days = tracker._days
-    for ordinal in sorted(by_day):
-        day_trades = by_day[ordinal]
-        day_list = days.get(ordinal)
-        if day_list is None:
-            day_list = days[ordinal] = []
-        day_list.extend(day_trades)
-        _persist.index_day(tracker, ordinal, [(t, t, t) for t in day_trades])
+    tracker._book_replayed_trades(trades, list(map(session_of, map(_exit_time, trades))))
     _persist.end_bulk(tracker)
-    tracker._booked.clear()

@@ -1302,7 +1302,7 @@ def _dec(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-_TRADE_ROW: Final = operator.attrgetter(*_TRADE_FIELDS)
+_TRADE_GETTERS: Final = tuple(map(operator.attrgetter, _TRADE_FIELDS))
 _TIME_TRADE: Final = frozenset({"entry_time", "exit_time"})
 #: Low-cardinality fields, stored as a table of distinct values and indices into it (a
 #: million trades share a few strings and tag tuples after a load).
@@ -1332,9 +1332,8 @@ def _trade_columns(trades: list[Any]) -> dict[str, Any]:
     indices into it; the rest as JSON lists. One C-level pass per field instead of a Python
     call per value.
     """
-    columns: list[Any] = (
-        list(zip(*map(_TRADE_ROW, trades), strict=True)) if trades else [() for _ in _TRADE_FIELDS]
-    )
+    # A pass per field (a C loop each) costs half of transposing rows of all fields.
+    columns: list[Any] = [list(map(getter, trades)) for getter in _TRADE_GETTERS]
     out: dict[str, Any] = {"n": len(trades)}
     for name, column in zip(_TRADE_FIELDS, columns, strict=True):
         if name in _DECIMAL_TRADE:
@@ -1342,11 +1341,12 @@ def _trade_columns(trades: list[Any]) -> dict[str, Any]:
         elif name in _TIME_TRADE:
             out[name] = ",".join(map(datetime.isoformat, column))
         elif name in _CODED_TRADE:
-            table: dict[Any, int] = {}
-            codes = [table.setdefault(v, len(table)) for v in column]
-            out[name] = {"table": list(table), "codes": codes}
+            # Distinct values in first-seen order, then each value's index: two C passes.
+            table = {v: i for i, v in enumerate(dict.fromkeys(column))}
+            out[name] = {"table": list(table), "codes": list(map(table.__getitem__, column))}
         elif name == "realizations":  # sparse: most trades are realized whole
-            at = [i for i, steps in enumerate(column) if steps is not None]
+            given = map(operator.is_not, column, itertools.repeat(None))
+            at = list(itertools.compress(range(len(column)), given))
             out[name] = {"at": at, "steps": [_steps_json(column[i]) for i in at]}
         else:
             out[name] = list(column)
@@ -1499,19 +1499,19 @@ def _bucket_states(tracker: Tracker) -> list[Any]:
     """
     Per filter key, its retained days and the folded state of each day's bucket, or None for
     a bucket left queued: what a read-only restore answers summaries from without the trade
-    detail (``load_lazily``). A live tracker's queues (at most QUEUE_LIMIT events each, its
-    current day's) are folded now; a longer queue is a bulk load's (an import, a restore),
-    which waits for its first read by design, and is rebuilt from its day's events when first
-    read after such a restore.
+    detail (``load_lazily``). A live tracker folds a key's day when the key's next day
+    begins, so only each key's newest bucket can hold a queue (at most QUEUE_LIMIT events):
+    it is folded now. Queues on earlier days are a bulk load's (an import, a restore), which
+    wait for their first read by design; they are stored as such and rebuilt from their day's
+    events when first read after a read-only restore.
     """
-    from perftrack._stats import QUEUE_LIMIT  # noqa: PLC0415
-
     archived = tracker._archived_before
     out = []
     for key, series in tracker._series.items():
+        newest = len(series.buckets) - 1
         days = [
-            [o, None if len(b.queue) > QUEUE_LIMIT else b.to_state()]
-            for o, b in zip(series.days, series.buckets, strict=True)
+            [o, b.to_state() if i == newest or not (b.queue or b.stale) else None]
+            for i, (o, b) in enumerate(zip(series.days, series.buckets, strict=True))
             if archived is None or o >= archived
         ]
         out.append([list(key), days])

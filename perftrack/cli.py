@@ -646,12 +646,21 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
+    from perftrack._persist import _collector_paused  # noqa: PLC0415
+
+    if args.format == "ideas":
+        return _import_ideas(args)
+    # Everything the import builds lives until the process ends: the cyclic collector would
+    # only walk the growing heap again and again (a tenth of a large import's time).
+    with _collector_paused():
+        return _import_trades(args)
+
+
+def _import_trades(args: argparse.Namespace) -> int:
     import perftrack as pt  # noqa: PLC0415
     from perftrack import importers  # noqa: PLC0415
     from perftrack.importers._base import load_into_store  # noqa: PLC0415
 
-    if args.format == "ideas":
-        return _import_ideas(args)
     if len(args.files) > 1 and args.format != "jsonl":
         raise CommandError(f"import {args.format} reads one file (got {len(args.files)})")
     if args.format == "jsonl":
