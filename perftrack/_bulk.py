@@ -166,12 +166,15 @@ def _bulk_ok(
         return False
     if signals.trade_closed.receivers or signals.equity_changed.receivers:
         return False
-    for row in rows:
-        keys = row.keys()
-        if not (_REQUIRED <= keys <= _ARGS) or row.get("idea_id") is not None:
+    # By shape: the rows of a batch share one or a few sets of fields.
+    for shape in set(map(tuple, rows)):
+        fields = set(shape)
+        if not _REQUIRED <= fields <= _ARGS:
             return False
-        if row.get("realizations") is not None:
-            return False  # booked in steps: record_trade's own path
+        # An idea to link, or steps to book (record_trade's own path), in any row of it.
+        for name in ("idea_id", "realizations"):
+            if name in fields and any(row.get(name) is not None for row in rows):
+                return False
     return True
 
 
