@@ -1650,7 +1650,7 @@ def load_lazily(tracker: Tracker, state: dict[str, Any]) -> None:
     detail: the buckets come folded from the snapshot (those it holds queued are rebuilt
     from their day's events on first read), and the closed trades, the id registry, the day
     events and the rolling windows are read from the detail section only when something asks
-    for them (``load_detail``, through ``Tracker.__getattr__``). For read-only trackers: a
+    for them (``load_detail``, through ``_LazyTracker.__getattr__``). For read-only trackers: a
     summary of a million trades then reads a few thousand bucket states instead of a million
     trades.
     """
@@ -1672,10 +1672,13 @@ def load_lazily(tracker: Tracker, state: dict[str, Any]) -> None:
                 bucket = Bucket.from_state(bucket_state, ordinal)
             series.insert(ordinal, bucket)
     _load_components(tracker, state)
+    from perftrack._tracker import _LazyTracker  # noqa: PLC0415
+
     tracker._detail = state["detail"]
-    # Until load_detail, these resolve through Tracker.__getattr__, which loads them.
+    # Until load_detail, these resolve through _LazyTracker.__getattr__, which loads them.
     for name in LAZY_DETAIL:
         delattr(tracker, name)
+    tracker.__class__ = _LazyTracker
 
 
 #: The tracker attributes that ``load_lazily`` leaves to ``load_detail``.
@@ -1688,7 +1691,7 @@ def load_detail(tracker: Tracker) -> None:
     rolling windows, and the sources that buckets rebuild from. Idempotent; thread-safe (under
     the tracker's lock).
     """
-    from perftrack._tracker import ROLLING_CAPACITY  # noqa: PLC0415
+    from perftrack._tracker import ROLLING_CAPACITY, Tracker  # noqa: PLC0415
 
     with tracker._lock:
         # Re-checked under the lock: another thread may have loaded it meanwhile.
@@ -1727,6 +1730,7 @@ def load_detail(tracker: Tracker) -> None:
                     if len(recent) >= ROLLING_CAPACITY:
                         del open_keys[key]
         tracker._detail = None
+        tracker.__class__ = Tracker  # every attribute is in place again
 
 
 def _load_head(tracker: Tracker, state: dict[str, Any]) -> None:

@@ -1239,6 +1239,23 @@ class TestLazyRestore:
         assert summaries == [expected[0][1][1], expected[0][0]]
         assert expected == (fingerprint(lazy), window_edges(lazy))
         assert lazy._detail is None
+        assert type(lazy) is pt.Tracker  # once read, a plain tracker again
+
+    def test_a_live_tracker_has_no_attribute_hook(self):
+        # A __getattr__ on Tracker would slow every attribute read of every call; only the
+        # lazily restored subclass has one, until its detail is read.
+        assert "__getattr__" not in vars(pt.Tracker)
+        store = MemoryStore()
+        with pt.Tracker("1000", store=store) as tracker:
+            tracker.record_trade("X", "long", 1, "10", "12.5", T0, T0, trade_id="t1")
+            tracker.save_snapshot()
+        lazy = pt.Tracker.restore(store, read_only=True)
+        assert isinstance(lazy, pt.Tracker)
+        assert type(lazy) is not pt.Tracker
+        with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+            lazy.nothing  # noqa: B018
+        assert 1 == len(lazy.trades())
+        assert type(lazy) is pt.Tracker
 
     def test_each_kind_of_query_reads_the_detail_when_it_needs_it(self):
         store = MemoryStore()
