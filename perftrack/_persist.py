@@ -2124,7 +2124,8 @@ def restore(
     from perftrack._tracker import MONEY_CONTEXT  # noqa: PLC0415
 
     with localcontext(MONEY_CONTEXT), _collector_paused():
-        if state is not None and read_only and isinstance(state.get("detail"), SnapshotDetail):
+        lazy = read_only and type(tracker) is _tracker_class()  # (a subclass keeps its class)
+        if state is not None and lazy and isinstance(state.get("detail"), SnapshotDetail):
             load_lazily(tracker, state)  # nothing can change it: the detail waits for a query
         elif state is not None:
             load_state(tracker, state)
@@ -2170,6 +2171,17 @@ def restore(
     # The replay ran before retention was attached: bring the archive up to date now.
     tracker._apply_retention("restore", {}, None, [])
     return tracker
+
+
+def _tracker_class() -> type[Tracker]:
+    """
+    ``Tracker`` itself: only its instances are restored lazily, since a lazy restore
+    switches the instance's class while the detail is unread (``_LazyTracker``), which
+    would lose a subclass of the caller's.
+    """
+    from perftrack._tracker import Tracker  # noqa: PLC0415
+
+    return Tracker
 
 
 def _read_only(tracker: Tracker) -> Tracker:

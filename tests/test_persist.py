@@ -1290,6 +1290,20 @@ class TestLazyRestore:
             assert lazy._detail is None
             assert expected == (fingerprint(lazy), window_edges(lazy))
 
+    def test_a_subclass_is_restored_whole(self):
+        class Mine(pt.Tracker):
+            pass
+
+        store = MemoryStore()
+        with pt.Tracker("1000", store=store) as tracker:
+            tracker.record_trade("X", "long", 1, "10", "12.5", T0, T0 + timedelta(hours=1))
+            tracker.save_snapshot()
+            expected = fingerprint(tracker)
+        restored = Mine.restore(store, read_only=True)
+        assert (Mine, None) == (type(restored), restored._detail)
+        assert expected == fingerprint(restored)
+        assert type(restored) is Mine
+
     def test_a_damaged_detail_section_is_a_damaged_snapshot(self):
         store = MemoryStore()
         with pt.Tracker("1000", store=store) as tracker:
