@@ -942,13 +942,15 @@ class Tracker:
                 if steps is not None:  # only then: a whole trade's record stays as it was
                     event["realizations"] = [(s.time, s.net_pnl, s.fees) for s in steps]
                 self._write_ahead("record_trade", event)
+            ordinal = None
             if steps is None:
-                self._book(t_out, net, fee, trade, trade)
+                ordinal = self._book(t_out, net, fee, trade, trade)
             else:
                 self._book_steps(trade, steps)
             self._claim_id(tid)
-            self._after_change(t_out, pending, "record_trade", event, trade)
-            pending.insert(0, (signals.trade_closed, {"trade": trade}))
+            self._after_change(t_out, pending, "record_trade", event, trade, ordinal)
+            if signals.trade_closed.receivers:  # (the payload is built only for someone)
+                pending.insert(0, (signals.trade_closed, {"trade": trade}))
         self._send(pending)
         return trade
 
@@ -1788,10 +1790,10 @@ class Tracker:
         fee: Decimal,
         source: _Position | Trade,
         closed: Trade | None,
-    ) -> None:
+    ) -> int:
         """
         Realize ``amount`` (fees included) at ``when`` for ``source``'s buckets and, when the
-        event closes a trade, add the trade to history.
+        event closes a trade, add the trade to history. Returns the session day of ``when``.
         """
         ordinal = self._calendar.session_of(when)
         if closed is not None:
@@ -1806,6 +1808,7 @@ class Tracker:
         unindexed.append((ordinal, event, source, closed))
         if len(unindexed) >= INDEX_BATCH:
             self._drain()
+        return ordinal
 
     def _drain(self) -> None:
         """
@@ -1996,16 +1999,19 @@ class Tracker:
         kind: str,
         event: dict[str, Any] | None,
         result: object,
+        ordinal: int | None = None,
     ) -> None:
         """
         Advance the clock and the live equity path after an accepted event, queue the
-        equity-changed signal and let observers see the event.
+        equity-changed signal and let observers see the event. ``ordinal`` is the session
+        day of ``when`` when the caller knows it already.
         """
         if self._clock is None or when > self._clock:
             self._clock = when
         # The lived range, from the earliest to the newest event's session day, bounds the
         # days that count in all-time windows and daily returns.
-        ordinal = self._calendar.session_of(when)
+        if ordinal is None:
+            ordinal = self._calendar.session_of(when)
         if self._first_day is None or ordinal < self._first_day:
             self._first_day = ordinal
         if self._last_day is None or ordinal > self._last_day:
