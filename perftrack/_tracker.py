@@ -35,7 +35,16 @@ from perftrack._ideas import DEFAULT_EXPIRY, Idea, Ideas, check_bar
 from perftrack._model import LiveStats, OpenTrade, Realization, Summary, Trade
 from perftrack._periods import PERIODS, Calendar
 from perftrack._review import ReviewSchedule, WeeklyReviewer
-from perftrack._stats import ZERO, Bucket, Event, Walk, event_amount, event_source, event_time
+from perftrack._stats import (
+    ZERO,
+    Bucket,
+    Event,
+    Walk,
+    event_amount,
+    event_source,
+    event_time,
+    over_root,
+)
 from perftrack.alerts import Alerts, Targets
 from perftrack.errors import (
     DuplicateTradeError,
@@ -2368,7 +2377,7 @@ def _make_summary(
         mean = total / n
         var = walk.sum_sq / n - mean * mean
         if var > ZERO:
-            sqn = math.sqrt(n) * float(mean / var.sqrt())
+            sqn = math.sqrt(n) * over_root(mean, var)
     return Summary(
         period=period,
         start=start,

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import given, settings
 
 from perftrack._model import Trade
-from perftrack._stats import Bucket, TradeStats, Walk
+from perftrack._stats import Bucket, TradeStats, Walk, over_root
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 amounts = st.integers(min_value=-400, max_value=400).map(Decimal)
@@ -223,3 +224,32 @@ class TestBatchFold:
             assert state_of(one) == state_of(many)
             for bucket in (one, many):
                 bucket.pct_drawdown(e0, e0 + 10)  # a ratio stack to keep up to date
+
+
+class TestOverRoot:
+    """num / sqrt(square) in floats where that is exact to float precision, else in Decimals."""
+
+    @given(
+        st.decimals(min_value=-(10**6), max_value=10**6, allow_nan=False, places=12),
+        st.decimals(min_value=Decimal("1e-12"), max_value=10**6, allow_nan=False, places=12),
+    )
+    def test_agrees_with_the_decimal_quotient(self, num, square):
+        from decimal import localcontext
+
+        with localcontext() as ctx:
+            ctx.prec = 50
+            exact = float(num / square.sqrt())
+            assert over_root(num, square) == pytest.approx(exact, rel=1e-14, abs=0)
+
+    @pytest.mark.parametrize(
+        ("num", "square", "expected"),
+        [
+            # A square below the float range: the quotient is still 1e50 / 1e-150 = 1e200.
+            (Decimal("1e50"), Decimal("1e-300"), 1e200),
+            (Decimal("1e-300"), Decimal("1e-300"), 1e-150),
+            (Decimal("3"), Decimal("1e300"), 3e-150),
+            (Decimal(0), Decimal("4"), 0.0),
+        ],
+    )
+    def test_outside_the_float_range_in_decimals(self, num, square, expected):
+        assert over_root(num, square) == pytest.approx(expected, rel=1e-14)
