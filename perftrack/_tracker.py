@@ -894,7 +894,10 @@ class Tracker:
         idea = None if idea_id is None else to_name("idea_id", idea_id)
         given_net = to_optional_decimal("net_pnl", net_pnl, minimum="any")
         schedule = None if realizations is None else to_realizations(realizations)
-        _check_round_trip(t_in, t_out, side_, entry, stop, target)
+        # A trade realized in steps was built from events: its entry price is the average
+        # after any scale-ins, which may reach its stop or target, checked against the entry
+        # the trade opened at. Its export must record again, so only the times are checked.
+        _check_round_trip(t_in, t_out, side_, entry, stop, target, levels=not schedule)
         pending: list[tuple[Signal, dict[str, Any]]] = []
         with self._lock, localcontext(MONEY_CONTEXT):
             sign = _SIGN[side_]
@@ -1949,6 +1952,9 @@ class Tracker:
             self._book(step.time, step.net_pnl, step.fees, source, None)
             if self._clock is None or step.time > self._clock:
                 self._clock = step.time
+            # The live equity path moves at each step, as the event that booked it moved it
+            # (the exit's move is _after_change's).
+            self._live.update(self._clock, self._start + self._realized + self._unrealized)
         self._book(last.time, last.net_pnl, last.fees, source, trade)
         session_of = self._calendar.session_of
         days = [session_of(trade.entry_time), *(session_of(s.time) for s in earlier)]
@@ -2161,6 +2167,10 @@ class Tracker:
         Start keeping buckets for a filter combining several dimensions, built once from the
         raw events and maintained from then on like the single-dimension ones.
         """
+        if self._detail is not None:
+            # A lazily restored tracker reads its detail now, before the new series exists:
+            # reading it fills every series' rolling window, and this one fills its own below.
+            _persist.load_detail(self)
         self._combos.add(key)
         self._keys_cache.clear()
         series = self._series[key] = _Series(partial(self._key_events, key))
@@ -2585,10 +2595,12 @@ def _check_round_trip(
     entry: Decimal,
     stop: Decimal | None,
     target: Decimal | None,
+    *,
+    levels: bool = True,
 ) -> None:
     """
     The checks of a round trip recorded whole that span its fields (record_trade and the
-    bulk path share them).
+    bulk path share them); ``levels`` False skips the stop and target against the entry.
     """
     if t_out < t_in:
         msg = (
@@ -2596,7 +2608,8 @@ def _check_round_trip(
             f"(got {t_out.isoformat()})"
         )
         raise InvalidTradeError(msg)
-    _check_levels(side, entry, stop, target)
+    if levels:
+        _check_levels(side, entry, stop, target)
 
 
 def _check_levels(side: str, entry: Decimal, stop: Decimal | None, target: Decimal | None) -> None:

@@ -1241,6 +1241,22 @@ class TestLazyRestore:
         assert lazy._detail is None
         assert type(lazy) is pt.Tracker  # once read, a plain tracker again
 
+    def test_a_new_filter_combination_after_a_lazy_restore(self):
+        store = MemoryStore()
+        with pt.Tracker("1000", store=store, retention=None) as tracker:
+            for i in range(5):
+                tracker.record_trade(
+                    "B", "long", 1, "10", "13", T0, T0 + timedelta(minutes=i), strategy="s1"
+                )
+            tracker.save_snapshot()
+        lazy = pt.Tracker.restore(store, read_only=True, retention=None)
+        assert lazy._detail is not None
+        # The combination's rolling window is filled once: reading the detail (which fills
+        # every series' window) comes before the new series exists.
+        rolled = lazy.rolling(10, strategy="s1", symbol="B")
+        assert (5, Decimal(15)) == (rolled.trades, rolled.net_pnl)
+        assert 5 == lazy.summary(strategy="s1", symbol="B").trades
+
     def test_a_live_tracker_has_no_attribute_hook(self):
         # A __getattr__ on Tracker would slow every attribute read of every call; only the
         # lazily restored subclass has one, until its detail is read.

@@ -1273,6 +1273,30 @@ class TestRealizations:
             ]
         assert built.equity_curve() == again.equity_curve()
         assert built.daily_returns() == again.daily_returns()
+        # The live path moved at each step too. (Not as the built one's: that one was marked
+        # to market at each event's price, which trade rows do not carry. Without open
+        # trades, the live path is the realized one.)
+        assert again.live.max_drawdown == again.summary().max_drawdown > 0
+
+    def test_a_stop_that_scale_ins_brought_to_the_average_entry_records_again(self):
+        built = pt.Tracker("1000")
+        built.open_trade("s", symbol="X", side="long", quantity=1, price="10", time=hours(0))
+        built.add_to_trade("s", quantity=1, price="8", time=hours(1), fees="0.1")
+        original = built.close_trade("s", price="9.5", time=hours(2))
+        assert isinstance(original, pt.Trade)
+        built.open_trade(
+            "t", symbol="X", side="long", quantity=1, price="10", stop_price="9", time=hours(3)
+        )
+        built.add_to_trade("t", quantity=1, price="8", time=hours(4), fees="0.1")
+        stopped = built.close_trade("t", price="9.5", time=hours(5))
+        assert isinstance(stopped, pt.Trade)
+        assert stopped.entry_price == stopped.stop_price == Decimal(9)
+        again = pt.Tracker("1000")
+        args = self._args(stopped) | {"stop_price": stopped.stop_price}
+        assert stopped == again.record_trade(**args, realizations=stopped.realizations)
+        # Recorded whole, the same levels are still refused: the stop is at the entry.
+        with pytest.raises(errors.InvalidTradeError, match="'stop_price'"):
+            again.record_trade(**(args | {"trade_id": "whole"}))
 
     @staticmethod
     def _args(t: pt.Trade) -> dict[str, Any]:
