@@ -736,22 +736,39 @@ RowEntry = tuple[str, int, "dict[str, Any] | TradeRun | None", str | None]
 
 @overload
 def read_journal(
-    store: ObjectStore, account: str, after: int, *, rows: Literal[False] = False
+    store: ObjectStore,
+    account: str,
+    after: int,
+    *,
+    rows: Literal[False] = False,
+    read: dict[str, bytes] | None = None,
 ) -> Iterator[Entry]: ...
 
 
 @overload
 def read_journal(
-    store: ObjectStore, account: str, after: int, *, rows: Literal[True]
+    store: ObjectStore,
+    account: str,
+    after: int,
+    *,
+    rows: Literal[True],
+    read: dict[str, bytes] | None = None,
 ) -> Iterator[RowEntry]: ...
 
 
 def read_journal(
-    store: ObjectStore, account: str, after: int, *, rows: bool = False
+    store: ObjectStore,
+    account: str,
+    after: int,
+    *,
+    rows: bool = False,
+    read: dict[str, bytes] | None = None,
 ) -> Iterator[RowEntry]:
     """
     (segment key, line number, record or None, problem) for every journal line after
-    sequence ``after``, in order. A bad line yields None and a description.
+    sequence ``after``, in order. A bad line yields None and a description. ``read`` holds
+    segments the caller has read already (by key): each is taken from there (and dropped
+    from it) instead of being read again.
 
     With ``rows``, consecutive record_trade lines in the layout ``encode_record`` writes come
     as one ``TradeRun`` (decoded, their Trades built) at the line of the first, instead of a
@@ -765,7 +782,7 @@ def read_journal(
         limit = _seq_of(keys[n + 1]) if n + 1 < len(keys) else None
         if limit is not None and limit <= after + 1:
             continue  # wholly covered by the snapshot
-        data = store.get(key)
+        data = read.pop(key) if read and key in read else store.get(key)
         entries: Sequence[tuple[int, dict[str, Any] | TradeRun | None, str | None]] | None
         entries = _row_entries(data, after) if rows else None
         if entries is None:
@@ -959,7 +976,7 @@ def _trade_rows(columns: list[tuple[bytes, ...]]) -> TradeRun:
             risks = list(map(_risk, entries, stops, qtys))
         else:
             risks = list(map(mul, map(abs, map(sub, entries, stops)), qtys))
-            if 0 in risks:
+            if not all(risks):  # a zero risk (truth tests: no comparison with an int)
                 risks = [risk or None for risk in risks]
                 whole = False
         if not whole:
@@ -1144,12 +1161,13 @@ def replay_trades(tracker: Tracker, trades: list[Trade], given: list[Decimal | N
     ordinals = _session_days(tracker, list(map(_EXIT_TIME, trades)))
     tids = list(map(_TRADE_ID, trades))
     closed_ids, open_ids, horizon = tracker._closed_ids, tracker._open, tracker._archived_before
+    unique = set(tids)  # (a set: the views below then look up whichever side is smaller)
     if (
-        None not in tids
+        None not in unique
         and not any(map(_IDEA_ID, trades))
-        and len(set(tids)) == len(tids)
-        and closed_ids.keys().isdisjoint(tids)
-        and open_ids.keys().isdisjoint(tids)
+        and len(unique) == len(tids)
+        and closed_ids.keys().isdisjoint(unique)
+        and open_ids.keys().isdisjoint(unique)
         and (horizon is None or min(ordinals) >= horizon)
     ):
         _book_trusted(tracker, trades, ordinals)  # the usual case: the whole run
@@ -2050,25 +2068,30 @@ def account_has_data(store: ObjectStore, account: str) -> bool:
 
 
 def _stored_config(
-    store: ObjectStore, account: str, state: dict[str, Any] | None
+    store: ObjectStore, account: str, state: dict[str, Any] | None, read: dict[str, bytes]
 ) -> dict[str, Any] | None:
+    """
+    The account's configuration: the snapshot's, else the journal's init record. The
+    segment read for the init record is left in ``read`` (by key), for the replay that
+    follows to take instead of reading it again.
+    """
     if state is not None:
         config: dict[str, Any] = state["config"]
         return config
     keys = segments(store, account)
     if keys:
-        # The init record is the journal's first line: read that one, not the whole segment
-        # (restore reads the journal again to replay it).
-        first = store.get(keys[0]).partition(b"\n")
+        # The init record is the journal's first line (a store reads whole objects).
+        data = read[keys[0]] = store.get(keys[0])
+        end = data.find(b"\n") + 1
         try:
-            head = decode_record(first[0] + first[1])
+            head = decode_record(data[:end] if end else data)
         except CorruptDataError:
             head = {}
         limit = _seq_of(keys[1]) if len(keys) > 1 else None
         if head.get("kind") == "init" and (limit is None or head["seq"] < limit):
             init_data: dict[str, Any] = head["data"]
             return init_data
-    for _key, _line, record, _problem in read_journal(store, account, -1):
+    for _key, _line, record, _problem in read_journal(store, account, -1, read=dict(read)):
         if record is not None and record["kind"] == "init":
             init: dict[str, Any] = record["data"]
             return init
@@ -2095,7 +2118,8 @@ def restore(
         raise InvalidInputError(msg)
     with _collector_paused():
         seq, state, skipped = load_latest_snapshot(store, account)
-    config = _stored_config(store, account, state)
+    read: dict[str, bytes] = {}  # the segment holding the init record, for the replay
+    config = _stored_config(store, account, state, read)
     if config is None:
         if account_has_data(store, account):
             msg = f"account {account!r} has a journal but neither an init record nor a snapshot"
@@ -2143,7 +2167,7 @@ def restore(
     tracker._replaying = True
     try:
         with _collector_paused():
-            _replay_journal_into(tracker, store, account, after, problems, state_box)
+            _replay_journal_into(tracker, store, account, after, problems, state_box, read)
     finally:
         tracker._replaying = False
         end_bulk(tracker)
@@ -2199,6 +2223,7 @@ def _replay_journal_into(
     after: int,
     problems: list[str],
     out: dict[str, int],
+    read: dict[str, bytes],
 ) -> None:
     expected = after + 1
     replayed = damaged_lines = remaining = 0
@@ -2207,7 +2232,7 @@ def _replay_journal_into(
     # and are applied together, before the next record of another kind.
     trades: list[Trade] = []
     given: list[Decimal | None] = []
-    for key, line_no, record, problem in read_journal(store, account, after, rows=True):
+    for key, line_no, record, problem in read_journal(store, account, after, rows=True, read=read):
         if stop_reason is not None:
             remaining += len(record.seqs) if isinstance(record, TradeRun) else 1
             continue

@@ -210,6 +210,25 @@ class TestRoundTrip:
         assert expected == (calls["trusted"], len(received), recorded)
         restored.close()
 
+    def test_journal_segments_are_read_once(self):
+        """Without a snapshot, the segment read for the init record is not read again."""
+        store = MemoryStore()
+        with pt.Tracker("1000", store=store, snapshot_every=10**9) as tracker:
+            for n in range(7):
+                apply(tracker, ("record", 0, 100 + n % 7, n * 30, "a", n % 2 == 0), n)
+            before = fingerprint(tracker)
+        keys = segments(store, "main")
+        reads: list[str] = []
+        get = store.get
+
+        def counted(key: str) -> bytes:
+            reads.append(key)
+            return get(key)
+
+        with mock.patch.object(store, "get", counted), pt.Tracker.restore(store) as again:
+            assert before == fingerprint(again)
+        assert keys == [k for k in reads if k in keys]
+
     def test_local_store_and_second_restore(self, tmp_path):
         store = LocalStore(tmp_path)
         with pt.Tracker("1000", store=store, snapshot_every=5) as tracker:
