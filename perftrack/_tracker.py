@@ -1854,18 +1854,19 @@ class Tracker:
         """
         self._drain()  # what the replay booked one by one before comes first in the days
         closed = self._closed
-        exits = [t.exit_time for t in trades]
+        exits = list(map(operator.attrgetter("exit_time"), trades))
         if all(map(operator.le, exits, exits[1:])) and (
             not closed or closed[-1].exit_time <= exits[0]
         ):
             closed.extend(trades)
-            self._closed_ids.update(zip([t.trade_id for t in trades], trades, strict=True))
+            ids = map(operator.attrgetter("trade_id"), trades)
+            self._closed_ids.update(zip(ids, trades, strict=True))
         else:
             for trade in trades:
                 self._add_closed(trade)
         days = self._days
         # Each run of trades on one session day goes into its day and its buckets at once.
-        cuts = [n for n in range(1, len(trades)) if ordinals[n] != ordinals[n - 1]]
+        cuts = itertools.compress(range(1, len(trades)), map(operator.ne, ordinals[1:], ordinals))
         for first, end in itertools.pairwise([0, *cuts, len(trades)]):
             ordinal = ordinals[first]
             run = trades[first:end]
