@@ -77,12 +77,14 @@ def record_trades(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> int:
         InvalidTradeError, DuplicateTradeError: As the first failing ``record_trade`` call
             would; on the bulk path nothing of the batch is recorded then.
     """
-    if not _bulk_ok(tracker, rows):
-        return _one_by_one(tracker, rows)
-    with tracker._lock, localcontext(_money()), _persist._collector_paused():
-        trades = _validated(tracker, rows)
-        _book_all(tracker, trades)
-    return len(trades)
+    with tracker._lock:
+        # Decided under the lock: a close() or a new observer cannot slip in between.
+        if _bulk_ok(tracker, rows):
+            with localcontext(_money()), _persist._collector_paused():
+                trades = _validated(tracker, rows)
+                _book_all(tracker, trades)
+            return len(trades)
+    return _one_by_one(tracker, rows)  # (a closed tracker refuses the first row there)
 
 
 def import_into_store(
@@ -98,26 +100,51 @@ def import_into_store(
     alone restores as nothing, with a problem in ``restore_report``); after, with all of it.
     Falls back to one ``record_trade`` per row (journaled) when observers other than the
     store's own would see the trades, or when the import would archive days on the way.
+
+    Raises:
+        StoreError: When the record cannot be written (nothing changed), or the snapshot
+            cannot: the trades stay booked and the snapshot is owed, written by the next
+            ``flush``, ``close`` (which raises while it cannot), snapshot cadence or the same
+            import again; until then a restore would not have the import.
     """
     journal = tracker._journal
-    if journal is not None and _bulk_ok(tracker, rows, with_store=True):
-        with tracker._lock, localcontext(_money()), _persist._collector_paused():
-            trades = _validated(tracker, rows)
-            if trades and not _would_archive(tracker, trades):
-                days = [tracker._calendar.session_of_date(d) for d in partial_days]
-                journal.sink(IMPORT_KIND, {"trades": len(trades), "partial_days": len(days)})
-                journal.flush()
-                _book_all(tracker, trades)
-                tracker._partial_days.update(days)
-                _fold_all_trades_key(tracker)
-                tracker._save_snapshot_locked()
-                return len(trades)
+    with tracker._lock:
+        # Decided under the lock: a close() or a new observer cannot slip in between.
+        if journal is not None and _bulk_ok(tracker, rows, with_store=True):
+            with localcontext(_money()), _persist._collector_paused():
+                trades = _validated(tracker, rows)
+                if trades and not _would_archive(tracker, trades):
+                    _import_locked(tracker, journal, trades, partial_days)
+                    return len(trades)
     added = _one_by_one(tracker, rows)
     for day in partial_days:
         tracker.mark_partial(day, reason="incomplete input")
-    if added and journal is not None:
-        tracker.save_snapshot()
+    if (added or tracker._snapshot_owed) and journal is not None:
+        tracker.save_snapshot()  # (a retry of an import whose snapshot failed writes it now)
     return added
+
+
+def _import_locked(
+    tracker: Tracker, journal: _persist.Journal, trades: list[Trade], partial_days: Sequence[date]
+) -> None:
+    """
+    Journal the import record, book ``trades``, mark ``partial_days`` and snapshot. Raises
+    StoreError: from the record's write with nothing changed (the record is not left queued,
+    so no later flush writes it); from the snapshot with the trades booked and the snapshot
+    owed (``Tracker._snapshot_owed``): flush, close, the snapshot cadence or the same import
+    again write it, and until then a restore would not have the import. Call under the lock,
+    in MONEY_CONTEXT.
+    """
+    days = [tracker._calendar.session_of_date(d) for d in partial_days]
+    journal.write_now(IMPORT_KIND, {"trades": len(trades), "partial_days": len(days)})
+    _book_all(tracker, trades)
+    tracker._partial_days.update(days)
+    # The horizon moves as record_trade's observer moves it (nothing is archived: the import
+    # would have gone one by one), so that a row older than it is refused from now on.
+    tracker._apply_retention(IMPORT_KIND, None, None, [])
+    _fold_all_trades_key(tracker)
+    tracker._snapshot_owed = True
+    tracker._save_snapshot_locked()
 
 
 def _fold_all_trades_key(tracker: Tracker) -> None:

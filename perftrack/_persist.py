@@ -687,6 +687,26 @@ class Journal:
         """
         self._write()
 
+    def write_now(self, kind: str, data: dict[str, Any]) -> None:
+        """
+        Journal one record and make it durable with everything before it, whatever the
+        durability, or raise ``StoreError`` with nothing of it queued (as a failed "sync"
+        event): a record whose write failed must not be written later by someone else's
+        flush. Under the tracker's lock.
+        """
+        self._write()  # the events before it first: a failure here has not queued it
+        self._buffer_first = self.next_seq
+        self._buffer.append(encode_record(self.next_seq, kind, data))
+        self.next_seq += 1
+        try:
+            self._write()
+        except StoreError:
+            # The buffer held only this record; a torn tail is handled by the next write.
+            self._buffer.pop()
+            self.next_seq -= 1
+            self._failure = None
+            raise
+
     def start_new_segment(self) -> None:
         """
         Begin a fresh segment at the next sequence number (after a snapshot, so that older

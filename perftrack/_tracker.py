@@ -499,6 +499,9 @@ class Tracker:
         self._account_lock: _persist.AccountLock | None = None
         self._since_snapshot = 0
         self._snapshot_at = monotonic()
+        #: True while a bulk import's snapshot failed to be written: the journal holds only
+        #: its record, so until a snapshot is written a restore would not have the import.
+        self._snapshot_owed = False
         self._closed_down = False
         #: True while restore replays the journal: components must not deliver again what
         #: they delivered before the restart.
@@ -660,6 +663,8 @@ class Tracker:
             opts.snapshot_interval is not None
             and monotonic() - self._snapshot_at >= opts.snapshot_interval
         )
+        # (An owed snapshot is retried at the cadence too, not at every event: a store that
+        # just failed a whole snapshot would only be asked for it again and again.)
         if due:
             try:
                 self._save_snapshot_locked()
@@ -749,6 +754,7 @@ class Tracker:
             msg = "'store' is needed to save a snapshot (the tracker was made without one)"
             raise InvalidInputError(msg)
         seq = _persist.save_snapshot(self, store, journal)
+        self._snapshot_owed = False
         self._since_snapshot = 0
         self._snapshot_at = monotonic()
         return seq
@@ -756,23 +762,33 @@ class Tracker:
     def flush(self) -> None:
         """
         Make every accepted event durable (with ``durability="batch"``; a no-op with "sync"
-        or without a store). Thread-safe.
+        or without a store), and write the snapshot an import owes (see ``_snapshot_owed``).
+        Thread-safe.
 
         Raises:
-            StoreError: When the store fails; the events stay queued for the next attempt.
+            StoreError: When the store fails; the events stay queued (the snapshot owed) for
+                the next attempt.
         """
         with self._lock:
             if self._journal is not None:
                 self._journal.flush()
+            if self._snapshot_owed:
+                self.save_snapshot()
 
     def close(self) -> None:
         """
         Flush the journal, stop background work and release the account. Safe to call twice;
         a closed tracker still answers queries but refuses events. Thread-safe.
+
+        Raises:
+            StoreError: When the snapshot an import owes still cannot be written; the
+                tracker stays open (the import is not durable), and close() can be retried.
         """
         with self._lock:
             if self._closed_down:
                 return
+            if self._snapshot_owed:
+                self.save_snapshot()
             self._closed_down = True
             journal, lock = self._journal, self._account_lock
             try:

@@ -7,6 +7,7 @@ store is one journal record and one snapshot, all or nothing.
 from __future__ import annotations
 
 import random
+import threading
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -249,9 +250,7 @@ class TestImportIntoStore:
             r["kind"] for r in records if r["kind"] not in ("init", "record_trade")
         ]
         assert 1 == sum(r["kind"] == "record_trade" for r in records)
-        restored = pt.Tracker.restore(store, read_only=True)
-        assert () == restored.restore_report.problems
-        assert expected == fingerprint(restored)
+        assert_restores(store, expected)
 
     def test_without_its_snapshot_the_import_is_gone_whole(self):
         store = MemoryStore()
@@ -305,3 +304,142 @@ class TestImportIntoStore:
             assert 0 == _bulk.import_into_store(tracker, rows)
             assert 60 == len(tracker.trades())
         assert Decimal(0) != pt.Tracker.restore(store, read_only=True).summary().net_pnl
+
+    def test_a_failed_snapshot_is_owed_until_written(self):
+        store = FlakyStore()
+        tracker = pt.Tracker.restore(store)
+        store.failing = "snapshots"
+        with pytest.raises(errors.StoreError):
+            _bulk.import_into_store(tracker, store_rows(20))
+        assert 20 == len(tracker.trades())
+        tracker.record_trade("X", "long", 1, "10", "11", T0, T0 + timedelta(days=9))
+        # close() cannot make the import durable: it says so and leaves the tracker open.
+        with pytest.raises(errors.StoreError):
+            tracker.close()
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(days=9, hours=1))
+        store.failing = None
+        expected = fingerprint(tracker)
+        tracker.close()
+        assert_restores(store, expected)
+
+    @pytest.mark.parametrize("how", ["flush", "retry", "cadence"])
+    def test_an_owed_snapshot_is_written_by(self, how):
+        store = FlakyStore()
+        rows = [dict(r, trade_id=f"t{i}") for i, r in enumerate(store_rows(20))]
+        with pt.Tracker.restore(store, snapshot_every=3) as tracker:
+            store.failing = "snapshots"
+            with pytest.raises(errors.StoreError):
+                _bulk.import_into_store(tracker, rows)
+            store.failing = None
+            if how == "flush":
+                tracker.flush()
+            elif how == "retry":
+                assert 0 == _bulk.import_into_store(tracker, rows)
+            else:
+                for n in range(3):
+                    tracker.record_trade("X", "long", 1, "10", "11", T0, T0 + timedelta(days=n))
+            assert not tracker._snapshot_owed
+            expected = fingerprint(tracker)
+        assert_restores(store, expected)
+
+    def test_a_failed_record_write_is_not_written_later(self):
+        store = FlakyStore()
+        with pt.Tracker.restore(store, durability="batch") as tracker:
+            tracker.record_trade("X", "long", 1, "10", "11", T0, T0 + timedelta(hours=1))
+            store.failing = "journal"
+            with pytest.raises(errors.StoreError):
+                _bulk.import_into_store(tracker, store_rows(20))
+            store.failing = None
+            assert 1 == len(tracker.trades())
+            tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=2))
+            expected = fingerprint(tracker)
+        assert_restores(store, expected)
+
+    def test_the_import_moves_the_retention_horizon(self):
+        def day(d: int) -> dict[str, Any]:
+            when = T0.replace(day=d)
+            return {
+                "symbol": "X", "side": "long", "quantity": "1", "entry_price": "10",
+                "exit_price": "11", "entry_time": when.isoformat(),
+                "exit_time": (when + timedelta(hours=1)).isoformat(),
+            }  # fmt: skip
+
+        late = [dict(day(20), trade_id="a"), dict(day(21), trade_id="b")]
+        old = day(1)
+        for bulk in (False, True):
+            with pt.Tracker.restore(MemoryStore(), retention=timedelta(days=10)) as tracker:
+                if bulk:
+                    assert 2 == _bulk.import_into_store(tracker, late)
+                else:
+                    for r in late:
+                        tracker.record_trade(**r)
+                with pytest.raises(errors.InvalidTradeError, match="retention horizon"):
+                    tracker.record_trade(**old)
+                assert 2 == len(tracker.trades())
+
+
+def assert_restores(store: MemoryStore, expected: Any) -> None:
+    """The store restores, with no problem reported, to the state ``expected`` fingerprints."""
+    restored = pt.Tracker.restore(store, read_only=True)
+    assert () == restored.restore_report.problems
+    assert expected == fingerprint(restored)
+
+
+class FlakyStore(MemoryStore):
+    """A store whose snapshot or journal writes fail while told to."""
+
+    failing: str | None = None
+
+    def _check(self, key: str) -> None:
+        if self.failing is not None and f"/{self.failing}/" in key:
+            raise errors.StoreError(f"{key}: the disk is full")
+
+    def put(self, key: str, data: bytes) -> None:
+        self._check(key)
+        super().put(key, data)
+
+    def append(self, key: str, data: bytes) -> None:
+        self._check(key)
+        super().append(key, data)
+
+
+class _Gate:
+    """A tracker lock that says when a thread starts waiting for it."""
+
+    def __init__(self, lock: Any) -> None:
+        self.lock = lock
+        self.waiting = threading.Event()
+
+    def __enter__(self) -> None:
+        self.waiting.set()
+        self.lock.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+@pytest.mark.parametrize("bulk", [_bulk.record_trades, _bulk.import_into_store])
+def test_a_tracker_closed_while_waiting_for_the_lock_refuses_the_batch(bulk):
+    tracker = pt.Tracker(store=MemoryStore()) if bulk is _bulk.import_into_store else pt.Tracker()
+    real = tracker._lock
+    gate = _Gate(real)
+    errors_seen: list[Exception] = []
+
+    def run() -> None:
+        try:
+            bulk(tracker, store_rows(5))
+        except errors.InvalidInputError as e:
+            errors_seen.append(e)
+
+    with real:
+        tracker._lock = gate  # type: ignore[assignment]
+        thread = threading.Thread(target=run)
+        thread.start()
+        assert gate.waiting.wait(10)  # past any check made before taking the lock
+        gate.waiting.clear()
+        tracker._lock = real
+        tracker.close()
+    thread.join(10)
+    assert [] == tracker.trades()
+    assert len(errors_seen) == 1
+    assert "closed" in str(errors_seen[0])

@@ -924,3 +924,23 @@ class TestImportCommand:
         assert "--map takes FIELD=COLUMN (got 'symbol')" in capsys.readouterr().err
         assert 1 == run("import", "freqtrade", "a.json", "b.json", "--data", str(tmp_path))
         assert "reads one file (got 2)" in capsys.readouterr().err
+
+    def test_a_snapshot_the_store_cannot_write_fails_the_import(
+        self, tmp_path, capsys, monkeypatch
+    ):
+        class NoSnapshots(LocalStore):
+            def put(self, key: str, data: bytes) -> None:
+                if "/snapshots/" in key:
+                    raise pt.errors.StoreError(f"{key}: the disk is full")
+                super().put(key, data)
+
+        path = tmp_path / "t.jsonl"
+        path.write_text(
+            '{"symbol": "X", "side": "long", "quantity": "1", "entry_price": "10", '
+            '"exit_price": "11", "entry_time": "2025-01-06T10:00:00+00:00", '
+            '"exit_time": "2025-01-06T11:00:00+00:00"}\n'
+        )
+        data = tmp_path / "d"
+        monkeypatch.setattr("perftrack.cli._store", lambda args: NoSnapshots(data))
+        assert 1 == run("import", "jsonl", str(path), "--data", str(data))
+        assert "StoreError" in capsys.readouterr().err
