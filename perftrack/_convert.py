@@ -21,6 +21,7 @@ from perftrack.errors import InvalidInputError, InvalidTradeError
 
 __all__ = [
     "SIDES",
+    "fixed_offset",
     "to_date_or_time",
     "to_decimal",
     "to_name",
@@ -168,6 +169,22 @@ def to_time(
     # wall-clock times: a trade held over a DST change would last an hour more or less, and
     # the repeated hour at its end would sort out of order. The same instant with its own
     # fixed offset prints the same (isoformat) and is exact in every comparison.
+    return _with_offset(when, offset)
+
+
+def fixed_offset(when: datetime) -> datetime:
+    """
+    The aware ``when`` as the same instant with its UTC offset at that instant as a fixed
+    zone (see ``to_time``): it prints the same, and its arithmetic, comparisons and
+    ``timestamp()`` no longer consult the zone's rules (a dateutil zone's are slow).
+    """
+    offset = when.utcoffset()
+    if type(when.tzinfo) is timezone or offset is None:
+        return when
+    return _with_offset(when, offset)
+
+
+def _with_offset(when: datetime, offset: timedelta) -> datetime:
     fixed = _FIXED_OFFSETS.get(offset)
     if fixed is None:
         fixed = _FIXED_OFFSETS[offset] = timezone(offset)

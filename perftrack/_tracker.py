@@ -22,6 +22,7 @@ from blinker import Signal
 
 from perftrack import _persist, signals
 from perftrack._convert import (
+    fixed_offset,
     to_date_or_time,
     to_decimal,
     to_name,
@@ -1660,12 +1661,16 @@ class Tracker:
             curve: list[tuple[datetime, Decimal]] = []
             equity = self._start
             ordered = sorted(points.items())
+            # Local times with their fixed offsets (as input times are kept): what reads the
+            # curve (the report's charts take a timestamp of every point) then never asks
+            # the zone's rules again.
+            zone = self._calendar.zone
             if ordered:
                 first = self._calendar.day_start(self._calendar.session_of(ordered[0][0]))
-                curve.append((first, equity))
+                curve.append((fixed_offset(first.astimezone(zone)), equity))
             for when, amount in ordered:
                 equity += amount
-                curve.append((when.astimezone(self._calendar.zone), equity))
+                curve.append((fixed_offset(when.astimezone(zone)), equity))
             return curve
 
     def max_drawdown_period(self) -> tuple[datetime, datetime, Decimal] | None:

@@ -1199,6 +1199,29 @@ class TestLogging:
         assert entry.get("exc_info") is True
 
 
+class TestEquityCurve:
+    """The realized path, its times local to the tracker's zone with their fixed offsets."""
+
+    def test_local_times_with_fixed_offsets_across_a_dst_change(self):
+        from zoneinfo import ZoneInfo
+
+        tracker = pt.Tracker("1000", timezone="America/New_York")
+        before = datetime(2025, 3, 8, 15, 0, tzinfo=UTC)  # EST
+        after = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)  # EDT
+        for when in (before, after):
+            tracker.record_trade("X", "long", 1, "10", "11", when, when)
+        curve = tracker.equity_curve()
+        assert [t.isoformat() for t, _ in curve] == [
+            "2025-03-08T00:00:00-05:00",
+            "2025-03-08T10:00:00-05:00",
+            "2025-03-10T11:00:00-04:00",
+        ]
+        assert all(type(t.tzinfo) is timezone for t, _ in curve)
+        zone = ZoneInfo("America/New_York")
+        assert [t.astimezone(zone) for t, _ in curve[1:]] == [before, after]
+        assert [Decimal(1000), Decimal(1001), Decimal(1002)] == [v for _, v in curve]
+
+
 class TestLive:
     """Live figures follow the marked-to-market path."""
 
