@@ -350,12 +350,9 @@ def _validated_columns(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> l
     no id repeated or taken, every value valid. None, having changed nothing, when anything
     is otherwise (a bad value, a repeated id, rows of several shapes): ``_validated`` then goes
     row by row, to the first failing row's error or to the same Trades. Each distinct value
-    of a column is converted once by the same ``_convert`` function; prices, net P&L, risk and
-    R are computed by mapping the same operators over the columns, in record_trade's order of
-    operations and in MONEY_CONTEXT.
+    of a column is converted once by the same ``_convert`` function; net P&L, risk and R are
+    computed as a journal replay computes them (``_tracker._round_trips``), in MONEY_CONTEXT.
     """
-    from perftrack._model import Trade  # noqa: PLC0415
-
     if not rows:
         return []
     shapes = set(map(tuple, rows))
@@ -406,51 +403,24 @@ def _validated_columns(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> l
                 return None
     except TypeError:
         return None  # some rows without a stop (or target): row by row
-    computed = map(
-        operator.sub,
-        map(operator.mul, map(operator.mul, map(operator.sub, exits, entries), quantities), signs),
-        fees,
-    )
-    nets = (
-        list(computed)
-        if given[0] is None and len(set(map(_is_none, given))) == 1
-        else [g if g is not None else c for g, c in zip(given, computed, strict=True)]
-    )
-    if stops[0] is None and len(set(map(_is_none, stops))) == 1:
-        risks: list[Decimal | None] = [None] * n
-        rs: list[float | None] = [None] * n
-    else:
-        from perftrack._tracker import _risk  # noqa: PLC0415
-
-        risks = list(map(_risk, entries, stops, quantities))
-        rs = [None if r is None else float(net / r) for net, r in zip(nets, risks, strict=True)]
     ids = _ids(tracker, column("trade_id"), n)
     if ids is None:
         return None
     horizon = tracker._archived_before
     if horizon is not None and tracker._calendar.session_of(min(t_outs)) < horizon:
         return None
-    return list(
-        map(
-            Trade,
-            ids,
-            symbols,
-            strategies,
-            sides,
-            quantities,
-            entries,
-            exits,
-            t_ins,
-            t_outs,
-            fees,
-            nets,
-            stops,
-            targets,
-            tags,
-            itertools.repeat(None, n),
-            risks,
-            rs,
-        )
+    from perftrack._tracker import _round_trips  # noqa: PLC0415
+
+    no_net = set(map(_is_none, given)) == {True}
+    has_stop = set(map(_is_none, stops))
+    return _round_trips(
+        (ids, symbols, strategies, sides, quantities, entries, exits, t_ins, t_outs, fees),
+        None if no_net else given,
+        None if has_stop == {True} else stops,
+        targets,
+        tags,
+        itertools.repeat(None, n),
+        every_stop=has_stop == {False},
     )
 
 

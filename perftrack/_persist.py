@@ -964,9 +964,9 @@ _first: Final = operator.itemgetter(0)
 def _trade_rows(columns: list[tuple[bytes, ...]]) -> TradeRun:
     """
     The TradeRun of ``_ROW_LINE`` matches by column: each field converted in one pass, and
-    the Trades built as ``record_trade`` builds them (``_round_trip``), a column at a time.
+    the Trades built as ``record_trade`` builds them, a column at a time (``_round_trips``).
     """
-    from perftrack._tracker import _SIGN, MONEY_CONTEXT, _risk  # noqa: PLC0415
+    from perftrack._tracker import MONEY_CONTEXT, _round_trips  # noqa: PLC0415
 
     tids = _texts(columns[3])
     symbols = _coded(columns[4], partial(to_name, "symbol"))
@@ -979,55 +979,18 @@ def _trade_rows(columns: list[tuple[bytes, ...]]) -> TradeRun:
     strategies = _coded(columns[12], partial(to_name, "strategy"))
     stops = _coded(columns[13], Decimal)
     given = _coded(columns[16], Decimal)
-    sub, mul = operator.sub, operator.mul
     with localcontext(MONEY_CONTEXT):
-        # (exit - entry) x quantity x sign - fees, unless the source gave its net P&L.
-        nets = list(
-            map(
-                sub, map(mul, map(mul, map(sub, exits, entries), qtys), map(_SIGN.get, sides)), fees
-            )
-        )
         # Absent values are found in the raw columns: ``None in`` a list of Decimals would
         # make each Decimal ask the numbers ABCs what None is.
-        if any(columns[16]):  # some net P&L was given
-            nets = [net if g is None else g for net, g in zip(nets, given, strict=True)]
-        whole = all(columns[13])  # every trade has a stop
-        if not whole:
-            risks = list(map(_risk, entries, stops, qtys))
-        else:
-            risks = list(map(mul, map(abs, map(sub, entries, stops)), qtys))
-            if not all(risks):  # a zero risk (truth tests: no comparison with an int)
-                risks = [risk or None for risk in risks]
-                whole = False
-        if not whole:
-            r_multiples = [
-                None if risk is None else float(net / risk)
-                for net, risk in zip(nets, risks, strict=True)
-            ]
-        else:
-            r_multiples = list(map(float, map(operator.truediv, nets, risks)))
-    trades = list(
-        map(
-            Trade,
-            tids,
-            symbols,
-            strategies,
-            sides,
-            qtys,
-            entries,
-            exits,
-            t_ins,
-            t_outs,
-            fees,
-            nets,
-            stops,
+        trades = _round_trips(
+            (tids, symbols, strategies, sides, qtys, entries, exits, t_ins, t_outs, fees),
+            given if any(columns[16]) else None,  # some net P&L was given
+            stops if any(columns[13]) else None,
             _coded(columns[14], Decimal),  # target prices
             _coded(columns[15], _tag_tuple, empty=()),
             _texts(columns[17]),  # idea ids
-            risks,
-            r_multiples,
+            every_stop=all(columns[13]),
         )
-    )
     return TradeRun(list(map(int, columns[2])), trades, given)
 
 

@@ -2478,8 +2478,8 @@ def _round_trip(
     """
     The Trade of a round trip given whole: ``fields`` are trade_id, symbol, strategy,
     side, quantity, entry and exit price, entry and exit time and fees (record_trade and its
-    journal replay build it alike; a replay of many builds the same fields a column at a time,
-    in ``_persist._trade_rows``). Call in MONEY_CONTEXT.
+    journal replay build it alike; ``_round_trips`` builds many a column at a time). Call in
+    MONEY_CONTEXT.
     """
     tid, symbol, strategy, side, quantity, entry, exit_, t_in, t_out, fees = fields
     r_multiple = None if risk is None else float(net / risk)
@@ -2502,6 +2502,82 @@ def _round_trip(
         risk,
         r_multiple,
         realizations,
+    )
+
+
+def _round_trips(
+    fields: tuple[list[Any], ...],
+    given: list[Decimal | None] | None,
+    stops: list[Decimal | None] | None,
+    targets: Iterable[Decimal | None],
+    tags: Iterable[tuple[str, ...]],
+    ideas: Iterable[str | None],
+    *,
+    every_stop: bool,
+) -> list[Trade]:
+    """
+    ``_round_trip`` a column at a time: the Trades of many round trips given whole (a journal
+    replay's run, an import), computed by mapping the same operators over the columns in
+    record_trade's order. ``fields`` are the columns of ``_round_trip``'s fields; ``given``
+    the net P&L a source gave (None in a row computes it; None for the column: no row gave
+    any); ``stops`` None when no trade has a stop, and ``every_stop`` when each has one (the
+    callers know both without asking each value: ``None in`` a list of Decimals is slow).
+    Call in MONEY_CONTEXT.
+    """
+    tids, symbols, strategies, sides, quantities, entries, exits, t_ins, t_outs, fees = fields
+    sub, mul = operator.sub, operator.mul
+    # (exit - entry) x quantity x sign - fees, unless the source gave its net P&L.
+    nets = list(
+        map(
+            sub,
+            map(mul, map(mul, map(sub, exits, entries), quantities), map(_SIGN.get, sides)),
+            fees,
+        )
+    )
+    if given is not None:
+        nets = [net if g is None else g for net, g in zip(nets, given, strict=True)]
+    n = len(nets)
+    risks: list[Decimal | None]
+    r_multiples: list[float | None]
+    if stops is None:
+        risks, r_multiples, stops = [None] * n, [None] * n, [None] * n
+    else:
+        whole = every_stop
+        if whole:
+            risks = list(map(mul, map(abs, map(sub, entries, stops)), quantities))
+            if not all(risks):  # a zero risk (truth tests: no comparison with an int)
+                risks = [risk or None for risk in risks]
+                whole = False
+        else:
+            risks = list(map(_risk, entries, stops, quantities))
+        if whole:
+            r_multiples = list(map(float, map(operator.truediv, nets, risks)))
+        else:
+            r_multiples = [
+                None if risk is None else float(net / risk)
+                for net, risk in zip(nets, risks, strict=True)
+            ]
+    return list(
+        map(
+            Trade,
+            tids,
+            symbols,
+            strategies,
+            sides,
+            quantities,
+            entries,
+            exits,
+            t_ins,
+            t_outs,
+            fees,
+            nets,
+            stops,
+            targets,
+            tags,
+            ideas,
+            risks,
+            r_multiples,
+        )
     )
 
 
