@@ -1025,6 +1025,11 @@ def _coded(
     """
     if not any(column):
         return [empty] * len(column)  # stops, targets, given net P&L, ideas: often all absent
+    first = column[0]
+    if column[-1] == first and column.count(first) == len(column):
+        # One value throughout (a bot's usual size, fee or tags): one C-level comparison per
+        # row instead of a hash and a lookup.
+        return [convert(first.decode()) if first else empty] * len(column)
     memo = {raw: convert(raw.decode()) if raw else empty for raw in set(column)}
     return list(map(memo.__getitem__, column))
 

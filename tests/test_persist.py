@@ -325,6 +325,34 @@ class TestFormats:
                 seen.append(line + n)
         assert list(range(len(plain))) == seen  # every line once, in order
 
+    @pytest.mark.parametrize(
+        "quantities",
+        [["2", "2", "2", "2"], ["2", "3", "3", "2"], ["2", "2.0", "2", "2"], ["1", "2", "3", "4"]],
+    )
+    def test_repeated_values_decode_as_written(self, quantities):
+        """A column of one value throughout (or one that only looks so at its ends) reads
+        back value for value and digit for digit, as the JSON decoder reads it."""
+        from perftrack._persist import TradeRun, read_journal
+
+        store = MemoryStore()
+        tracker = pt.Tracker("1000", store=store)
+        for n, quantity in enumerate(quantities):
+            when = T0 + timedelta(minutes=n)
+            tracker.record_trade(
+                "X", "long", quantity, "10", "11", when, when, fees="0.50", tags=("a",)
+            )
+        crash(tracker)
+        plain = [record for _key, _line, record, _ in read_journal(store, "main", -1)]
+        runs = [
+            record
+            for _key, _line, record, _ in read_journal(store, "main", -1, rows=True)
+            if isinstance(record, TradeRun)
+        ]
+        assert 1 == len(runs)
+        expected = [str(pt.Tracker("1000").record_trade(**record["data"])) for record in plain[1:]]
+        assert expected == list(map(str, runs[0].trades))
+        assert quantities == [str(trade.quantity) for trade in runs[0].trades]
+
     @pytest.mark.parametrize("calendar", ["all", "weekdays"])
     def test_session_days_of_a_run(self, calendar):
         """A run's session days, found a day at a time, are each trade's own."""
