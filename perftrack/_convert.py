@@ -22,6 +22,7 @@ from perftrack.errors import InvalidInputError, InvalidTradeError
 __all__ = [
     "SIDES",
     "fixed_offset",
+    "round_trip_fields",
     "to_date_or_time",
     "to_decimal",
     "to_name",
@@ -338,3 +339,102 @@ def to_realizations(value: object) -> tuple[Realization, ...]:
             )
         )
     return tuple(steps)
+
+
+def round_trip_fields(
+    symbol: object,
+    side: object,
+    quantity: object,
+    entry_price: object,
+    exit_price: object,
+    entry_time: object,
+    exit_time: object,
+    fees: object,
+    strategy: object,
+    stop_price: object,
+    target_price: object,
+    tags: object,
+) -> tuple[
+    str,
+    str,
+    Decimal,
+    Decimal,
+    Decimal,
+    datetime,
+    datetime,
+    Decimal,
+    str,
+    Decimal | None,
+    Decimal | None,
+    tuple[str, ...],
+]:
+    """
+    ``record_trade``'s fields as ``to_name``, ``to_side``, ``to_decimal`` (prices and the
+    quantity > 0, fees >= 0), ``to_time``, ``to_optional_decimal`` and ``to_tags`` give them,
+    checked in that order, so a bad field raises exactly their error.
+
+    A bot's usual values take one lookup each here instead of one call each: a text or int
+    whose Decimal is cached and in range, a name or tag tuple seen before, an aware datetime
+    with a fixed offset (``to_time`` returns those as they are). Anything else goes to the
+    function above, which validates it in full (and fills the caches). A record_trade spent
+    a fifth of its time in those thirteen calls.
+    """
+    names, numbers = _NAMES, _DECIMAL_CACHE
+    sym = names.get(symbol) if type(symbol) is str else None
+    if sym is None:
+        sym = to_name("symbol", symbol)
+    if side == "long":
+        side_ = "long"
+    elif side == "short":
+        side_ = "short"
+    else:
+        side_ = to_side(side)
+    # A cached Decimal is finite and in range (the parse checked); the sign is per field.
+    kind = type(quantity)
+    qty = numbers.get(quantity) if kind is str or kind is int else None
+    if qty is None or qty <= _ZERO:
+        qty = to_decimal("quantity", quantity)
+    kind = type(entry_price)
+    entry = numbers.get(entry_price) if kind is str or kind is int else None
+    if entry is None or entry <= _ZERO:
+        entry = to_decimal("entry_price", entry_price)
+    kind = type(exit_price)
+    exit_ = numbers.get(exit_price) if kind is str or kind is int else None
+    if exit_ is None or exit_ <= _ZERO:
+        exit_ = to_decimal("exit_price", exit_price)
+    if type(entry_time) is datetime and type(entry_time.tzinfo) is timezone:
+        t_in = entry_time
+    else:
+        t_in = to_time("entry_time", entry_time)
+    if type(exit_time) is datetime and type(exit_time.tzinfo) is timezone:
+        t_out = exit_time
+    else:
+        t_out = to_time("exit_time", exit_time)
+    kind = type(fees)
+    fee = numbers.get(fees) if kind is str or kind is int else None
+    if fee is None or fee < _ZERO:
+        fee = to_decimal("fees", fees, minimum="nonnegative")
+    strat = names.get(strategy) if type(strategy) is str else None
+    if strat is None:
+        strat = to_name("strategy", strategy)
+    stop = None
+    if stop_price is not None:
+        kind = type(stop_price)
+        stop = numbers.get(stop_price) if kind is str or kind is int else None
+        if stop is None or stop <= _ZERO:
+            stop = to_decimal("stop_price", stop_price)
+    target = None
+    if target_price is not None:
+        kind = type(target_price)
+        target = numbers.get(target_price) if kind is str or kind is int else None
+        if target is None or target <= _ZERO:
+            target = to_decimal("target_price", target_price)
+    tag_names = None
+    if type(tags) is tuple:
+        try:
+            tag_names = _RAW_TAGS.get(tags)
+        except TypeError:  # something unhashable: to_tags names it
+            pass
+    if tag_names is None:
+        tag_names = to_tags(tags)
+    return sym, side_, qty, entry, exit_, t_in, t_out, fee, strat, stop, target, tag_names
