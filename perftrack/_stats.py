@@ -282,8 +282,7 @@ class Bucket(TradeStats):
     def __init__(
         self, source: Callable[[int], Iterable[Event]] | None = None, day: int = 0
     ) -> None:
-        super().__init__()
-        self._reset_path()
+        _fresh_bucket(self)  # TradeStats.__init__ and _reset_path, in one generated function
         #: ``source(day)`` gives every raw event of this bucket (any order), to rebuild it when
         #: an event arrived out of time order; ``stale`` says a rebuild is due at the next read.
         self.source = source
@@ -305,7 +304,7 @@ class Bucket(TradeStats):
         late) marks the bucket stale: its next read rebuilds it once from ``source``, which
         already holds the event, however many late events arrived in between.
         """
-        when = event_time(event)
+        when = event[0] if isinstance(event, tuple) else event.exit_time  # (event_time)
         seen = self.seen
         if self.stale or (seen is not None and when < seen):
             self.stale = True
@@ -832,3 +831,31 @@ def _make_copier(fields: tuple[str, ...]) -> Callable[[Any, Any], None]:
 
 
 _copy_walk: Final = _make_copier(TradeStats.__slots__ + Walk.__slots__)
+
+
+def _make_initialiser(*inits: Callable[[Any], None]) -> Callable[[Any], None]:
+    """
+    One function doing what ``inits`` do in turn (each a method that only assigns
+    attributes of ``self`` from constants), their values taken from a throwaway instance:
+    a bucket is made for every filter key's every day, about three per trade on a sparse
+    dashboard, and the two calls with 36 assignments through ``super()`` were a fifth of a
+    day's indexing. ``tests/test_stats.py`` checks it against the methods.
+    """
+    probe = Bucket.__new__(Bucket)
+    for init in inits:
+        init(probe)
+    fields = [name for name in Bucket.__slots__ + TradeStats.__slots__ if hasattr(probe, name)]
+    values = {f"_v_{name}": getattr(probe, name) for name in fields}
+    for name, value in values.items():
+        # Every instance shares these values: only immutable ones, or the shared empties.
+        if isinstance(value, list) and value is not _NO_SEGMENTS and value is not _NO_INDICES:
+            msg = f"{name[3:]} starts as a fresh list; it cannot be shared"
+            raise TypeError(msg)
+    lines = [f"    b.{name} = _v_{name}" for name in fields]
+    namespace: dict[str, Any] = dict(values)
+    exec("def init(b):\n" + "\n".join(lines), namespace)  # only our own slot names
+    initialiser: Callable[[Any], None] = namespace["init"]
+    return initialiser
+
+
+_fresh_bucket: Final = _make_initialiser(TradeStats.__init__, Bucket._reset_path)
