@@ -23,6 +23,7 @@ from blinker import Signal
 from perftrack import _persist, signals
 from perftrack._convert import (
     fixed_offset,
+    round_trip_fields,
     to_date_or_time,
     to_decimal,
     to_name,
@@ -33,7 +34,15 @@ from perftrack._convert import (
     to_time,
 )
 from perftrack._ideas import DEFAULT_EXPIRY, Idea, Ideas, check_bar
-from perftrack._model import LiveStats, OpenTrade, Realization, Summary, Trade
+from perftrack._model import (
+    LiveStats,
+    OpenTrade,
+    Realization,
+    Summary,
+    Trade,
+    new_summary,
+    new_trade,
+)
 from perftrack._periods import PERIODS, Calendar
 from perftrack._review import ReviewSchedule, WeeklyReviewer
 from perftrack._stats import (
@@ -296,7 +305,20 @@ class _LivePath:
         self.equity = equity
 
     def _commit(self) -> None:
-        self.peak, self.max_dd, self.max_dd_pct = self.figures()[:3]
+        # ``figures()`` without its maxima recomputed at every point: a new high moves only
+        # the peak, and a fall is divided once (max keeps the earlier of equal values, as the
+        # strict comparisons here do). Once per record_trade, so it counts.
+        equity, peak = self.equity, self.peak
+        if equity > peak:
+            self.peak = equity
+            return
+        drawdown = peak - equity
+        if drawdown > self.max_dd:
+            self.max_dd = drawdown
+        if peak > ZERO and drawdown:
+            fraction = drawdown / peak
+            if fraction > self.max_dd_pct:
+                self.max_dd_pct = fraction
 
     def update_many(self, times: list[datetime], equities: list[Decimal]) -> None:
         """
@@ -895,18 +917,22 @@ class Tracker:
             DuplicateTradeError: When ``trade_id`` is taken by an open trade or by a closed
                 trade with different content.
         """
-        sym = to_name("symbol", symbol)
-        side_ = to_side(side)
-        qty = to_decimal("quantity", quantity)
-        entry = to_decimal("entry_price", entry_price)
-        exit_ = to_decimal("exit_price", exit_price)
-        t_in = to_time("entry_time", entry_time)
-        t_out = to_time("exit_time", exit_time)
-        fee = to_decimal("fees", fees, minimum="nonnegative")
-        strat = to_name("strategy", strategy)
-        stop = to_optional_decimal("stop_price", stop_price)
-        target = to_optional_decimal("target_price", target_price)
-        tag_names = to_tags(tags)
+        sym, side_, qty, entry, exit_, t_in, t_out, fee, strat, stop, target, tag_names = (
+            round_trip_fields(
+                symbol,
+                side,
+                quantity,
+                entry_price,
+                exit_price,
+                entry_time,
+                exit_time,
+                fees,
+                strategy,
+                stop_price,
+                target_price,
+                tags,
+            )
+        )
         tid = None if trade_id is None else to_name("trade_id", trade_id)
         idea = None if idea_id is None else to_name("idea_id", idea_id)
         given_net = to_optional_decimal("net_pnl", net_pnl, minimum="any")
@@ -1761,9 +1787,14 @@ class Tracker:
         return tid
 
     def _claim_id(self, tid: str) -> None:
-        number = tid[3:]
-        if tid.startswith("pt-") and number.isdigit():
-            self._next_id = max(self._next_id, int(number) + 1)
+        # isdecimal, not isdigit: "pt-²" is digits that int() refuses, and that ValueError
+        # came after the trade was booked. Every decimal character int() reads.
+        if tid.startswith("pt-"):
+            number = tid[3:]
+            if number.isdecimal():
+                n = int(number) + 1
+                if n > self._next_id:
+                    self._next_id = n
 
     def _seen_event(self, eid: str | None, content: tuple[object, ...]) -> bool:
         if eid is None:
@@ -1941,18 +1972,29 @@ class Tracker:
         ``bulk`` (restore) leaves every fold to the first read.
         """
         series_of = self._series
-        for key in self._keys(source.strategy, source.symbol, source.side, source.tags):
+        combo = (source.strategy, source.symbol, source.side, source.tags)
+        keys = self._keys_cache.get(combo) or self._keys(*combo)
+        exit_time = None if closed is None else closed.exit_time
+        for key in keys:
             series = series_of.get(key)
             if series is None:
                 series = series_of[key] = _Series(partial(self._key_events, key))
-            i, bucket = series.bucket(ordinal, bulk=bulk)
-            bucket.add(event)
-            if i != len(series.buckets) - 1:
-                # A back-dated day: running sums and the cached all-time prefix after it are
-                # stale. (For the newest day, both already exclude it.)
-                series.changed(i)
-            if closed is not None:
-                _push_recent(series.recent, closed)
+            days = series.days
+            if days and days[-1] == ordinal:
+                series.buckets[-1].add(event)  # the key's newest day: the usual case
+            else:
+                i, bucket = series.bucket(ordinal, bulk=bulk)
+                bucket.add(event)
+                if i != len(days) - 1:
+                    # A back-dated day: running sums and the cached all-time prefix after it
+                    # are stale. (For the newest day, both already exclude it.)
+                    series.changed(i)
+            if exit_time is not None:
+                recent = series.recent
+                if recent and exit_time < recent[-1].exit_time:
+                    _push_recent(recent, cast("Trade", closed))
+                else:
+                    recent.append(cast("Trade", closed))
 
     def _book_steps(self, trade: Trade, steps: tuple[Realization, ...]) -> None:
         """
@@ -2410,42 +2452,47 @@ def _make_summary(
         var = walk.sum_sq / n - mean * mean
         if var > ZERO:
             sqn = math.sqrt(n) * over_root(mean, var)
-    return Summary(
-        period=period,
-        start=start,
-        end=end,
-        trades=n,
-        wins=walk.wins,
-        losses=walk.losses,
-        breakeven=n - walk.wins - walk.losses,
-        win_rate=walk.wins / n if n else None,
-        gross_profit=walk.win_sum,
-        gross_loss=walk.loss_sum,
-        fees=walk.fees,
-        net_pnl=walk.realized,
-        avg_win=avg_win,
-        avg_loss=avg_loss,
-        payoff_ratio=payoff,
-        profit_factor=profit_factor,
-        expectancy=div(total, n) if n else None,
-        best_trade=walk.best,
-        worst_trade=walk.worst,
-        current_streak=walk.trail,
-        max_win_streak=walk.max_win,
-        max_loss_streak=walk.max_loss,
-        max_drawdown=walk.max_dd,
-        max_drawdown_pct=max_dd_pct,
-        avg_r_multiple=float(walk.r_sum / walk.r_n) if walk.r_n else None,
-        sharpe=sharpe,
-        sortino=sortino,
-        sqn=sqn,
-        avg_holding_time=walk.hold / n if n else None,
-        open_trades=open_trades,
-        unrealized_pnl=unrealized,
-        partial=partial,
-        note=None if n else "No trades in window",
-        scope={dim: v for dim, v in zip(DIMENSIONS, scope, strict=True) if v is not None},
+    # Positionally, in Summary's field order (new_summary skips attrs' frozen __init__).
+    return new_summary(
+        period,
+        start,
+        end,
+        n,
+        walk.wins,
+        walk.losses,
+        n - walk.wins - walk.losses,
+        walk.wins / n if n else None,
+        walk.win_sum,
+        walk.loss_sum,
+        walk.fees,
+        walk.realized,
+        avg_win,
+        avg_loss,
+        payoff,
+        profit_factor,
+        div(total, n) if n else None,
+        walk.best,
+        walk.worst,
+        walk.trail,
+        walk.max_win,
+        walk.max_loss,
+        walk.max_dd,
+        max_dd_pct,
+        float(walk.r_sum / walk.r_n) if walk.r_n else None,
+        sharpe,
+        sortino,
+        sqn,
+        walk.hold / n if n else None,
+        open_trades,
+        unrealized,
+        partial,
+        None if n else "No trades in window",
+        {} if scope == _NO_SCOPE else _scope(scope),
     )
+
+
+def _scope(key: Key) -> dict[str, str]:
+    return {dim: v for dim, v in zip(DIMENSIONS, key, strict=True) if v is not None}
 
 
 _BASIS_PLACES: Final = Decimal("1e-20")
@@ -2483,7 +2530,7 @@ def _round_trip(
     """
     tid, symbol, strategy, side, quantity, entry, exit_, t_in, t_out, fees = fields
     r_multiple = None if risk is None else float(net / risk)
-    return Trade(
+    return new_trade(  # every field, in Trade's order
         tid,
         symbol,
         strategy,
