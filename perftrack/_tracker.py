@@ -1526,6 +1526,12 @@ class Tracker:
         Raises:
             InvalidInputError: For an unknown period, a bad bound or filter.
         """
+        if period == "all" and start is None and end is None:
+            # The dashboard's question (every trade, all time): what the general path below
+            # gives for it, without its parsing.
+            if strategy is None and symbol is None and side is None and tag is None:
+                with self._lock, localcontext(MONEY_CONTEXT):
+                    return self._summary(_NO_SCOPE, "all", None, None, None, None)
         key = _key(strategy, symbol, side, tag)
         window = self._window_args(period, at, start, end)
         with self._lock, localcontext(MONEY_CONTEXT):

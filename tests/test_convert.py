@@ -11,7 +11,16 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import given
 
-from perftrack._convert import to_date_or_time, to_decimal, to_name, to_side, to_tags, to_time
+from perftrack._convert import (
+    round_trip_fields,
+    to_date_or_time,
+    to_decimal,
+    to_name,
+    to_optional_decimal,
+    to_side,
+    to_tags,
+    to_time,
+)
 from perftrack.errors import InvalidInputError, InvalidTradeError
 
 
@@ -120,3 +129,103 @@ class TestLabels:
         for _ in range(2):
             with pytest.raises(InvalidTradeError, match="'tags'"):
                 to_tags(value)
+
+
+_ROUND_TRIP_GOOD = (
+    "AAPL",
+    "long",
+    10,
+    "187.20",
+    "189.05",
+    datetime(2024, 1, 2, 14, tzinfo=UTC),
+    datetime(2024, 1, 2, 15, tzinfo=UTC),
+    "1.00",
+    "breakout",
+    "186.00",
+    None,
+    ("gap", "volume"),
+)
+_ROUND_TRIP_FIELDS = (
+    "symbol",
+    "side",
+    "quantity",
+    "entry_price",
+    "exit_price",
+    "entry_time",
+    "exit_time",
+    "fees",
+    "strategy",
+    "stop_price",
+    "target_price",
+    "tags",
+)
+
+
+def _one_by_one(values: tuple[object, ...]) -> tuple[object, ...]:
+    sym, side, qty, entry, exit_, t_in, t_out, fees, strat, stop, target, tags = values
+    return (
+        to_name("symbol", sym),
+        to_side(side),
+        to_decimal("quantity", qty),
+        to_decimal("entry_price", entry),
+        to_decimal("exit_price", exit_),
+        to_time("entry_time", t_in),
+        to_time("exit_time", t_out),
+        to_decimal("fees", fees, minimum="nonnegative"),
+        to_name("strategy", strat),
+        to_optional_decimal("stop_price", stop),
+        to_optional_decimal("target_price", target),
+        to_tags(tags),
+    )
+
+
+class TestRoundTripFields:
+    """record_trade's one-call validation gives the one-by-one values and errors."""
+
+    # Values that are cached once seen but wrong for some field (a zero fee is a zero
+    # price), of types the lookups skip (bool, float, Decimal, a str subclass), and bad ones.
+    ODD = (
+        "0",
+        0,
+        "-1",
+        True,
+        1.5,
+        float("nan"),
+        Decimal("2.5"),
+        Decimal("-2"),
+        Decimal("NaN"),
+        " 7 ",
+        "x",
+        None,
+        "",
+        "short",
+        " Long ",
+        "2024-01-02T14:00:00+00:00",
+        datetime(2024, 1, 2, 14),
+        ("gap", ["unhashable"]),
+        ("gap", "gap"),
+        type("Text", (str,), {})("3"),
+    )
+
+    @pytest.mark.parametrize("field", range(12))
+    @pytest.mark.parametrize("odd", ODD)
+    def test_each_field_each_odd_value(self, field, odd):
+        values = list(_ROUND_TRIP_GOOD)
+        values[field] = odd
+        for _ in range(2):  # cold, then with whatever the first call cached
+            try:
+                expected: object = _one_by_one(tuple(values))
+            except InvalidTradeError as error:
+                expected = (type(error), str(error))
+            try:
+                actual: object = round_trip_fields(*values)
+            except InvalidTradeError as error:
+                actual = (type(error), str(error))
+            assert repr(expected) == repr(actual), _ROUND_TRIP_FIELDS[field]
+
+    def test_first_bad_field_is_named(self):
+        values = list(_ROUND_TRIP_GOOD)
+        values[2] = "0"  # quantity
+        values[7] = "-1"  # fees
+        with pytest.raises(InvalidTradeError, match="'quantity'"):
+            round_trip_fields(*values)

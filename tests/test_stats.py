@@ -253,3 +253,29 @@ class TestOverRoot:
     )
     def test_outside_the_float_range_in_decimals(self, num, square, expected):
         assert over_root(num, square) == pytest.approx(expected, rel=1e-14)
+
+
+class TestFreshBucket:
+    """A new bucket holds what TradeStats.__init__ and _reset_path set, nothing shared."""
+
+    def test_same_as_the_methods(self):
+        bucket = Bucket(None, 7)
+        probe = Bucket.__new__(Bucket)
+        TradeStats.__init__(probe)
+        probe._reset_path()
+        for name in TradeStats.__slots__ + Bucket.__slots__:
+            if hasattr(probe, name):
+                assert repr(getattr(bucket, name)) == repr(getattr(probe, name)), name
+        assert (bucket.day, bucket.queue, bucket.stale, bucket.bulk) == (7, [], False, False)
+
+    def test_no_mutable_state_shared(self):
+        a, b = Bucket(None, 1), Bucket(None, 1)
+        assert a.queue is not b.queue
+        t0 = datetime(2024, 1, 2, tzinfo=UTC)
+        # A dip, a new high, a dip: a finished segment, which replaces the shared empties.
+        for k, amount in enumerate(["5", "-3", "10", "-4", "1"]):
+            a.fold_realization(t0 + timedelta(minutes=k), Decimal(amount), Decimal(0))
+        a.fold_realization(t0 + timedelta(minutes=9), Decimal(0), Decimal(0))
+        assert a.seg_h
+        assert b.seg_h == [] and b.seg_l == [] and b.seg_pmin == []
+        assert Bucket(None, 2).seg_h == []

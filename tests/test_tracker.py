@@ -1414,3 +1414,29 @@ class TestLivePathInBulk:
                     repr(getattr(bulk, s)) for s in slots
                 ]
                 assert one.figures() == bulk.figures()
+
+
+class TestGeneratedIds:
+    """Ids that look generated move the counter; digits int() cannot read do not fail."""
+
+    def test_superscript_digits(self, tracker):
+        trade(tracker, "101", 1, trade_id="pt-²")
+        assert tracker.summary().trades == 1
+        assert trade(tracker, "101", 2).trade_id == "pt-1"
+
+    def test_a_taken_number_is_skipped(self, tracker):
+        trade(tracker, "101", 1, trade_id="pt-7")
+        assert trade(tracker, "101", 2).trade_id == "pt-8"
+
+
+class TestAllTimeShortcut:
+    """summary() without arguments is the general path's all-time summary."""
+
+    def test_same_as_the_general_path(self, tracker):
+        for k in range(30):
+            trade(tracker, str(95 + k % 9), 1 + k * 7, strategy=f"s{k % 3}", tags=("x",))
+            fast = tracker.summary()
+            general = tracker.summary("all", at=hours(1))  # `at` sends it the long way
+            assert fast == general
+            assert fast.to_dict() == general.to_dict()
+            assert fast.scope == {} and fast.scope is not tracker.summary().scope
