@@ -91,10 +91,14 @@ class Calendar:
         """
         The half-open instant range ``[start, end)`` (UTC) that session day ``ordinal`` covers.
         """
-        start, end, _local_start, _local_end = self._day_bounds(ordinal)
+        start, end, _local_start, _local_end = self.day_bounds(ordinal)
         return start, end
 
-    def _day_bounds(self, ordinal: int) -> tuple[datetime, datetime, datetime, datetime]:
+    def day_bounds(self, ordinal: int) -> tuple[datetime, datetime, datetime, datetime]:
+        """
+        Session day ``ordinal``'s start and (exclusive) end as UTC instants, then the same two
+        in the tracker's zone. Computed once per day (bounded cache).
+        """
         cached = self._bounds.get(ordinal)
         if cached is None:
             first = ordinal
@@ -201,13 +205,13 @@ class Calendar:
         """
         The start of session day ``ordinal`` as an aware datetime in the tracker's zone.
         """
-        return self._day_bounds(ordinal)[2]
+        return self.day_bounds(ordinal)[2]
 
     def day_end(self, ordinal: int) -> datetime:
         """
         The (exclusive) end of session day ``ordinal`` in the tracker's zone.
         """
-        return self._day_bounds(ordinal)[3]
+        return self.day_bounds(ordinal)[3]
 
     def to_local(self, when: datetime) -> datetime:
         """

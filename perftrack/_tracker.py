@@ -2279,12 +2279,20 @@ class Tracker:
         days = 0
         if lived_lo is not None and lived_hi is not None and lo is not None and hi is not None:
             days = cal.count_session_days(max(lo, lived_lo), min(hi, lived_hi))
-        bounds_lo = t_start if t_start is not None else (None if lo is None else cal.day_start(lo))
-        bounds_hi = t_end if t_end is not None else (None if hi is None else cal.day_end(hi))
+        # The window's bounds in the tracker's zone (the Summary's start and end) and as UTC
+        # instants, which the clock compares with in C: against a dateutil zone each
+        # comparison called its utcoffset() in Python, two microseconds of every summary.
+        bounds_lo = live_lo = t_start
+        bounds_hi = live_hi = t_end
+        if t_start is None and lo is not None:
+            live_lo, _end, bounds_lo, _local_end = cal.day_bounds(lo)
+        if t_end is None and hi is not None:
+            _start, live_hi, _local_start, bounds_hi = cal.day_bounds(hi)
+        clock = self._clock
         live = (
-            self._clock is not None
-            and (bounds_hi is None or self._clock < bounds_hi)
-            and (bounds_lo is None or self._clock >= bounds_lo)
+            clock is not None
+            and (live_hi is None or clock < live_hi)
+            and (live_lo is None or clock >= live_lo)
         )
         open_count, unrealized = 0, ZERO
         if live:
