@@ -434,7 +434,7 @@ def round_trip_fields(
         try:
             tag_names = _RAW_TAGS.get(tags)
         except TypeError:  # something unhashable: to_tags names it
-            pass
+            tag_names = None
     if tag_names is None:
         tag_names = to_tags(tags)
     return sym, side_, qty, entry, exit_, t_in, t_out, fee, strat, stop, target, tag_names

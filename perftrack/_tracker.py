@@ -305,20 +305,17 @@ class _LivePath:
         self.equity = equity
 
     def _commit(self) -> None:
-        # ``figures()`` without its maxima recomputed at every point: a new high moves only
-        # the peak, and a fall is divided once (max keeps the earlier of equal values, as the
-        # strict comparisons here do). Once per record_trade, so it counts.
+        # ``figures()`` without recomputing what cannot change: a new high moves only the
+        # peak, and a fall is divided once. Once per record_trade, so it counts.
         equity, peak = self.equity, self.peak
         if equity > peak:
             self.peak = equity
             return
         drawdown = peak - equity
-        if drawdown > self.max_dd:
-            self.max_dd = drawdown
+        self.max_dd = max(self.max_dd, drawdown)
         if peak > ZERO and drawdown:
             fraction = drawdown / peak
-            if fraction > self.max_dd_pct:
-                self.max_dd_pct = fraction
+            self.max_dd_pct = max(self.max_dd_pct, fraction)
 
     def update_many(self, times: list[datetime], equities: list[Decimal]) -> None:
         """
@@ -1526,12 +1523,17 @@ class Tracker:
         Raises:
             InvalidInputError: For an unknown period, a bad bound or filter.
         """
-        if period == "all" and start is None and end is None:
+        if (
+            period == "all"
+            and start is None
+            and end is None
+            and strategy is None
+            and (symbol is None and side is None and tag is None)
+        ):
             # The dashboard's question (every trade, all time): what the general path below
             # gives for it, without its parsing.
-            if strategy is None and symbol is None and side is None and tag is None:
-                with self._lock, localcontext(MONEY_CONTEXT):
-                    return self._summary(_NO_SCOPE, "all", None, None, None, None)
+            with self._lock, localcontext(MONEY_CONTEXT):
+                return self._summary(_NO_SCOPE, "all", None, None, None, None)
         key = _key(strategy, symbol, side, tag)
         window = self._window_args(period, at, start, end)
         with self._lock, localcontext(MONEY_CONTEXT):
@@ -1799,8 +1801,7 @@ class Tracker:
             number = tid[3:]
             if number.isdecimal():
                 n = int(number) + 1
-                if n > self._next_id:
-                    self._next_id = n
+                self._next_id = max(self._next_id, n)
 
     def _seen_event(self, eid: str | None, content: tuple[object, ...]) -> bool:
         if eid is None:
