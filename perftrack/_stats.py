@@ -847,8 +847,8 @@ def _make_initialiser(*inits: Callable[[Any], None]) -> Callable[[Any], None]:
     One function doing what ``inits`` do in turn (each a method that only assigns
     attributes of ``self`` from constants), their values taken from a throwaway instance:
     a bucket is made for every filter key's every day, about three per trade on a sparse
-    dashboard, and the two calls with 36 assignments through ``super()`` were a fifth of a
-    day's indexing. ``tests/test_stats.py`` checks it against the methods.
+    dashboard, and the two calls with 36 assignments through ``super()`` were about a sixth
+    of the indexing. ``tests/test_stats.py`` checks it against the methods.
     """
     probe = Bucket.__new__(Bucket)
     for init in inits:
