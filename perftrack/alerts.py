@@ -268,6 +268,24 @@ class Targets:
             if not callable(rule):
                 msg = f"'custom' rules must be callables (got {rule!r})"
                 raise ConfigError(msg)
+        # Tables for single strategies are scoped to them, whether they came from TOML or
+        # were built in code without a scope (they would otherwise watch every trade, under
+        # the same rule keys as the top-level targets).
+        scoped: dict[str, Targets] = {}
+        for name, given in self.per_strategy.items():
+            if not isinstance(given, Targets):
+                msg = f"'per_strategy' values must be Targets (got {name!r}: {given!r})"
+                raise ConfigError(msg)
+            strategy = given.scope.get("strategy")
+            if strategy is not None and strategy != name:
+                msg = f"'per_strategy' table {name!r} is scoped to strategy {strategy!r}"
+                raise ConfigError(msg)
+            scoped[name] = (
+                given
+                if strategy is not None
+                else attrs.evolve(given, scope={**given.scope, "strategy": name})
+            )
+        object.__setattr__(self, "per_strategy", scoped)
 
     @scope.validator
     def _check_scope(self, _attribute: object, value: dict[str, str]) -> None:

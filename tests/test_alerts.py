@@ -503,6 +503,25 @@ class TestTargetsConfig:
         with pytest.raises(errors.ConfigError, match=f"'{name}'"):
             pt.Targets.from_toml(path)
 
+    def test_per_strategy_targets_built_in_code_are_scoped_to_their_strategy(self, raised):
+        targets = pt.Targets(max_loss_streak=5, per_strategy={"a": pt.Targets(max_loss_streak=1)})
+        assert {"strategy": "a"} == targets.per_strategy["a"].scope
+        tracker = pt.Tracker("10000", targets=targets)
+        assert ["max_loss_streak[]", "max_loss_streak[strategy=a]"] == list(tracker.alerts._by_key)
+        for n in range(2):
+            close(tracker, n, False, strategy="b")
+        assert [] == raised  # b's losses are not a's
+        for n in range(2, 4):
+            close(tracker, n, False, strategy="a")
+        assert [{"strategy": "a"}] == [a.scope for a in raised]
+
+    def test_per_strategy_targets_scoped_to_another_strategy(self):
+        nested = pt.Targets(max_loss_streak=1, scope={"strategy": "b"})
+        with pytest.raises(errors.ConfigError, match=r"'per_strategy' table 'a'.*'b'"):
+            pt.Targets(per_strategy={"a": nested})
+        with pytest.raises(errors.ConfigError, match=r"'per_strategy' values.*'a'"):
+            pt.Targets(per_strategy={"a": {"max_loss_streak": 1}})  # type: ignore[dict-item]
+
 
 def _history(tracker: pt.Tracker) -> list[tuple[Any, ...]]:
     return [
