@@ -399,6 +399,7 @@ class Targets:
 #: rounding of a 50-digit quotient to a float, and of the products compared instead.
 _DEC_MARGIN: Final = Decimal("1e-9")
 _ZERO: Final = Decimal(0)
+_NEVER: Final = Decimal("Infinity")
 
 
 class _Rule:
@@ -470,10 +471,80 @@ class _TradeRule(_Rule):
     """
 
 
+class _TradeWindow:
+    """
+    The last ``size`` closed trades of one scope, as running counts and sums. The windowed
+    rules of one scope and size share one (``Alerts`` binds them), so a close updates the
+    window once, not once per rule. Guarded by the tracker's lock.
+    """
+
+    __slots__ = ("loss_sum", "losses", "nets", "size", "sums", "win_sum", "wins")
+
+    def __init__(self, size: int, *, sums: bool = True) -> None:
+        self.size = size
+        #: Whether the P&L sums are kept; a window only win rates read counts its wins.
+        self.sums = sums
+        self.nets: deque[Decimal] = deque(maxlen=size)
+        self.wins = 0
+        self.losses = 0
+        self.win_sum = Decimal(0)
+        self.loss_sum = Decimal(0)
+
+    def push(self, net: Decimal) -> None:
+        """
+        One more closed trade's net P&L; the oldest leaves a full window.
+        """
+        _push((self,), net)
+
+    def load(self, state: list[Any]) -> None:
+        """
+        Refill an empty window from a rule's saved nets. The rules that share the window
+        saved the same nets, so the first to load fills it and the others change nothing.
+        """
+        if not self.nets:
+            for value in state:
+                self.push(Decimal(value))
+
+
+def _push(windows: tuple[_TradeWindow, ...], net: Decimal) -> None:
+    """
+    ``push`` into each of ``windows``: one call for a scope's windows on the event path.
+    """
+    for window in windows:
+        nets = window.nets
+        if not window.sums:
+            if len(nets) == window.size and nets[0] > _ZERO:
+                window.wins -= 1
+            nets.append(net)
+            if net > _ZERO:
+                window.wins += 1
+            continue
+        if len(nets) == window.size:
+            old = nets[0]
+            if old > _ZERO:
+                window.wins -= 1
+                window.win_sum -= old
+            elif old < _ZERO:
+                window.losses -= 1
+                window.loss_sum -= old
+        nets.append(net)
+        if net > _ZERO:
+            window.wins += 1
+            window.win_sum += net
+        elif net < _ZERO:
+            window.losses += 1
+            window.loss_sum += net
+
+
 class _Windowed(_TradeRule):
     """
-    A minimum over the last ``window`` closed trades of the scope, kept as running sums.
+    A minimum over the last ``window`` closed trades of the scope, read from the
+    ``_TradeWindow`` that ``Alerts`` binds (shared with the scope's other windowed rules of
+    that size) and pushes every close of the scope into before ``step``.
     """
+
+    #: Whether the rule reads the window's P&L sums (not only its counts).
+    needs_sums = True
 
     def __init__(
         self,
@@ -491,46 +562,18 @@ class _Windowed(_TradeRule):
         # division, no float conversion), widened far beyond the rounding of the float figure.
         self.target_hi = Decimal(target) * (1 + _DEC_MARGIN)
         self.band_lo = Decimal(self.band) * (1 - _DEC_MARGIN)
-        self.nets: deque[Decimal] = deque(maxlen=window)
-        self.wins = 0
-        self.win_sum = Decimal(0)
-        self.loss_sum = Decimal(0)
-        self.losses = 0
+        self.trades = _TradeWindow(window, sums=self.needs_sums)
 
     def on_trade(self, trade: Trade) -> None:
-        # ``_count`` inlined (this runs on every close). Unary minus and plus round to the
-        # context exactly as ``net * -1`` and ``net * 1`` do, so the sums are the same.
-        nets = self.nets
-        if len(nets) == self.window:
-            old = nets[0]
-            if old > _ZERO:
-                self.wins -= 1
-                self.win_sum += -old
-            elif old < _ZERO:
-                self.losses -= 1
-                self.loss_sum += -old
-        net = trade.net_pnl
-        nets.append(net)
-        if net > _ZERO:
-            self.wins += 1
-            self.win_sum += +net
-        elif net < _ZERO:
-            self.losses += 1
-            self.loss_sum += +net
-
-    def _count(self, net: Decimal, sign: int) -> None:
-        if net > 0:
-            self.wins += sign
-            self.win_sum += net * sign
-        elif net < 0:
-            self.losses += sign
-            self.loss_sum += net * sign
+        """
+        Nothing of its own: ``Alerts`` pushes the trade into the shared window.
+        """
 
     def metric_now(self) -> float | None:
         raise NotImplementedError
 
     def check(self, tracker: Tracker) -> bool | None:
-        if len(self.nets) < self.sample:
+        if len(self.trades.nets) < self.sample:
             return None
         value = self.metric_now()
         self.actual = value
@@ -541,36 +584,25 @@ class _Windowed(_TradeRule):
         return False if value >= self.band else None
 
     def state(self) -> list[Any]:
-        return [str(n) for n in self.nets]
+        return [str(n) for n in self.trades.nets]
 
     def load(self, state: list[Any]) -> None:
-        for value in state:
-            self.nets.append(Decimal(value))
-            self._count(Decimal(value), 1)
+        self.trades.load(state)
 
 
 class _WinRate(_Windowed):
     name = metric = "min_win_rate"
+    needs_sums = False
 
     def metric_now(self) -> float | None:
-        return self.wins / len(self.nets)
-
-    def on_trade(self, trade: Trade) -> None:
-        # A win rate needs only the count of wins in the window, not the sums of P&L.
-        nets = self.nets
-        if len(nets) == self.window and nets[0] > _ZERO:
-            self.wins -= 1
-        net = trade.net_pnl
-        nets.append(net)
-        if net > _ZERO:
-            self.wins += 1
+        return self.trades.wins / len(self.trades.nets)
 
     def step(self, trade: Trade, active: bool) -> bool:
-        self.on_trade(trade)
-        n = len(self.nets)
+        trades = self.trades
+        n = len(trades.nets)
         if n < self.sample:
             return False
-        value = self.wins / n  # exactly metric_now, cheap
+        value = trades.wins / n  # exactly metric_now, cheap
         return value >= self.band if active else value < self.target
 
 
@@ -579,18 +611,19 @@ class _Payoff(_Windowed):
     metric = "payoff_ratio"
 
     def metric_now(self) -> float | None:
-        if not self.wins or not self.losses:
+        trades = self.trades
+        if not trades.wins or not trades.losses:
             return None
-        return float((self.win_sum / self.wins) / (-self.loss_sum / self.losses))
+        return float((trades.win_sum / trades.wins) / (-trades.loss_sum / trades.losses))
 
     def step(self, trade: Trade, active: bool) -> bool:
-        self.on_trade(trade)
-        wins, losses = self.wins, self.losses
-        if len(self.nets) < self.sample or not wins or not losses:
+        trades = self.trades
+        wins, losses = trades.wins, trades.losses
+        if len(trades.nets) < self.sample or not wins or not losses:
             return False
         # (win_sum / wins) / (-loss_sum / losses) against a bound, cross-multiplied.
-        num = self.win_sum * losses
-        den = -self.loss_sum * wins
+        num = trades.win_sum * losses
+        den = trades.loss_sum * -wins
         return num >= self.band_lo * den if active else num <= self.target_hi * den
 
 
@@ -599,14 +632,15 @@ class _ProfitFactor(_Windowed):
     metric = "profit_factor"
 
     def metric_now(self) -> float | None:
-        return None if not self.loss_sum else float(self.win_sum / -self.loss_sum)
+        trades = self.trades
+        return None if not trades.loss_sum else float(trades.win_sum / -trades.loss_sum)
 
     def step(self, trade: Trade, active: bool) -> bool:
-        self.on_trade(trade)
-        if len(self.nets) < self.sample or not self.loss_sum:
+        trades = self.trades
+        if len(trades.nets) < self.sample or not trades.loss_sum:
             return False
         # win_sum / -loss_sum against a bound, cross-multiplied.
-        num, den = self.win_sum, -self.loss_sum
+        num, den = trades.win_sum, -trades.loss_sum
         return num >= self.band_lo * den if active else num <= self.target_hi * den
 
 
@@ -674,6 +708,16 @@ class _Drawdown(_Rule):
         if active:
             return drawdown <= self.band_hi * peak
         return drawdown > self.target_lo * peak
+
+    def breach_floor(self, peak: Decimal) -> Decimal:
+        """
+        A drawdown at or below which ``may_flip_live`` is False for this ``peak`` while the
+        rule's alert is not active: no smaller than the exact bound (infinite: none flips).
+        """
+        if self.money:
+            floor: Decimal = self.target
+            return floor
+        return self.target_lo * peak if peak > _ZERO else _NEVER
 
     def check(self, tracker: Tracker) -> bool | None:
         return self.check_live(tracker._live.figures())
@@ -757,20 +801,9 @@ class _DailyLoss(_Rule):
         """
         Add what the event realized in the current session day; False before any event.
         """
-        clock = tracker._clock
-        if clock is None:
+        if tracker._clock is None:
             return False
-        start, end = self.start, self.end
-        if start is None or end is None or not start <= clock < end:
-            calendar = self.calendar or tracker._calendar
-            today = calendar.session_of(clock)
-            if today != self.day:
-                self.day, self.pnl = today, Decimal(0)
-            self.start, self.end = start, end = calendar.session_bounds(today)
-        scoped = bool(self.scope)
-        for when, amount, source in tracker._booked:
-            if start <= when < end and (not scoped or self.applies(source)):
-                self.pnl += amount
+        self.step_day(tracker, False)
         return True
 
     def verdict(self) -> bool | None:
@@ -787,10 +820,22 @@ class _DailyLoss(_Rule):
 
     def step_day(self, tracker: Tracker, active: bool) -> bool:
         """
-        ``update`` then ``may_flip``, in one call.
+        ``update`` then ``may_flip``, in one call (the event path runs it on every event).
         """
-        if not self.update(tracker):
+        clock = tracker._clock
+        if clock is None:
             return False
+        start, end = self.start, self.end
+        if start is None or end is None or not start <= clock < end:
+            calendar = self.calendar or tracker._calendar
+            today = calendar.session_of(clock)
+            if today != self.day:
+                self.day, self.pnl = today, Decimal(0)
+            self.start, self.end = start, end = calendar.session_bounds(today)
+        scoped = bool(self.scope)
+        for when, amount, source in tracker._booked:
+            if start <= when < end and (not scoped or self.applies(source)):
+                self.pnl += amount
         # may_flip, with the signs moved to the constants: -pnl <= band is pnl >= -band.
         return self.pnl >= self.neg_band if active else self.pnl < self.neg_target
 
@@ -814,8 +859,9 @@ class Alerts:
         self.targets = targets
         self._rules = targets.rules()
         self._by_key: dict[str, _Rule] = {r.key(): r for r in self._rules}
-        self._trade_rules = [(k, r) for k, r in self._by_key.items() if isinstance(r, _TradeRule)]
-        self._trade_rules_fast = [(k, r, bool(r.scope)) for k, r in self._trade_rules]
+        self._trade_groups = _share_windows(
+            [(k, r) for k, r in self._by_key.items() if isinstance(r, _TradeRule)]
+        )
         self._day_rules = [(k, r) for k, r in self._by_key.items() if isinstance(r, _DailyLoss)]
         for _key, daily in self._day_rules:
             if daily.zone is not None and daily.zone != tracker.timezone:
@@ -827,6 +873,8 @@ class Alerts:
             for k, r in self._by_key.items()
             if isinstance(r, _Drawdown) and not isinstance(r, _ScopedDrawdown)
         ]
+        self._equity_peak: Decimal | None = None  # the peak _equity_trigger was worked out for
+        self._equity_trigger = -_NEVER
         self._scoped_equity_rules = [
             (k, r) for k, r in self._by_key.items() if isinstance(r, _ScopedDrawdown)
         ]
@@ -913,19 +961,35 @@ class Alerts:
         tracker = self._tracker
         active = self._active
         if isinstance(result, Trade):
-            for key, rule, narrow in self._trade_rules_fast:
-                if (not narrow or rule.applies(result)) and rule.step(result, key in active):
-                    self._transition(key, rule, rule.check(tracker), pending)
+            for scoped, windows, rules in self._trade_groups:
+                if scoped is not None and not scoped.applies(result):
+                    continue
+                if windows:
+                    _push(windows, result.net_pnl)
+                for key, rule in rules:
+                    if rule.step(result, key in active):
+                        self._transition(key, rule, rule.check(tracker), pending)
         if kind != "mark_price":
             for key, daily in self._day_rules:
                 if daily.step_day(tracker, key in active):
                     self._transition(key, daily, daily.verdict(), pending)
         if self._equity_rules:
-            peak, now = tracker._live.drawdown_now()
-            for key, drawdown in self._equity_rules:
-                if drawdown.may_flip_live(peak, now, key in active):
-                    figures = (peak, _ZERO, _ZERO, now)  # check_live reads only these two
-                    self._transition(key, drawdown, drawdown.check_live(figures), pending)
+            # While no drawdown alert is active, one comparison of live equity with the level
+            # below which any of them could breach stands for them all. The level moves only
+            # with the path's peak: equity above the peak is no drawdown at all, and below it
+            # the drawdown is peak - equity.
+            live = tracker._live
+            if live.peak is not self._equity_peak:
+                self._equity_peak = live.peak
+                self._equity_trigger = _breach_level(live.peak, self._equity_rules)
+            if live.equity < self._equity_trigger or (
+                active and any(key in active for key, _rule in self._equity_rules)
+            ):
+                peak, now = live.drawdown_now()
+                for key, drawdown in self._equity_rules:
+                    if drawdown.may_flip_live(peak, now, key in active):
+                        figures = (peak, _ZERO, _ZERO, now)  # check_live reads only these
+                        self._transition(key, drawdown, drawdown.check_live(figures), pending)
         for key, scoped in self._scoped_equity_rules:
             self._transition(key, scoped, scoped.check(tracker), pending)
         if self._has_custom:
@@ -1153,6 +1217,44 @@ _QUERIES: Final = frozenset(
         "trades",
     }
 )
+
+
+def _breach_level(peak: Decimal, rules: list[tuple[str, _Drawdown]]) -> Decimal:
+    """
+    The live equity at or above which no drawdown rule of ``rules`` can breach while the
+    path's peak is ``peak``: peak minus the smallest drawdown that could, lowered by far more
+    than the rounding of the figures the rules compare (so it errs on the side of checking).
+    """
+    floor = min(rule.breach_floor(peak) for _key, rule in rules)
+    if floor == _NEVER:
+        return -_NEVER
+    return peak - floor * (1 - _DEC_MARGIN)
+
+
+def _share_windows(
+    rules: list[tuple[str, _TradeRule]],
+) -> list[tuple[_Rule | None, tuple[_TradeWindow, ...], list[tuple[str, _TradeRule]]]]:
+    """
+    The trade rules grouped by scope, in order, each group with the trade windows its
+    windowed rules share (one per window size): what the event path walks on a close.
+    The first element of a group is a rule to ask ``applies`` (None: every trade counts).
+    """
+    groups: dict[
+        tuple[tuple[str, str], ...],
+        tuple[_Rule | None, dict[int, _TradeWindow], list[tuple[str, _TradeRule]]],
+    ] = {}
+    for key, rule in rules:
+        scope = tuple(sorted(rule.scope.items()))
+        group = groups.setdefault(scope, (rule if scope else None, {}, []))
+        if isinstance(rule, _Windowed):
+            windows, size = group[1], rule.trades.size
+            window = windows.get(size)
+            if window is None:
+                window = windows[size] = _TradeWindow(size, sums=False)
+            window.sums = window.sums or rule.needs_sums
+            rule.trades = window
+        group[2].append((key, rule))
+    return [(scoped, tuple(windows.values()), group) for scoped, windows, group in groups.values()]
 
 
 class TrackerView:

@@ -585,11 +585,106 @@ class TestEvaluationShortcut:
             for rule in (_alerts._WinRate, _alerts._Payoff, _alerts._ProfitFactor):
                 stack.enter_context(patch.object(rule, "step", always))
             stack.enter_context(patch.object(_alerts._LossStreak, "step", always))
-            stack.enter_context(
-                patch.object(_alerts._DailyLoss, "step_day", lambda self, t, a: self.update(t))
-            )
+            step_day = _alerts._DailyLoss.step_day
+
+            def every_day(self: Any, tracker: pt.Tracker, active: bool) -> bool:
+                step_day(self, tracker, active)
+                return tracker._clock is not None
+
+            stack.enter_context(patch.object(_alerts._DailyLoss, "step_day", every_day))
             stack.enter_context(
                 patch.object(_alerts._Drawdown, "may_flip_live", lambda self, p, d, a: True)
             )
+            # No floor: every drawdown rule is checked on every event.
+            stack.enter_context(
+                patch.object(
+                    _alerts._Drawdown, "breach_floor", lambda self, p: Decimal("-Infinity")
+                )
+            )
             slow = run()
         assert slow == fast
+
+
+def _window_of(trades: list[pt.Trade], size: int) -> tuple[Any, ...]:
+    """A rule window's figures, recomputed from the raw trades."""
+    nets = [t.net_pnl for t in trades][-size:]
+    return (
+        nets,
+        sum(n > 0 for n in nets),
+        sum(n < 0 for n in nets),
+        sum((n for n in nets if n > 0), Decimal(0)),
+        sum((n for n in nets if n < 0), Decimal(0)),
+    )
+
+
+class TestSharedWindows:
+    """The windowed rules of one scope and size share one window, updated once a close."""
+
+    TARGETS = pt.Targets(
+        min_win_rate=0.1,
+        min_risk_reward=0.1,
+        min_profit_factor=0.1,
+        rolling_window=5,
+        risk_reward_window=5,
+        profit_factor_window=3,
+        per_strategy={
+            "a": pt.Targets(
+                min_win_rate=0.1, min_risk_reward=0.1, rolling_window=5, risk_reward_window=5
+            )
+        },
+    )
+
+    def _rules(self, tracker: pt.Tracker) -> dict[str, Any]:
+        return {k: r for k, r in tracker.alerts._by_key.items() if hasattr(r, "trades")}
+
+    def _check(self, tracker: pt.Tracker) -> None:
+        trades = tracker.trades()
+        for key, rule in self._rules(tracker).items():
+            scoped = [t for t in trades if rule.applies(t)]
+            w = rule.trades
+            got = (list(w.nets), w.wins, w.losses, w.win_sum, w.loss_sum)
+            expected = _window_of(scoped, rule.window)
+            if not w.sums:  # a window only win rates read keeps no sums
+                expected = (*expected[:2], 0, Decimal(0), Decimal(0))
+            assert got == expected, key
+
+    def test_one_window_per_scope_and_size(self):
+        tracker = pt.Tracker("10000", targets=self.TARGETS)
+        windows = {id(r.trades): r.trades for r in self._rules(tracker).values()}
+        # win rate + risk-reward share one (5), profit factor its own (3), strategy a one.
+        assert sorted((w.size, w.sums) for w in windows.values()) == [
+            (3, True),
+            (5, True),
+            (5, True),
+        ]
+
+    @settings(max_examples=60, deadline=None)
+    @given(
+        moves=st.lists(
+            st.tuples(st.sampled_from([-2, -1, 0, 1, 2]), st.sampled_from(["a", "b"])),
+            max_size=25,
+        ),
+        stop=st.integers(0, 25),
+    )
+    def test_windows_match_the_raw_trades_across_a_restore(self, moves, stop):
+        store = MemoryStore()
+        tracker = pt.Tracker("10000", store=store, targets=self.TARGETS)
+        for n, (pnl, strategy) in enumerate(moves):
+            when = T0 + timedelta(minutes=n)
+            tracker.record_trade(
+                "X", "long", 1, "100", str(100 + pnl), when, when, strategy=strategy
+            )
+            if n == stop:
+                tracker.save_snapshot()  # restore = this snapshot + the journal after it
+        self._check(tracker)
+        tracker.close()
+        again = pt.Tracker.restore(store, targets=self.TARGETS)
+        self._check(again)  # loaded once per window, not once per rule that shares it
+
+    def test_a_win_rate_window_alone_counts_only_wins(self):
+        tracker = pt.Tracker("10000", targets=pt.Targets(min_win_rate=0.1, rolling_window=3))
+        for n in range(5):
+            close(tracker, n, n % 2 == 0)
+        (rule,) = self._rules(tracker).values()
+        assert not rule.trades.sums
+        self._check(tracker)
