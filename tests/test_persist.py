@@ -5,6 +5,7 @@ count exactly once, damage is detected and reported, and two trackers never shar
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
@@ -189,6 +190,11 @@ class TestRoundTrip:
         tracker.record_trade("Z", "long", "1", "10", "11", T0, T0 + timedelta(days=9))
         before = fingerprint(tracker)
         crash(tracker)
+        # A receiver another test connected and dropped stays in blinker's weak table until
+        # its cycle is collected, and any receiver turns the trusted path off.
+        gc.collect()
+        assert not pt.signals.trade_closed.receivers
+        assert not pt.signals.equity_changed.receivers
         received: list[Any] = []
 
         def on_closed(sender, **payload):
