@@ -80,7 +80,7 @@ def record_trades(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> int:
     with tracker._lock:
         # Decided under the lock: a close() or a new observer cannot slip in between.
         if _bulk_ok(tracker, rows):
-            with localcontext(_money()), _persist._collector_paused():
+            with localcontext(_money()), _persist._collector_paused(long_lived=True):
                 trades = _validated(tracker, rows)
                 _book_all(tracker, trades)
             return len(trades)
@@ -111,7 +111,7 @@ def import_into_store(
     with tracker._lock:
         # Decided under the lock: a close() or a new observer cannot slip in between.
         if journal is not None and _bulk_ok(tracker, rows, with_store=True):
-            with localcontext(_money()), _persist._collector_paused():
+            with localcontext(_money()), _persist._collector_paused(long_lived=True):
                 trades = _validated(tracker, rows)
                 if trades and not _would_archive(tracker, trades):
                     _import_locked(tracker, journal, trades, partial_days)

@@ -128,6 +128,25 @@ class TestSameAsOneByOne:
         else:  # the calls before the failing one stand; the batch changed nothing
             assert before == fingerprint(fast)
 
+    def test_the_batch_sits_in_the_oldest_generation(self):
+        """The collector runs again after a batch, with the booked trades moved to the
+        oldest generation, and a caller's own pause is kept."""
+        import gc
+
+        rows = history(3, 50)
+        tracker = pt.Tracker("10000")
+        gc.collect()
+        _bulk.record_trades(tracker, rows)
+        assert gc.isenabled()
+        oldest = {id(o) for o in gc.get_objects(generation=2)}
+        assert {id(tracker._closed[0]), id(tracker._closed[-1])} <= oldest
+        gc.disable()
+        try:
+            _bulk.record_trades(pt.Tracker("10000"), rows)
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+
     def test_counts_what_it_added(self):
         rows = history(7, 50)
         tracker = pt.Tracker()

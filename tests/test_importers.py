@@ -357,6 +357,22 @@ class TestJsonl:
         with pytest.raises(InvalidInputError, match="line 1"):
             importers.read_jsonl([path])
 
+    def test_what_it_read_sits_in_the_oldest_generation(self, tmp_path):
+        """The collector runs again after the read, and the records it kept are not left
+        for the young collections to walk."""
+        import gc
+
+        line = {**json.loads(self._line("2025-01-06", "11")), "tags": ["a"]}
+        path = tmp_path / "t.jsonl"
+        path.write_text((json.dumps(line) + "\n") * 3)
+        gc.collect()
+        result = importers.read_jsonl([path])
+        assert gc.isenabled()
+        # (A dict of strings alone is not tracked by the collector; one holding a list is.)
+        assert all(map(gc.is_tracked, result.trades))
+        oldest = {id(o) for o in gc.get_objects(generation=2)}
+        assert {id(t) for t in result.trades} <= oldest
+
 
 class TestCsv:
     """A CSV with a column mapping."""

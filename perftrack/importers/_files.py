@@ -148,7 +148,8 @@ def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
             if match:
                 partial.add(days[-1])
             continue
-        with _collector_paused():  # a million small dicts: see _collector_paused
+        # A million small dicts, kept for the result: see _collector_paused.
+        with _collector_paused(long_lived=True):
             objects, cut = json_objects(path, text)
             trades += [_trade_record(path, f"line {i}", trade) for i, trade in objects]
         if cut is not None:
