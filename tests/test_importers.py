@@ -357,6 +357,29 @@ class TestJsonl:
         with pytest.raises(InvalidInputError, match="line 1"):
             importers.read_jsonl([path])
 
+    def test_each_line_as_record_trade_takes_it(self, tmp_path):
+        """Usual lines are taken as they are; a line with derived fields, empty values or
+        tags as text is cleaned up, whichever line of the file it is."""
+        usual = json.loads(self._line("2025-01-06", "11"))
+        odd = [
+            {**usual, "gross_pnl": "1", "outcome": "win"},
+            {**usual, "stop_price": None, "strategy": ""},
+            {**usual, "tags": "a|b"},
+        ]
+        lines = [usual, odd[0], usual, odd[1], odd[2], usual]
+        path = tmp_path / "t.jsonl"
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        assert [usual, usual, usual, usual, {**usual, "tags": ("a", "b")}, usual] == list(
+            importers.read_jsonl([path]).trades
+        )
+
+    def test_an_unknown_field_is_named_with_its_line(self, tmp_path):
+        path = tmp_path / "t.jsonl"
+        good = self._line("2025-01-06", "11")
+        path.write_text(good * 3 + good.replace('"fees"', '"fee"') + good)
+        with pytest.raises(InvalidInputError, match="line 4: unknown field 'fee'"):
+            importers.read_jsonl([path])
+
     def test_what_it_read_sits_in_the_oldest_generation(self, tmp_path):
         """The collector runs again after the read, and the records it kept are not left
         for the young collections to walk."""
