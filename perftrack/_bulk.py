@@ -79,9 +79,10 @@ def record_trades(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> int:
     """
     with tracker._lock:
         # Decided under the lock: a close() or a new observer cannot slip in between.
-        if _bulk_ok(tracker, rows):
+        shapes = _bulk_shapes(tracker, rows)
+        if shapes is not None:
             with localcontext(_money()), _persist._collector_paused(long_lived=True):
-                trades = _validated(tracker, rows)
+                trades = _validated(tracker, rows, shapes)
                 _book_all(tracker, trades)
             return len(trades)
     return _one_by_one(tracker, rows)  # (a closed tracker refuses the first row there)
@@ -110,9 +111,10 @@ def import_into_store(
     journal = tracker._journal
     with tracker._lock:
         # Decided under the lock: a close() or a new observer cannot slip in between.
-        if journal is not None and _bulk_ok(tracker, rows, with_store=True):
+        shapes = None if journal is None else _bulk_shapes(tracker, rows, with_store=True)
+        if journal is not None and shapes is not None:
             with localcontext(_money()), _persist._collector_paused(long_lived=True):
-                trades = _validated(tracker, rows)
+                trades = _validated(tracker, rows, shapes)
                 if trades and not _would_archive(tracker, trades):
                     _import_locked(tracker, journal, trades, partial_days)
                     return len(trades)
@@ -174,35 +176,38 @@ def _one_by_one(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> int:
     return len(tracker._closed_ids) - before
 
 
-def _bulk_ok(
+def _bulk_shapes(
     tracker: Tracker, rows: Sequence[Mapping[str, Any]], *, with_store: bool = False
-) -> bool:
+) -> set[tuple[str, ...]] | None:
     """
-    Whether nothing but the tracker's state would see the rows' trades (see the module
-    docstring), and every row has record_trade's shape: anything else goes the long way,
-    to the same result or the same error.
+    The rows' shapes (their field names, in order) when nothing but the tracker's state
+    would see the rows' trades (see the module docstring) and every row has record_trade's
+    shape; else None: anything else goes the long way, to the same result or the same
+    error. (Finding the shapes hashes every row's fields: done once, for the validation
+    too.)
     """
     if with_store:
         own = {tracker._snapshot_cadence, tracker._apply_retention}
         journal = tracker._journal
         if journal is None or tracker._sinks != [journal.sink]:
-            return False
+            return None
         if any(observer not in own for observer in tracker._observers):
-            return False
+            return None
     elif tracker._sinks or tracker._observers:
-        return False
+        return None
     if signals.trade_closed.receivers or signals.equity_changed.receivers:
-        return False
+        return None
     # By shape: the rows of a batch share one or a few sets of fields.
-    for shape in set(map(tuple, rows)):
+    shapes = set(map(tuple, rows))
+    for shape in shapes:
         fields = set(shape)
         if not _REQUIRED <= fields <= _ARGS:
-            return False
+            return None
         # An idea to link, or steps to book (record_trade's own path), in any row of it.
         for name in ("idea_id", "realizations"):
             if name in fields and any(row.get(name) is not None for row in rows):
-                return False
-    return True
+                return None
+    return shapes
 
 
 def _would_archive(tracker: Tracker, trades: list[Trade]) -> bool:
@@ -225,12 +230,15 @@ def _would_archive(tracker: Tracker, trades: list[Trade]) -> bool:
     return min(first) < horizon
 
 
-def _validated(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> list[Trade]:
+def _validated(
+    tracker: Tracker, rows: Sequence[Mapping[str, Any]], shapes: set[tuple[str, ...]]
+) -> list[Trade]:
     """
-    The Trades the rows' record_trade calls would add, in order; raises what the first
-    failing call would raise. Changes nothing. Call under the lock, in MONEY_CONTEXT.
+    The Trades the rows' record_trade calls would add, in order (``shapes``: the rows'
+    ``_bulk_shapes``); raises what the first failing call would raise. Changes nothing.
+    Call under the lock, in MONEY_CONTEXT.
     """
-    trades = _validated_columns(tracker, rows)
+    trades = _validated_columns(tracker, rows, shapes)
     if trades is not None:
         return trades
     from perftrack._tracker import (  # noqa: PLC0415
@@ -344,7 +352,9 @@ def _validated(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> list[Trad
     return out
 
 
-def _validated_columns(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> list[Trade] | None:
+def _validated_columns(
+    tracker: Tracker, rows: Sequence[Mapping[str, Any]], shapes: set[tuple[str, ...]]
+) -> list[Trade] | None:
     """
     ``_validated`` a column at a time, for the usual batch: every row with the same fields,
     no id repeated or taken, every value valid. None, having changed nothing, when anything
@@ -355,7 +365,6 @@ def _validated_columns(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> l
     """
     if not rows:
         return []
-    shapes = set(map(tuple, rows))
     if len(shapes) != 1:
         return None
     (fields,) = shapes
