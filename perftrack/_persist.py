@@ -94,10 +94,10 @@ def _collector_paused(*, long_lived: bool = False) -> Iterator[None]:
     collection would walk the whole heap again, which costs more than the load itself at
     100,000 trades. Restores the collector's previous state.
 
-    With ``long_lived`` (a restore: what was built is the tracker's state), the objects
-    built during the pause go straight to the oldest generation when it ends. Otherwise the
-    first allocation after it runs a young collection over all of them (a twentieth of a
-    100,000-event replay), and a middle one later, only to find them alive.
+    With ``long_lived`` (what was built is kept: an import's records, the trades it books),
+    the objects built during the pause go straight to the oldest generation when it ends.
+    Otherwise the first allocation after it runs a young collection over all of them, and a
+    middle one later, only to find them alive (1.2 to 1.8 s of a 200,000-line import).
     """
     enabled = gc.isenabled()
     gc.disable()
