@@ -347,7 +347,7 @@ def _validated(
         batch[tid] = trade
         out.append(trade)
         number_text = tid[3:]
-        if tid.startswith("pt-") and number_text.isdigit():
+        if tid.startswith("pt-") and number_text.isdecimal():
             next_id = max(next_id, int(number_text) + 1)
     return out
 

@@ -893,7 +893,7 @@ class Ideas:
     def _claim_id(self, iid: str) -> None:
         if iid[:5] == "idea-":
             number = iid[5:]
-            if number.isdigit() and int(number) >= self._next_id:
+            if number.isdecimal() and int(number) >= self._next_id:
                 self._next_id = int(number) + 1
 
     def _start_observing(self) -> None:

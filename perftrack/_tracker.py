@@ -1962,7 +1962,7 @@ class Tracker:
         # Generated ids ("pt-<n>") move the id counter, as _claim_id does for each.
         ids = map(operator.attrgetter("trade_id"), trades)
         generated = filter(operator.methodcaller("startswith", "pt-"), ids)
-        numbers = filter(str.isdigit, map(operator.itemgetter(slice(3, None)), generated))
+        numbers = filter(str.isdecimal, map(operator.itemgetter(slice(3, None)), generated))
         self._next_id = max(self._next_id, max(map(int, numbers), default=-1) + 1)
 
     def _index(

@@ -54,7 +54,8 @@ def row(n: int, rng: random.Random, **changes: Any) -> dict[str, Any]:
     if rng.random() < 0.6:
         out["tags"] = rng.choice([["t"], ["t", "u"], "u", ["u", "t", "u"], []])
     if rng.random() < 0.3:
-        out["trade_id"] = rng.choice([f"id{n}", f"pt-{n + 3}"])
+        # "pt-<n>²" looks generated but holds a digit int() refuses: an ordinary id.
+        out["trade_id"] = rng.choice([f"id{n}", f"pt-{n + 3}", f"pt-{n}²"])
     elif rng.random() < 0.01:
         out["trade_id"] = f"id{n // 2}"  # may clash with another trade's id
     if rng.random() < 0.1:

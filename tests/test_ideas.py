@@ -678,6 +678,11 @@ class TestExactlyOnce:
     def test_generated_ids(self, tracker):
         assert ["idea-1", "idea-2"] == [idea(tracker).idea_id, idea(tracker).idea_id]
 
+    def test_ids_with_digits_int_refuses(self, tracker):
+        # "idea-²" looks generated, but int() cannot read it: an ordinary id.
+        assert "idea-²" == idea(tracker, idea_id="idea-²").idea_id
+        assert "idea-1" == idea(tracker).idea_id
+
 
 class TestPersistence:
     """A restore gives back the same ideas and summaries, from snapshots and the journal."""

@@ -216,6 +216,21 @@ class TestRoundTrip:
         assert expected == (calls["trusted"], len(received), recorded)
         restored.close()
 
+    def test_ids_with_digits_int_refuses_replay(self):
+        """ "pt-²" looks generated, but int() cannot read it: an ordinary id on replay too."""
+        store = MemoryStore()
+        tracker = pt.Tracker("1000", store=store)
+        for n, tid in enumerate(["pt-²", "pt-4", "pt-1²", None]):
+            tracker.record_trade(
+                "X", "long", 1, "10", "11", T0, T0 + timedelta(minutes=n), trade_id=tid
+            )
+        before = fingerprint(tracker)
+        tracker.close()
+        restored = pt.Tracker.restore(store)
+        assert before == fingerprint(restored)
+        assert "pt-6" == restored.record_trade("X", "long", 1, "10", "11", T0, T0).trade_id
+        restored.close()
+
     def test_journal_segments_are_read_once(self):
         """Without a snapshot, the segment read for the init record is not read again."""
         store = MemoryStore()
