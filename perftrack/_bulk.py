@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from perftrack import _persist, signals
 from perftrack._convert import (
+    generated_number,
     to_decimal,
     to_name,
     to_optional_decimal,
@@ -346,9 +347,9 @@ def _validated(
         tracker._check_retained(t_out, "exit_time")
         batch[tid] = trade
         out.append(trade)
-        number_text = tid[3:]
-        if tid.startswith("pt-") and number_text.isdecimal():
-            next_id = max(next_id, int(number_text) + 1)
+        claimed = generated_number(tid, "pt-")
+        if claimed is not None and claimed >= next_id:
+            next_id = claimed + 1
     return out
 
 

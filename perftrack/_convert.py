@@ -22,6 +22,7 @@ from perftrack.errors import InvalidInputError, InvalidTradeError
 __all__ = [
     "SIDES",
     "fixed_offset",
+    "generated_number",
     "round_trip_fields",
     "to_date_or_time",
     "to_decimal",
@@ -339,6 +340,19 @@ def to_realizations(value: object) -> tuple[Realization, ...]:
             )
         )
     return tuple(steps)
+
+
+def generated_number(name: str, prefix: str) -> int | None:
+    """
+    The n of an id that reads like a generated one, ``prefix`` then n (``"pt-12"``), else
+    None: what moves a generated-id counter past ids a caller chose. isdecimal, not
+    isdigit: "²" is a digit that ``int()`` refuses; every decimal character it reads.
+    """
+    if name.startswith(prefix):
+        digits = name[len(prefix) :]
+        if digits.isdecimal():
+            return int(digits)
+    return None
 
 
 def round_trip_fields(

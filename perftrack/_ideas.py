@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from perftrack import signals
-from perftrack._convert import to_decimal, to_name, to_optional_decimal, to_side, to_time
+from perftrack._convert import (
+    generated_number,
+    to_decimal,
+    to_name,
+    to_optional_decimal,
+    to_side,
+    to_time,
+)
 from perftrack._model import OpenTrade, Trade, json_safe
 from perftrack._persist import _tagged, _untagged
 from perftrack._review import ReviewThresholds, WeeklyReport, build_weekly_report
@@ -884,17 +891,10 @@ class Ideas:
             tracker._send(pending)
         return view
 
-    def _new_id(self) -> str:
-        n = self._next_id
-        while f"idea-{n}" in self._recs:
-            n += 1
-        return f"idea-{n}"
-
     def _claim_id(self, iid: str) -> None:
-        if iid[:5] == "idea-":
-            number = iid[5:]
-            if number.isdecimal() and int(number) >= self._next_id:
-                self._next_id = int(number) + 1
+        n = generated_number(iid, "idea-")
+        if n is not None and n >= self._next_id:
+            self._next_id = n + 1
 
     def _start_observing(self) -> None:
         if not self._observing:

@@ -23,6 +23,7 @@ from blinker import Signal
 from perftrack import _persist, signals
 from perftrack._convert import (
     fixed_offset,
+    generated_number,
     round_trip_fields,
     to_date_or_time,
     to_decimal,
@@ -1795,13 +1796,9 @@ class Tracker:
         return tid
 
     def _claim_id(self, tid: str) -> None:
-        # isdecimal, not isdigit: "pt-²" is digits that int() refuses, and that ValueError
-        # came after the trade was booked. Every decimal character int() reads.
-        if tid.startswith("pt-"):
-            number = tid[3:]
-            if number.isdecimal():
-                n = int(number) + 1
-                self._next_id = max(self._next_id, n)
+        n = generated_number(tid, "pt-")
+        if n is not None and n >= self._next_id:
+            self._next_id = n + 1
 
     def _seen_event(self, eid: str | None, content: tuple[object, ...]) -> bool:
         if eid is None:
@@ -1959,7 +1956,8 @@ class Tracker:
             self._first_day = low
         if self._last_day is None or high > self._last_day:
             self._last_day = high
-        # Generated ids ("pt-<n>") move the id counter, as _claim_id does for each.
+        # Generated ids ("pt-<n>") move the id counter, as _claim_id does for each (the rule
+        # of generated_number, a column at a time).
         ids = map(operator.attrgetter("trade_id"), trades)
         generated = filter(operator.methodcaller("startswith", "pt-"), ids)
         numbers = filter(str.isdecimal, map(operator.itemgetter(slice(3, None)), generated))

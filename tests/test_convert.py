@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 
 from perftrack._convert import (
+    generated_number,
     round_trip_fields,
     to_date_or_time,
     to_decimal,
@@ -21,6 +22,7 @@ from perftrack._convert import (
     to_tags,
     to_time,
 )
+from perftrack._model import RECORD_TRADE_ARGS
 from perftrack.errors import InvalidInputError, InvalidTradeError
 
 
@@ -131,6 +133,27 @@ class TestLabels:
                 to_tags(value)
 
 
+class TestGeneratedNumber:
+    @pytest.mark.parametrize(
+        ("name", "prefix", "number"),
+        [
+            ("pt-12", "pt-", 12),
+            ("pt-007", "pt-", 7),
+            ("pt-\u0663", "pt-", 3),  # an Arabic-Indic three: decimal, and int() reads it
+            ("idea-4", "idea-", 4),
+            ("pt-\u00b2", "pt-", None),  # a digit, not decimal: int() refuses it
+            ("pt-1\u00b2", "pt-", None),
+            ("pt-", "pt-", None),
+            ("pt-1a", "pt-", None),
+            ("pt- 1", "pt-", None),
+            ("idea-4", "pt-", None),
+            ("xpt-4", "pt-", None),
+        ],
+    )
+    def test_numbers_of_generated_looking_ids(self, name, prefix, number):
+        assert number == generated_number(name, prefix)
+
+
 _ROUND_TRIP_GOOD = (
     "AAPL",
     "long",
@@ -145,20 +168,8 @@ _ROUND_TRIP_GOOD = (
     None,
     ("gap", "volume"),
 )
-_ROUND_TRIP_FIELDS = (
-    "symbol",
-    "side",
-    "quantity",
-    "entry_price",
-    "exit_price",
-    "entry_time",
-    "exit_time",
-    "fees",
-    "strategy",
-    "stop_price",
-    "target_price",
-    "tags",
-)
+# record_trade's arguments from symbol to tags: the ones round_trip_fields checks.
+_ROUND_TRIP_FIELDS = RECORD_TRADE_ARGS[1:13]
 
 
 def _one_by_one(values: tuple[object, ...]) -> tuple[object, ...]:
