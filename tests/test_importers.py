@@ -373,6 +373,26 @@ class TestJsonl:
             importers.read_jsonl([path]).trades
         )
 
+    def test_lines_end_at_newlines_only(self, tmp_path):
+        """JSON strings may hold U+2028, U+2029 and U+0085 raw (a JavaScript bot writes them
+        so): they are no line ends, and str.splitlines() would cut the record there. Blank
+        lines and CRLF endings are still fine."""
+        usual = json.loads(self._line("2025-01-06", "11"))
+        odd = {**usual, "strategy": "mean\u2028rev\u2029x\x85y"}
+        text = json.dumps(odd, ensure_ascii=False) + "\r\n\n  \r\n" + json.dumps(usual) + "\n"
+        path = tmp_path / "t.jsonl"
+        path.write_text(text, encoding="utf-8", newline="")
+        assert "\u2028" in path.read_text(encoding="utf-8")
+        assert [odd, usual] == list(importers.read_jsonl([path]).trades)
+
+    def test_a_bad_line_after_a_raw_line_separator_is_named(self, tmp_path):
+        usual = json.loads(self._line("2025-01-06", "11"))
+        odd = json.dumps({**usual, "strategy": "a\u2028b"}, ensure_ascii=False)
+        path = tmp_path / "t.jsonl"
+        path.write_text(odd + "\n{nope\n" + json.dumps(usual) + "\n", encoding="utf-8")
+        with pytest.raises(InvalidInputError, match="line 2: not JSON"):
+            importers.read_jsonl([path])
+
     def test_an_unknown_field_is_named_with_its_line(self, tmp_path):
         path = tmp_path / "t.jsonl"
         good = self._line("2025-01-06", "11")

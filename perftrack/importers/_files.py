@@ -65,22 +65,29 @@ def json_objects(path: object, text: str) -> tuple[list[tuple[int, dict[str, Any
     Raises:
         InvalidInputError: For any other line that is not a JSON object, naming file and line.
     """
-    lines = text.splitlines(keepends=True)
-    numbers = [i for i, line in enumerate(lines, 1) if not line.isspace()]
+    # Lines end at "\n" only: JSON strings may hold U+2028, U+0085 and the like raw, where
+    # str.splitlines() would cut a record in two. Without their "\n", lines strip to
+    # themselves (no copy) unless they carry a "\r" or spaces.
+    lines = text.split("\n")
+    cut_possible = not text.endswith("\n")  # the last line has no newline: it may be cut
+    if not cut_possible:
+        lines.pop()  # the empty string after the last newline is no line
+    numbers = [i for i, line in enumerate(lines, 1) if line and not line.isspace()]
     # Only the whitespace json.loads itself skips, so that both paths accept the same lines.
     stripped = [lines[i - 1].strip(" \t\n\r") for i in numbers]
     parsed = _parse_lines(stripped)
     if parsed is not None:
         return list(zip(numbers, parsed, strict=True)), None
+    last_cut = len(lines) if cut_possible else None
     # A cut last line is the one failure a log may hold: parse the rest at once, and only
     # when that fails too go line by line to name the bad one.
-    if numbers and numbers[-1] == len(lines) and not lines[-1].endswith("\n"):
+    if numbers and numbers[-1] == last_cut:
         head = _parse_lines(stripped[:-1])
         if head is not None:
             objects = list(zip(numbers[:-1], head, strict=True))
-            last = _objects_one_by_one(path, lines, numbers[-1:])
+            last = _objects_one_by_one(path, lines, numbers[-1:], last_cut)
             return (objects + last[0], last[1])
-    return _objects_one_by_one(path, lines, numbers)
+    return _objects_one_by_one(path, lines, numbers, last_cut)
 
 
 #: The decoder's scanner: one value from a position in a text (what json.loads calls).
@@ -106,15 +113,19 @@ def _parse_lines(items: list[str]) -> list[dict[str, Any]] | None:
 
 
 def _objects_one_by_one(
-    path: object, lines: list[str], numbers: list[int]
+    path: object, lines: list[str], numbers: list[int], last_cut: int | None
 ) -> tuple[list[tuple[int, dict[str, Any]]], str | None]:
+    """
+    The objects of the numbered lines, parsed one at a time to name the first bad one; line
+    ``last_cut`` (the last, when it has no newline) may fail as cut short instead.
+    """
     objects: list[tuple[int, dict[str, Any]]] = []
     for i in numbers:
         line = lines[i - 1]
         try:
             record = json.loads(line)
         except ValueError:
-            if i == len(lines) and not line.endswith("\n"):
+            if i == last_cut:
                 return objects, f"{path}: last line {i} is cut short, skipped"
             raise _bad(path, f"line {i}", "not JSON") from None
         if not isinstance(record, dict):
