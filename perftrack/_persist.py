@@ -583,6 +583,15 @@ class Journal:
         # Journal lines, or (seq, record_trade arguments) waiting to be encoded with their batch.
         self._buffer: list[bytes | tuple[int, tuple[Any, ...]]] = []
         self._buffer_first = next_seq
+        # Lines taken from the buffer whose write has not succeeded yet, from sequence number
+        # ``_taken_first`` on; they come before the buffer. Guarded by ``_io``.
+        self._taken: list[bytes] = []
+        self._taken_first = next_seq
+        # Held while lines are taken and written, so that writes keep sequence order. Every
+        # writer but the flusher takes it under the tracker's lock; the flusher takes it
+        # there too, then writes after releasing the tracker's lock, so the bot's calls only
+        # queue while a slow store (fsync, an S3 PUT) works.
+        self._io = threading.Lock()
         self._failure: StoreError | None = None
         self._torn = False  # an append failed: the segment's tail may hold part of it
         self.lock: AccountLock | None = None  # the account's lock, when the tracker holds one
@@ -616,13 +625,15 @@ class Journal:
         else:
             self._buffer.append(encode_record(self.next_seq, kind, data))
         self.next_seq += 1
-        if self.durability == "sync" or len(self._buffer) >= self.max_events:
+        # What the flusher is writing counts too: it is not durable until that write returns,
+        # so the bound on what a crash can lose holds while the store is slow.
+        if self.durability == "sync" or len(self._buffer) + len(self._taken) >= self.max_events:
             try:
                 self._write()
             except StoreError:
                 if self.durability == "sync":
                     # The event is not durable: forget it, so the failed call changes nothing.
-                    self._buffer.pop()
+                    self._taken.pop()
                     self.next_seq -= 1
                     self._failure = None
                 raise
@@ -636,11 +647,35 @@ class Journal:
             raise LockedError(msg)
 
     def _write(self) -> None:
+        """
+        Write every accepted event (under the tracker's lock).
+        """
+        with self._io:
+            self._take()
+            self._write_taken()
+
+    def _take(self) -> None:
+        """
+        Move the buffer, encoded, behind the lines taken before (under the tracker's lock
+        and ``_io``).
+        """
         if not self._buffer:
+            return
+        lines = self._encoded()
+        if not self._taken:
+            self._taken_first = self._buffer_first
+        self._taken += lines
+        self._buffer.clear()
+
+    def _write_taken(self) -> None:
+        """
+        Write the taken lines (under ``_io``); a failure keeps them for the next write.
+        """
+        if not self._taken:
             self._failure = None
             return
         self._check_lock()  # never append to a journal that another tracker now writes
-        data = b"".join(self._encoded())
+        data = b"".join(self._taken)
         try:
             if self.appendable:
                 put_whole = False
@@ -649,32 +684,31 @@ class Journal:
                     # never append after them. A segment that begins with the failed records
                     # is replaced whole; otherwise a new segment starts at the retried
                     # records, and readers ignore the old segment's records from there on.
-                    put_whole = self.segment_first == self._buffer_first
-                    self.segment_first = self._buffer_first
+                    put_whole = self.segment_first == self._taken_first
+                    self.segment_first = self._taken_first
                     self.segment_records = 0
                 elif self.segment_records >= SEGMENT_RECORDS:
-                    self.segment_first = self._buffer_first
+                    self.segment_first = self._taken_first
                     self.segment_records = 0
                 key = _segment_key(self.account, self.segment_first)
                 if put_whole:
                     self.store.put(key, data)
                 else:
                     self.store.append(key, data)  # type: ignore[attr-defined]
-                self.segment_records += len(self._buffer)
+                self.segment_records += len(self._taken)
             else:
-                self.store.put(_segment_key(self.account, self._buffer_first), data)
+                self.store.put(_segment_key(self.account, self._taken_first), data)
         except StoreError as e:
             self._failure = e
             self._torn = self.appendable
             raise
-        self._buffer.clear()
+        self._taken.clear()
         self._failure = None
         self._torn = False
 
     def _encoded(self) -> list[bytes]:
         """
-        The buffer as journal lines: queued record_trade arguments are encoded together, in
-        place (a retried write does not encode them again).
+        The buffer as journal lines: queued record_trade arguments are encoded together.
         """
         lines: list[bytes] = []
         queued: list[tuple[int, tuple[Any, ...]]] = []
@@ -689,7 +723,6 @@ class Journal:
         if queued:
             for i, line in zip(at, encode_trades(queued), strict=True):
                 lines[i] = line
-            self._buffer[:] = lines
         return lines
 
     def flush(self) -> None:
@@ -712,8 +745,8 @@ class Journal:
         try:
             self._write()
         except StoreError:
-            # The buffer held only this record; a torn tail is handled by the next write.
-            self._buffer.pop()
+            # Only this record was waiting; a torn tail is handled by the next write.
+            self._taken.pop()
             self.next_seq -= 1
             self._failure = None
             raise
@@ -730,10 +763,19 @@ class Journal:
     def _flush_loop(self) -> None:
         while not self._stop.wait(self.max_ms / 1000):
             with self._tracker_lock:
+                # Free: the other writers hold it only inside the tracker's lock.
+                self._io.acquire()
                 try:
-                    self._write()
-                except StoreError:
-                    log.warning("perftrack.journal_flush_failed", account=self.account)
+                    self._take()
+                except BaseException:
+                    self._io.release()
+                    raise
+            try:
+                self._write_taken()  # the bot's calls go on meanwhile
+            except StoreError:
+                log.warning("perftrack.journal_flush_failed", account=self.account)
+            finally:
+                self._io.release()
 
     def close(self) -> None:
         """

@@ -12,6 +12,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -1101,6 +1102,95 @@ class TestBatchDurability:
             time.sleep(0.01)
         assert decode_record(lines[-1] + b"\n")["kind"] == "record_trade"
         tracker.close()
+
+    def test_the_bot_goes_on_while_the_background_write_waits_for_the_store(self):
+        """The flusher writes outside the tracker's lock: a slow store (an fsync, an S3 PUT)
+        holds up neither events nor queries."""
+        store = _SlowAppends()
+        tracker = pt.Tracker("1000", store=store, durability="batch", batch_max_ms=5)
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0)
+        assert store.entered.wait(5)  # the flusher is inside the store's append
+        done = threading.Event()
+
+        def bot() -> None:
+            tracker.record_trade("X", "long", 1, "10", "13", T0, T0 + timedelta(hours=1))
+            tracker.summary()
+            done.set()
+
+        threading.Thread(target=bot, daemon=True).start()
+        went_on = done.wait(5)
+        store.release.set()
+        assert went_on, "record_trade waited for the background write"
+        tracker.close()
+        with pt.Tracker.restore(store) as again:
+            assert (2, Decimal(5)) == (again.summary().trades, again.summary().net_pnl)
+
+    def test_a_write_in_flight_counts_towards_the_event_bound(self):
+        """While the flusher writes one event, the call that brings the unwritten events to
+        batch_max_events waits for that write: a crash never loses that many."""
+        store = _SlowAppends()
+        tracker = pt.Tracker(
+            "1000", store=store, durability="batch", batch_max_events=3, batch_max_ms=5
+        )
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0)
+        assert store.entered.wait(5)
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=1))
+        done = threading.Event()
+
+        def third() -> None:
+            tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=2))
+            done.set()
+
+        threading.Thread(target=third, daemon=True).start()
+        waited = not done.wait(0.3)
+        store.release.set()
+        assert waited, "three events were acknowledged and none durable"
+        assert done.wait(5)
+        tracker.close()
+        with pt.Tracker.restore(store) as again:
+            assert 3 == again.summary().trades
+
+    def test_a_failed_background_write_fails_the_next_call_then_is_retried_in_order(self):
+        failing = threading.Event()
+        failing.set()
+
+        class FullDisk(MemoryStore):
+            def append(self, key: str, data: bytes) -> None:
+                if failing.is_set() and b'"record_trade"' in data:
+                    raise errors.StoreError("disk full")
+                super().append(key, data)
+
+        store = FullDisk()
+        tracker = pt.Tracker("1000", store=store, durability="batch", batch_max_ms=5)
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0)
+        journal = tracker._journal
+        assert journal is not None
+        deadline = time.monotonic() + 5
+        while journal._failure is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        with pytest.raises(errors.StoreError, match="disk full"):
+            tracker.record_trade("X", "long", 1, "10", "11", T0, T0 + timedelta(hours=1))
+        assert 1 == tracker.summary().trades  # the refused call changed nothing
+        failing.clear()
+        tracker.record_trade("X", "long", 1, "10", "13", T0, T0 + timedelta(hours=2))
+        tracker.close()
+        with pt.Tracker.restore(store) as again:
+            assert [Decimal(2), Decimal(3)] == [t.net_pnl for t in again.trades()]
+
+
+class _SlowAppends(MemoryStore):
+    """A store whose appends of trades wait for ``release`` (an fsync or a PUT that takes
+    long), setting ``entered`` when one starts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def append(self, key: str, data: bytes) -> None:
+        if b'"record_trade"' in data:
+            self.entered.set()
+            self.release.wait(10)
+        super().append(key, data)
 
 
 CHILD = Path(__file__).with_name("crash_child.py")
