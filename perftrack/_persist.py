@@ -45,10 +45,10 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, overload
 
 import attrs
-import structlog
 
 from perftrack import signals
 from perftrack._convert import to_name, to_side, to_tags
+from perftrack._log import log
 from perftrack._model import RECORD_TRADE_ARGS, Trade
 from perftrack.errors import (
     CorruptDataError,
@@ -72,7 +72,6 @@ __all__ = [
     "encode_record",
 ]
 
-log = structlog.get_logger("perftrack")
 
 SCHEMA_VERSION: Final = 4
 #: Snapshot schemas this version reads: 1 kept a list per closed trade, 2 a column per field,

@@ -24,10 +24,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
-import structlog
 from dateutil import tz as dateutil_tz
 
 from perftrack import signals
+from perftrack._log import log
 from perftrack._model import json_safe
 from perftrack.errors import ConfigError, InvalidInputError, StoreError
 
@@ -47,7 +47,6 @@ __all__ = [
     "week_monday",
 ]
 
-log = structlog.get_logger("perftrack")
 
 #: The recommendation rules, in the order a report lists them.
 RULES: Final = ("weak_edge", "confidence_inverted", "horizon_split", "unfilled_ideas")

@@ -17,7 +17,6 @@ from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, Any, Final, cast
 
-import structlog
 from blinker import Signal
 
 from perftrack import _persist, signals
@@ -35,6 +34,7 @@ from perftrack._convert import (
     to_time,
 )
 from perftrack._ideas import DEFAULT_EXPIRY, Idea, Ideas, check_bar
+from perftrack._log import log
 from perftrack._model import (
     LiveStats,
     OpenTrade,
@@ -69,7 +69,6 @@ from perftrack.stores import ObjectStore
 
 __all__ = ["Tracker"]
 
-log = structlog.get_logger("perftrack")
 
 #: The arithmetic context of every money computation, whatever the calling thread's context
 #: says: 50 significant digits keep sums of prices x quantities exact far beyond any account.

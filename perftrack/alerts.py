@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
-import structlog
 
 from perftrack import signals
 from perftrack._convert import to_decimal
+from perftrack._log import log
 from perftrack._model import Trade, json_safe
 from perftrack._periods import Calendar
 from perftrack._review import ReviewThresholds, to_thresholds
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AlertEvent", "Alerts", "Breach", "Targets", "TrackerView"]
 
-log = structlog.get_logger("perftrack")
 
 ALERT_JOURNAL: Final = "performance-alerts.jsonl"
 SEVERITIES: Final = ("warning", "critical")

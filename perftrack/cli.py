@@ -20,6 +20,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
+from perftrack._log import before_first_line
+
 __all__ = ["main"]
 
 WINDOWS = {"daily": "day", "weekly": "week", "monthly": "month", "all": "all"}
@@ -206,7 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Run the command; returns its exit code.
     """
     args = _parser().parse_args(argv)
-    _configure_logging(args.debug)
+    # Configured only if something logs: a run that logs nothing never imports structlog.
+    before_first_line(lambda: _configure_logging(args.debug))
     try:
         return int(globals()[f"_cmd_{args.command}"](args))
     except KeyboardInterrupt:
@@ -223,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(e).split())  # one line, whatever the exception holds
         print(f"perftrack {args.command}: {kind}{message}", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        before_first_line(None)  # what this run did not log leaves the process as it was
 
 
 # -- helpers -----------------------------------------------------------------------------------

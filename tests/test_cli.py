@@ -302,6 +302,45 @@ class TestOtherCommands:
 class TestCommandLine:
     """The command's surface: entry points, common options anywhere, errors on one line."""
 
+    def test_a_run_that_logs_nothing_imports_no_structlog(self, data):
+        code = (
+            "import sys\n"
+            "from perftrack.cli import main\n"
+            f"assert main(['summary', '--data', {str(data)!r}, '--format', 'json']) == 0\n"
+            "print('structlog' in sys.modules, file=sys.stderr)\n"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        )
+        assert "False" == done.stderr.strip(), done.stderr
+        json.loads(done.stdout)
+
+    def test_library_log_lines_go_to_stderr_and_only_with_debug(self, tmp_path):
+        """The command configures structlog just before the library's first line: the
+        import's warning is logged at WARN, shown with --debug, on standard error."""
+        log = tmp_path / "bot.jsonl"
+        log.write_text(
+            json.dumps(
+                {
+                    "symbol": "X",
+                    "side": "long",
+                    "quantity": "1",
+                    "entry_price": "10",
+                    "exit_price": "11",
+                    "entry_time": "2025-01-06T10:00:00+00:00",
+                    "exit_time": "2025-01-06T11:00:00+00:00",
+                }
+            )
+            + '\n{"symbol": "X", "si'
+        )
+        for debug in (False, True):
+            data = tmp_path / f"store-{debug}"
+            extra = ("--debug",) if debug else ()
+            done = perftrack("import", "jsonl", str(log), "--data", str(data), *extra)
+            assert 0 == done.returncode, done.stderr
+            assert "perftrack.import_warning" not in done.stdout
+            assert debug == ("perftrack.import_warning" in done.stderr), done.stderr
+
     @pytest.mark.parametrize("command", COMMANDS)
     def test_help_on_every_command(self, command, capsys):
         with pytest.raises(SystemExit) as done:

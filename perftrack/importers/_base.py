@@ -10,16 +10,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import structlog
 
+from perftrack._log import log
 from perftrack.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from perftrack._tracker import Tracker
 
 __all__ = ["Fill", "ImportResult", "apply_fills", "load_into"]
-
-log = structlog.get_logger("perftrack")
 
 
 @attrs.frozen
