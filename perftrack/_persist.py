@@ -2406,7 +2406,8 @@ def save_snapshot(tracker: Tracker, store: ObjectStore, journal: Journal) -> int
 
 def verify(store: ObjectStore, account: str) -> list[str]:
     """
-    One line per object of the account that fails its checksum or format.
+    One line per object of the account that fails its checksum or format (the alert journal,
+    which has no checksums: per line that is not a whole alert object).
     """
     problems = []
     for key in snapshots(store, account):
@@ -2430,6 +2431,11 @@ def verify(store: ObjectStore, account: str) -> list[str]:
         if expected is not None and record["seq"] > expected:
             problems.append(f"{key}: sequence jumps from {expected - 1} to {record['seq']}")
         expected = max(expected or 0, record["seq"] + 1)
+    from perftrack.alerts import ALERT_JOURNAL, _journal_problems  # noqa: PLC0415 (a cycle)
+
+    alert_key = f"{account}/{ALERT_JOURNAL}"
+    with contextlib.suppress(MissingKeyError):  # missing: no alert was ever raised
+        problems += _journal_problems(alert_key, store.get(alert_key))
     return problems
 
 

@@ -887,6 +887,9 @@ class Alerts:
         self._history: list[AlertEvent] = []
         self._count = 0
         self._delivered: set[str] | None = None  # ids already in the alert journal (restore)
+        # The journal ends inside a line (a crash cut an append): the next append starts on
+        # a line of its own, so that the cut line stays one bad line and the new one whole.
+        self._cut_tail = False
         tracker._components["alerts"] = self
         if self._rules or self._has_custom:
             # Without rules there is nothing to observe: keep the event path lean.
@@ -1136,6 +1139,8 @@ class Alerts:
         if store is None or not self._unwritten:
             return
         data = b"".join(self._unwritten)
+        if self._cut_tail:
+            data = b"\n" + data
         key = f"{self._tracker._persistence.account}/{ALERT_JOURNAL}"
         try:
             append = getattr(store, "append", None)
@@ -1153,6 +1158,7 @@ class Alerts:
             )
             return
         self._unwritten.clear()
+        self._cut_tail = False
 
     # -- persistence ---------------------------------------------------------------------------
 
@@ -1189,12 +1195,34 @@ class Alerts:
             data = store.get(key)
         except KeyError:
             return
-        for line in data.splitlines():
+        self._cut_tail = bool(data) and not data.endswith(b"\n")
+        for line in data.split(b"\n"):
             try:
                 record = json.loads(line)
             except ValueError:
-                continue
-            self._delivered.add(f"{record.get('id')}:{record.get('action')}")
+                continue  # a cut line: its alert was not delivered, and the replay delivers it
+            if isinstance(record, dict):
+                self._delivered.add(f"{record.get('id')}:{record.get('action')}")
+
+
+def _journal_problems(key: str, data: bytes) -> list[str]:
+    """
+    One line per line of an alert journal that is not a whole ``performance.alert`` object
+    (``perftrack verify``): a line a crash cut short, or damage.
+    """
+    problems = []
+    lines = data.split(b"\n")
+    for n, line in enumerate(lines, 1):
+        if n == len(lines) and not line:
+            break  # after the last newline
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict) or record.get("event") != "performance.alert":
+            why = "cut short" if n == len(lines) else "not a performance.alert object"
+            problems.append(f"{key} line {n}: {why}")
+    return problems
 
 
 _QUERIES: Final = frozenset(

@@ -212,6 +212,40 @@ class TestScenarios:
         assert ["raised"] == [line["action"] for line in journal_lines(store)]
         assert 1 == len(again.alerts.active())
 
+    def test_a_line_cut_by_a_crash_stays_one_bad_line_and_verify_names_it(self, raised):
+        """A crash in the middle of an append leaves the journal ending inside a line: the
+        next alert starts a line of its own instead of gluing itself to the cut one."""
+        store = MemoryStore()
+        targets = pt.Targets(max_loss_streak=1)
+        tracker = pt.Tracker("10000", store=store, targets=targets)
+        close(tracker, 0, False)
+        close(tracker, 1, False)  # raised
+        tracker.close()
+        key = "main/performance-alerts.jsonl"
+        whole = store.get(key)
+        assert [] == tracker.verify()
+        store.put(key, whole + whole[:40])  # a second line, cut by the crash
+        again = pt.Tracker.restore(store, targets=targets)
+        assert [f"{key} line 2: cut short"] == again.verify()
+        close(again, 2, True)  # resolved: a new line
+        lines = store.get(key).split(b"\n")
+        assert [whole[:-1], whole[:40]] == lines[:2] and b"" == lines[-1]
+        assert "resolved" == json.loads(lines[2])["action"]
+        assert [f"{key} line 2: not a performance.alert object"] == again.verify()
+        again.close()
+
+    def test_verify_names_a_damaged_line(self):
+        store = MemoryStore()
+        key = "main/performance-alerts.jsonl"
+        tracker = pt.Tracker("10000", store=store, targets=pt.Targets(max_loss_streak=1))
+        close(tracker, 0, False)
+        close(tracker, 1, False)
+        close(tracker, 2, True)
+        first, second, _ = store.get(key).split(b"\n")
+        store.put(key, first + b"\n" + b'["not", "an", "alert"]\n' + second + b"\n")
+        assert [f"{key} line 2: not a performance.alert object"] == tracker.verify()
+        tracker.close()
+
 
 class TestRules:
     """Each rule's metric, scope and minimum sample."""
