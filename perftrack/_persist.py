@@ -425,6 +425,17 @@ def snapshots(store: ObjectStore, account: str) -> list[str]:
 # -- the account lock ------------------------------------------------------------------------
 
 
+def _holder_of(raw: bytes) -> dict[str, Any]:
+    """
+    What a lock (or takeover marker) says of its holder; {} when unreadable (abandoned).
+    """
+    try:
+        holder = json.loads(raw)
+    except ValueError:
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -468,41 +479,71 @@ class AccountLock:
         """
         Take the lock or raise LockedError naming the holder.
         """
-        create = getattr(self.store, "put_if_absent", None)
-        for _ in range(2):
-            if create is not None:
-                if create(self.key, self._body()):
-                    break
-            else:
-                # Without an atomic create, check-then-put: enough for one host, documented.
-                try:
-                    self.store.get(self.key)
-                except MissingKeyError:
-                    self.store.put(self.key, self._body())
-                    break
-            holder = self._holder()
-            if holder is not None and not self._abandoned(holder):
+        for _ in range(3):
+            if self._create(self.key):
+                break
+            raw = self._raw(self.key)
+            if raw is None:
+                continue  # released meanwhile
+            holder = _holder_of(raw)
+            if not self._abandoned(holder):
                 msg = (
                     f"account lock {self.key!r} is held by pid {holder.get('pid')} on "
                     f"{holder.get('host')!r}; close that tracker first"
                 )
                 raise LockedError(msg)
-            log.warning("perftrack.lock_taken_over", key=self.key, holder=holder)
-            self.store.delete(self.key)
+            self._take_over(raw, holder)
         else:
             msg = f"account lock {self.key!r} could not be taken"
             raise LockedError(msg)
         self._heartbeat = threading.Thread(target=self._beat, name="perftrack-lease", daemon=True)
         self._heartbeat.start()
 
-    def _holder(self) -> dict[str, Any] | None:
+    def _take_over(self, raw: bytes, holder: dict[str, Any]) -> None:
+        """
+        Remove the abandoned lock ``raw``, unless another tracker is removing it.
+
+        Deleting is safe only for the one tracker that creates the takeover marker of that
+        very lock: two trackers that both read the abandoned lock and both deleted it could
+        each delete the lock the other had just created, and both would write the journal.
+        The winner deletes the lock only if it still holds ``raw`` (under the marker, no one
+        else deletes it), then its marker. A marker left by a tracker that died mid-takeover is
+        abandoned like a lock and removed.
+        """
+        marker = f"{self.key}-takeover/{zlib.crc32(raw):08x}{len(raw):x}"
+        if not self._create(marker):
+            taker = self._raw(marker)
+            if taker is not None and not self._abandoned(_holder_of(taker)):
+                msg = f"account lock {self.key!r} is being taken over by another tracker"
+                raise LockedError(msg)
+            self.store.delete(marker)  # its tracker died: the next attempt creates it anew
+            return
         try:
-            holder: dict[str, Any] = json.loads(self.store.get(self.key))
+            if self._raw(self.key) == raw:
+                log.warning("perftrack.lock_taken_over", key=self.key, holder=holder)
+                self.store.delete(self.key)
+        finally:
+            self.store.delete(marker)
+
+    def _create(self, key: str) -> bool:
+        create = getattr(self.store, "put_if_absent", None)
+        if create is not None:
+            return bool(create(key, self._body()))
+        # Without an atomic create, check-then-put: enough for one host, documented.
+        if self._raw(key) is not None:
+            return False
+        self.store.put(key, self._body())
+        return True
+
+    def _raw(self, key: str) -> bytes | None:
+        try:
+            return self.store.get(key)
         except MissingKeyError:
             return None
-        except ValueError:
-            return {}  # unreadable: treat as abandoned
-        return holder
+
+    def _holder(self) -> dict[str, Any] | None:
+        raw = self._raw(self.key)
+        return None if raw is None else _holder_of(raw)
 
     def _abandoned(self, holder: dict[str, Any]) -> bool:
         if not holder:
@@ -2449,11 +2490,15 @@ def copy_account(source: ObjectStore, target: ObjectStore, account: str) -> int:
     interrupted half-way still restores, to an earlier state.
     """
     lock = f"{account}/lock"
-    keys = [k for k in source.list(_prefix(account)) if k != lock]
+
+    def copied(key: str) -> bool:
+        return key != lock and not key.startswith(f"{lock}-takeover/")
+
+    keys = [k for k in source.list(_prefix(account)) if copied(k)]
     for key in keys:
         target.put(key, source.get(key))
     wanted = set(keys)
     for key in target.list(_prefix(account)):
-        if key not in wanted and key != lock:
+        if key not in wanted and copied(key):
             target.delete(key)
     return len(keys)

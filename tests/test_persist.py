@@ -10,14 +10,16 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import zlib
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from unittest import mock
 
 import attrs
@@ -29,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 import perftrack as pt
 from perftrack import _persist, errors
 from perftrack._persist import decode_record, segments, snapshots
-from perftrack.stores import LocalStore, MemoryStore
+from perftrack.stores import LocalStore, MemoryStore, ObjectStore
 from tests.observe import T0, fingerprint
 from tests.s3server import _s3_bucket, _s3_endpoint  # noqa: F401 (fixtures)
 
@@ -742,6 +744,58 @@ class TestAccount:
         )
         pt.Tracker.restore(store).close()
 
+    def test_two_trackers_taking_over_one_dead_lock_at_once_one_wins(self):
+        """B reads the dead lock, then stalls while A takes the account over; B must not
+        delete A's new lock and take the account too."""
+        store = MemoryStore()
+        store.put("main/lock", _dead_lock())
+        b_read, a_done = threading.Event(), threading.Event()
+
+        class Stalling:
+            """The same objects; its first read of the lock stalls until A is done."""
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(store, name)
+
+            def get(self, key: str) -> bytes:
+                data = store.get(key)
+                if key == "main/lock" and not b_read.is_set():
+                    b_read.set()
+                    a_done.wait(5)
+                return data
+
+        a = _persist.AccountLock(store, "main")
+        b = _persist.AccountLock(cast("ObjectStore", Stalling()), "main")
+        failure: list[BaseException] = []
+
+        def take_b() -> None:
+            try:
+                b.acquire()
+            except errors.LockedError as e:
+                failure.append(e)
+
+        contender = threading.Thread(target=take_b)
+        contender.start()
+        assert b_read.wait(5)
+        a.acquire()
+        a_done.set()
+        contender.join(5)
+        try:
+            assert a.token == json.loads(store.get("main/lock"))["token"]
+            assert [errors.LockedError] == [type(e) for e in failure]
+            assert [] == store.list("main/lock-takeover/")
+        finally:
+            a.release()
+            b.release()
+
+    def test_a_takeover_left_half_done_by_a_dead_tracker_does_not_block(self):
+        store, dead = MemoryStore(), _dead_lock()
+        store.put("main/lock", dead)
+        marker = f"main/lock-takeover/{zlib.crc32(dead):08x}{len(dead):x}"
+        store.put(marker, dead)  # the tracker died between its marker and the delete
+        pt.Tracker("1000", store=store).close()
+        assert [] == store.list("main/lock")
+
     def test_a_tracker_whose_lock_was_taken_over_stops_writing(self):
         store = MemoryStore()
         tracker = pt.Tracker("1000", store=store)
@@ -1176,6 +1230,19 @@ class TestBatchDurability:
         tracker.close()
         with pt.Tracker.restore(store) as again:
             assert [Decimal(2), Decimal(3)] == [t.net_pnl for t in again.trades()]
+
+
+def _dead_lock() -> bytes:
+    """A lock body left by a process of this host that no longer runs."""
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.dumps(
+        {"host": socket.gethostname(), "pid": int(dead.stdout), "token": "gone", "time": 0}
+    ).encode()
 
 
 class _SlowAppends(MemoryStore):
