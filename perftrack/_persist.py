@@ -446,6 +446,11 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+#: The tokens of the account locks this process's trackers hold (or are taking): a lock of
+#: this host and pid with another token was left by an earlier process that had the pid.
+_LIVE_TOKENS: Final[set[str]] = set()
+
+
 class AccountLock:
     """
     Who may write an account's journal: one live tracker at a time.
@@ -479,7 +484,18 @@ class AccountLock:
         """
         Take the lock or raise LockedError naming the holder.
         """
-        for _ in range(3):
+        # Live from the first marker on: another tracker of this process must not judge
+        # this one's takeover abandoned.
+        _LIVE_TOKENS.add(self.token)
+        try:
+            self._acquire()
+        except BaseException:
+            _LIVE_TOKENS.discard(self.token)
+            raise
+
+    def _acquire(self) -> None:
+        # Stale markers (each removed under its own marker), the lock, then the create.
+        for _ in range(5):
             if self._create(self.key):
                 break
             raw = self._raw(self.key)
@@ -499,7 +515,7 @@ class AccountLock:
         self._heartbeat = threading.Thread(target=self._beat, name="perftrack-lease", daemon=True)
         self._heartbeat.start()
 
-    def _take_over(self, raw: bytes, holder: dict[str, Any]) -> None:
+    def _take_over(self, raw: bytes, holder: dict[str, Any], key: str | None = None) -> None:
         """
         Remove the abandoned lock ``raw``, unless another tracker is removing it.
 
@@ -508,20 +524,26 @@ class AccountLock:
         each delete the lock the other had just created, and both would write the journal.
         The winner deletes the lock only if it still holds ``raw`` (under the marker, no one
         else deletes it), then its marker. A marker left by a tracker that died mid-takeover is
-        abandoned like a lock and removed.
+        abandoned like a lock and removed the same way, under its own marker (deleting it
+        outright could delete the fresh marker of a tracker that removed it first).
         """
-        marker = f"{self.key}-takeover/{zlib.crc32(raw):08x}{len(raw):x}"
+        key = self.key if key is None else key
+        marker = f"{key}-takeover/{zlib.crc32(raw):08x}{len(raw):x}"
         if not self._create(marker):
             taker = self._raw(marker)
-            if taker is not None and not self._abandoned(_holder_of(taker)):
+            if taker is None:
+                return  # its takeover is done: the next attempt sees what it left
+            taker_holder = _holder_of(taker)
+            if not self._abandoned(taker_holder) or marker.count("-takeover/") > 3:
                 msg = f"account lock {self.key!r} is being taken over by another tracker"
                 raise LockedError(msg)
-            self.store.delete(marker)  # its tracker died: the next attempt creates it anew
+            self._take_over(taker, taker_holder, marker)  # its tracker died
             return
         try:
-            if self._raw(self.key) == raw:
-                log.warning("perftrack.lock_taken_over", key=self.key, holder=holder)
-                self.store.delete(self.key)
+            if self._raw(key) == raw:
+                if key == self.key:
+                    log.warning("perftrack.lock_taken_over", key=self.key, holder=holder)
+                self.store.delete(key)
         finally:
             self.store.delete(marker)
 
@@ -546,11 +568,30 @@ class AccountLock:
         return None if raw is None else _holder_of(raw)
 
     def _abandoned(self, holder: dict[str, Any]) -> bool:
+        """
+        Whether the tracker that wrote ``holder`` (a lock or a takeover marker) is gone: on
+        this host, its pid no longer runs, or the pid is this process's but none of its
+        trackers holds the token (a former life of the pid: a container restarted as pid 1);
+        anywhere, its lease expired (a live holder refreshes it every lease/3 seconds, so
+        this also frees a lock whose pid another process now has).
+        """
         if not holder:
             return True
         if holder.get("host") == socket.gethostname():
-            return not _pid_alive(int(holder.get("pid", 0)))
-        return time.time() - float(holder.get("time", 0)) > self.lease
+            pid = holder.get("pid")
+            # No positive pid: os.kill(0 or -1, 0) would find our own group or every process
+            # alive, and a lock no live process can be named by would block forever.
+            if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+                return True
+            if pid == os.getpid():
+                return holder.get("token") not in _LIVE_TOKENS
+            if not _pid_alive(pid):
+                return True
+        try:
+            since = float(holder.get("time", 0))
+        except (TypeError, ValueError):
+            return True  # unreadable, like a lock that is not JSON
+        return not time.time() - since <= self.lease  # NaN: abandoned too
 
     def _beat(self) -> None:
         while not self._stop.wait(self.lease / 3):
@@ -578,6 +619,7 @@ class AccountLock:
         Give the lock up (only if still ours).
         """
         self._stop.set()
+        _LIVE_TOKENS.discard(self.token)
         try:
             holder = self._holder()
             if holder is not None and holder.get("token") == self.token:

@@ -5,6 +5,7 @@ count exactly once, damage is detected and reported, and two trackers never shar
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -796,6 +797,139 @@ class TestAccount:
         pt.Tracker("1000", store=store).close()
         assert [] == store.list("main/lock")
 
+    def test_two_trackers_removing_one_stale_takeover_marker_at_once_one_wins(self):
+        """A dead tracker left the lock and its takeover marker. C reads the stale marker and
+        stalls; B removes it, creates its own marker and checks the lock; C then must not
+        delete B's live marker, take the marker too, and delete the lock B creates."""
+        store, dead = MemoryStore(), _dead_lock()
+        store.put("main/lock", dead)
+        marker = f"main/lock-takeover/{zlib.crc32(dead):08x}{len(dead):x}"
+        store.put(marker, dead)  # the tracker died between its marker and the delete
+        b = _persist.AccountLock(
+            cast("ObjectStore", _Gated(store, {("delete", "main/lock", 1)})), "main"
+        )
+        c_store = _Gated(store, {("get", marker, 1), ("delete", "main/lock", 1)})
+        c = _persist.AccountLock(cast("ObjectStore", c_store), "main")
+        b_store = cast("_Gated", b.store)
+        won: list[_persist.AccountLock] = []
+
+        def take(lock: _persist.AccountLock) -> None:
+            with contextlib.suppress(errors.LockedError):
+                lock.acquire()
+                won.append(lock)
+
+        tb, tc = threading.Thread(target=take, args=(b,)), threading.Thread(target=take, args=(c,))
+        tc.start()
+        assert c_store.reached(("get", marker, 1), tc)  # C holds the stale marker's bytes
+        tb.start()
+        assert b_store.reached(("delete", "main/lock", 1), tb)  # B under its marker, saw L0
+        c_store.go(("get", marker, 1))
+        c_store.reached(("delete", "main/lock", 1), tc)  # C would delete the lock now
+        b_store.go(("delete", "main/lock", 1))
+        tb.join(5)
+        c_store.go(("delete", "main/lock", 1))
+        tc.join(5)
+        try:
+            assert 1 == len(won), "both trackers hold the account"
+            assert won[0].token == json.loads(store.get("main/lock"))["token"]
+        finally:
+            b.release()
+            c.release()
+
+    def test_two_trackers_on_a_key_value_store_never_both_create_the_lock(self):
+        """put_if_absent of KeyValueStore checked, let go of its lock, then saved: two
+        trackers of one process could both see no lock and both create it."""
+        from perftrack.stores import KeyValueStore
+        from perftrack.stores._base import validate_key as validate
+
+        class Backend(dict):  # type: ignore[type-arg]
+            def save_bytes(self, key: str, value: bytes) -> None:
+                self[key] = bytes(value)
+
+            def read_bytes(self, key: str) -> bytes:
+                return bytes(self[key])
+
+            def delete(self, key: str) -> None:
+                self.pop(key, None)
+
+        store = KeyValueStore(Backend(), contains=None)
+        a, b = _persist.AccountLock(store, "main"), _persist.AccountLock(store, "main")
+        a_between, b_done = threading.Event(), threading.Event()
+
+        def stall_a(key: object) -> str:
+            if threading.current_thread().name == "A" and not a_between.is_set():
+                a_between.set()  # A has checked that no lock exists, and not saved yet
+                b_done.wait(2)
+            return validate(key)
+
+        won: list[_persist.AccountLock] = []
+
+        def take(lock: _persist.AccountLock) -> None:
+            with contextlib.suppress(errors.LockedError):
+                lock.acquire()
+                won.append(lock)
+
+        with mock.patch("perftrack.stores._keyvalue.validate_key", stall_a):
+            ta = threading.Thread(target=take, args=(a,), name="A")
+            ta.start()
+            a_between.wait(2)
+            take(b)
+            b_done.set()
+            ta.join(5)
+        try:
+            assert 1 == len(won), "both trackers hold the account"
+        finally:
+            a.release()
+            b.release()
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"host": socket.gethostname()},  # no pid: os.kill(0, 0) signals our own group
+            {"host": socket.gethostname(), "pid": None},
+            {"host": socket.gethostname(), "pid": -1},  # os.kill(-1, 0): every process
+            {"host": socket.gethostname(), "pid": "x"},
+            {"host": "elsewhere", "time": None},
+        ],
+    )
+    def test_a_lock_without_a_usable_pid_or_time_is_abandoned(self, body):
+        store = MemoryStore()
+        store.put("main/lock", json.dumps(body).encode())
+        pt.Tracker("1000", store=store).close()
+        assert [] == store.list("main/lock")
+
+    def test_takeovers_left_half_done_by_two_dead_trackers_do_not_block(self):
+        """The second died removing the first one's marker, under its own marker."""
+        store, dead = MemoryStore(), _dead_lock()
+        store.put("main/lock", dead)
+        name = f"{zlib.crc32(dead):08x}{len(dead):x}"
+        store.put(f"main/lock-takeover/{name}", dead)
+        store.put(f"main/lock-takeover/{name}-takeover/{name}", dead)
+        pt.Tracker("1000", store=store).close()
+        assert [] == store.list("main/lock")
+
+    def test_a_lock_of_a_former_life_of_this_pid_is_taken_over(self):
+        """A container restarted as pid 1 finds its previous life's lock under its own pid:
+        none of this process's trackers holds that token, so it is abandoned."""
+        store = MemoryStore()
+        body = {"host": socket.gethostname(), "pid": os.getpid(), "token": "before", "time": 0}
+        store.put("main/lock", json.dumps({**body, "time": time.time()}).encode())
+        with pt.Tracker("1000", store=store) as tracker:
+            assert tracker._account_lock is not None
+            # ... while a lock this process holds still refuses a second tracker.
+            with pytest.raises(errors.LockedError, match="held by pid"):
+                pt.Tracker.restore(store)
+
+    def test_a_same_host_lock_whose_lease_expired_is_taken_over(self):
+        """Its pid runs (another process has it now), but no heartbeat renewed the lock."""
+        store = MemoryStore()
+        alive = {"host": socket.gethostname(), "pid": os.getppid(), "token": "t"}
+        store.put("main/lock", json.dumps({**alive, "time": time.time()}).encode())
+        with pytest.raises(errors.LockedError, match="held by pid"):
+            pt.Tracker("1000", store=store)
+        store.put("main/lock", json.dumps({**alive, "time": time.time() - 61}).encode())
+        pt.Tracker("1000", store=store).close()
+
     def test_a_tracker_whose_lock_was_taken_over_stops_writing(self):
         store = MemoryStore()
         tracker = pt.Tracker("1000", store=store)
@@ -1243,6 +1377,50 @@ def _dead_lock() -> bytes:
     return json.dumps(
         {"host": socket.gethostname(), "pid": int(dead.stdout), "token": "gone", "time": 0}
     ).encode()
+
+
+class _Gated:
+    """The same objects; a call named in ``gates`` as (operation, key, nth call) stops
+    until ``go`` (a get after reading, a delete or create before acting)."""
+
+    def __init__(self, store: ObjectStore, gates: set[tuple[str, str, int]]) -> None:
+        self._store = store
+        self._gates = {g: (threading.Event(), threading.Event()) for g in gates}
+        self._calls: dict[tuple[str, str], int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def _gate(self, op: str, key: str) -> None:
+        n = self._calls[op, key] = self._calls.get((op, key), 0) + 1
+        if (op, key, n) in self._gates:
+            at, go = self._gates[op, key, n]
+            at.set()
+            go.wait(5)
+
+    def reached(self, gate: tuple[str, str, int], thread: threading.Thread) -> bool:
+        """Wait until ``thread`` stops at ``gate`` (False if it ends without)."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and thread.is_alive():
+            if self._gates[gate][0].wait(0.01):
+                return True
+        return self._gates[gate][0].is_set()
+
+    def go(self, gate: tuple[str, str, int]) -> None:
+        self._gates[gate][1].set()
+
+    def get(self, key: str) -> bytes:
+        data = self._store.get(key)
+        self._gate("get", key)
+        return data
+
+    def delete(self, key: str) -> None:
+        self._gate("delete", key)
+        self._store.delete(key)
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        self._gate("create", key)
+        return bool(self._store.put_if_absent(key, data))  # type: ignore[attr-defined]
 
 
 class _SlowAppends(MemoryStore):

@@ -76,10 +76,14 @@ class KeyValueStore:
             self._call("write", key, lambda: self._save(key, value))
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
+        validate_key(key)
+        value: Any = base64.b64encode(data).decode() if self._text else bytearray(data)
+        # Check and save under one hold of the lock: let go in between, two callers of this
+        # process could both find the key absent and both "create" it (two lock holders).
         with self._lock:
-            if key in self._all_keys():
+            if key in self._call("list", key, self._all_keys):
                 return False
-        self.put(key, data)
+            self._call("write", key, lambda: self._save(key, value))
         return True
 
     def get(self, key: str) -> bytes:
