@@ -713,10 +713,12 @@ class Journal:
             try:
                 self._write()
             except StoreError:
-                if self.durability == "sync":
-                    # The event is not durable: forget it, so the failed call changes nothing.
-                    self._taken.pop()
-                    self.next_seq -= 1
+                # The event is not durable: forget it, so the failed call changes nothing (the
+                # tracker does not book it, so no retry may journal it). It is the last line
+                # taken; in batch mode the acknowledged lines before it wait for the retry.
+                self._taken.pop()
+                self.next_seq -= 1
+                if self.durability == "sync" or not self._taken:
                     self._failure = None
                 raise
 

@@ -1365,6 +1365,33 @@ class TestBatchDurability:
         with pt.Tracker.restore(store) as again:
             assert [Decimal(2), Decimal(3)] == [t.net_pnl for t in again.trades()]
 
+    def test_the_call_whose_batch_write_fails_is_not_written_later(self):
+        """The call that fills the batch raises StoreError when the write fails: the tracker
+        did not book its trade, so no retry may write it to the journal either (a restart
+        would otherwise book a trade the live tracker refused)."""
+        failing = threading.Event()
+        failing.set()
+
+        class FullDisk(MemoryStore):
+            def append(self, key: str, data: bytes) -> None:
+                if failing.is_set() and b'"record_trade"' in data:
+                    raise errors.StoreError("disk full")
+                super().append(key, data)
+
+        store = FullDisk()
+        tracker = pt.Tracker(
+            "1000", store=store, durability="batch", batch_max_events=2, batch_max_ms=60_000
+        )
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0)  # queued, acknowledged
+        with pytest.raises(errors.StoreError, match="disk full"):
+            tracker.record_trade("X", "long", 1, "10", "20", T0, T0 + timedelta(hours=1))
+        assert 1 == tracker.summary().trades  # the refused call changed nothing
+        failing.clear()
+        tracker.record_trade("X", "long", 1, "10", "13", T0, T0 + timedelta(hours=2))
+        tracker.close()
+        with pt.Tracker.restore(store) as again:
+            assert [Decimal(2), Decimal(3)] == [t.net_pnl for t in again.trades()]
+
 
 def _dead_lock() -> bytes:
     """A lock body left by a process of this host that no longer runs."""
