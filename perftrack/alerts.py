@@ -889,7 +889,8 @@ class Alerts:
         self._delivered: set[str] | None = None  # ids already in the alert journal (restore)
         # The journal ends inside a line (a crash cut an append): the next append starts on
         # a line of its own, so that the cut line stays one bad line and the new one whole.
-        self._cut_tail = False
+        # None: unknown (a failed append may have left part of its lines), read before the next.
+        self._cut_tail: bool | None = False
         tracker._components["alerts"] = self
         if self._rules or self._has_custom:
             # Without rules there is nothing to observe: keep the event path lean.
@@ -1139,19 +1140,29 @@ class Alerts:
         if store is None or not self._unwritten:
             return
         data = b"".join(self._unwritten)
-        if self._cut_tail:
-            data = b"\n" + data
         key = f"{self._tracker._persistence.account}/{ALERT_JOURNAL}"
         try:
             append = getattr(store, "append", None)
             if callable(append):
-                append(key, data)
+                if self._cut_tail is None:
+                    # A failed append may have left part of its lines: look at the tail.
+                    try:
+                        tail = store.get(key)
+                    except MissingKeyError:
+                        tail = b""
+                    self._cut_tail = bool(tail) and not tail.endswith(b"\n")
+                try:
+                    append(key, (b"\n" + data) if self._cut_tail else data)
+                except StoreError:
+                    self._cut_tail = None  # some of the bytes may be in the journal now
+                    raise
             else:
                 try:
                     old = store.get(key)
                 except MissingKeyError:
                     old = b""
-                store.put(key, old + data)
+                cut = bool(old) and not old.endswith(b"\n")
+                store.put(key, old + (b"\n" if cut else b"") + data)
         except StoreError as e:
             log.warning(
                 "perftrack.alert_journal_failed", key=key, lines=len(self._unwritten), error=str(e)

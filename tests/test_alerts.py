@@ -5,7 +5,7 @@ Targets and alerts: the issue's scenarios, the rules' definitions, configuration
 from __future__ import annotations
 
 import json
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -245,6 +245,36 @@ class TestScenarios:
         store.put(key, first + b"\n" + b'["not", "an", "alert"]\n' + second + b"\n")
         assert [f"{key} line 2: not a performance.alert object"] == tracker.verify()
         tracker.close()
+
+    def test_an_append_cut_by_a_failing_store_leaves_the_next_lines_whole(self):
+        """A failed append may leave part of its line in the journal (a disk that fills
+        mid-write): the retry starts a line of its own, so the retried alert stays readable
+        (load_delivered and verify see it) instead of gluing itself to the cut bytes."""
+        cutting = [True]
+
+        class FillsUp(MemoryStore):
+            def append(self, key: str, data: bytes) -> None:
+                if key.endswith("performance-alerts.jsonl") and cutting[0]:
+                    cutting[0] = False
+                    super().append(key, data[:40])  # the disk filled mid-write
+                    raise errors.StoreError("No space left on device")
+                super().append(key, data)
+
+        store = FillsUp()
+        targets = pt.Targets(max_loss_streak=1)
+        tracker = pt.Tracker("10000", store=store, targets=targets)
+        close(tracker, 0, False)
+        close(tracker, 1, False)  # raised: its append is cut and fails
+        close(tracker, 2, True)  # resolved: the retry writes both lines
+        tracker.close()
+        key = "main/performance-alerts.jsonl"
+        lines = store.get(key).split(b"\n")
+        actions = []
+        for line in lines:
+            with suppress(ValueError):  # the cut bytes
+                actions.append(json.loads(line)["action"])
+        assert ["raised", "resolved"] == actions
+        assert [f"{key} line 1: not a performance.alert object"] == tracker.verify()
 
 
 class TestRules:
