@@ -847,7 +847,9 @@ class Journal:
     def _flush_loop(self) -> None:
         while not self._stop.wait(self.max_ms / 1000):
             with self._tracker_lock:
-                # Free: the other writers hold it only inside the tracker's lock.
+                # Free, or soon: the other writers take it inside the tracker's lock (the
+                # init record at attach excepted, written before anything else uses the
+                # tracker), and never wait for that lock while they hold it.
                 self._io.acquire()
                 try:
                     self._take()
