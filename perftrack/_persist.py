@@ -2241,11 +2241,32 @@ def restore(
     read_only: bool = False,
 ) -> Tracker:
     """
-    The implementation of ``Tracker.restore``.
+    The implementation of ``Tracker.restore``: a writable restore takes the account's lock
+    before it reads anything, so that it never reads, nor repairs, a journal that a live
+    tracker is appending to.
     """
     if "store" in options:
         msg = "'store' is restore()'s first argument, not an option"
         raise InvalidInputError(msg)
+    if read_only:
+        return _restore(cls, store, account, options, None)
+    lock = AccountLock(store, account)
+    lock.acquire()
+    try:
+        return _restore(cls, store, account, options, lock)
+    except BaseException:
+        lock.release()  # (a no-op once the restored tracker owns it and released it)
+        raise
+
+
+def _restore(
+    cls: type[Tracker],
+    store: ObjectStore,
+    account: str,
+    options: dict[str, Any],
+    lock: AccountLock | None,
+) -> Tracker:
+    read_only = lock is None
     with _collector_paused():
         seq, state, skipped = load_latest_snapshot(store, account)
     read: dict[str, bytes] = {}  # the segment holding the init record, for the replay
@@ -2254,8 +2275,9 @@ def restore(
         if account_has_data(store, account):
             msg = f"account {account!r} has a journal but neither an init record nor a snapshot"
             raise CorruptDataError(msg)
-        if read_only:
+        if lock is None:
             return _read_only(cls(account=account, **options))
+        lock.release()  # nothing to read: the new tracker takes the lock itself
         return cls(store=store, account=account, **options)
     for name in CONFIG_KEYS:
         if name in options and str(options[name]) != str(config[name]):
@@ -2289,11 +2311,11 @@ def restore(
     # Components read what they delivered before the restart (e.g. the alert journal) so the
     # replay delivers only what the crash kept from being delivered.
     tracker._store = store
+    tracker._read_only = read_only  # (a writable restore holds the lock: components may repair)
     for component in tracker._components.values():
         load_delivered = getattr(component, "load_delivered", None)
         if callable(load_delivered):
             load_delivered()
-    tracker._read_only = read_only
     tracker._replaying = True
     try:
         with _collector_paused():
@@ -2319,11 +2341,15 @@ def restore(
         dropped_records=remaining,
         problems=tuple(problems),
     )
-    if read_only:
+    if lock is None:
         return _read_only(tracker)
-    tracker._attach(store, next_seq=expected, new_account=False)
-    # The replay ran before retention was attached: bring the archive up to date now.
-    tracker._apply_retention("restore", {}, None, [])
+    tracker._attach(store, next_seq=expected, new_account=False, lock=lock)
+    try:
+        # The replay ran before retention was attached: bring the archive up to date now.
+        tracker._apply_retention("restore", {}, None, [])
+    except BaseException:
+        tracker.close()
+        raise
     return tracker
 
 

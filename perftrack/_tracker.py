@@ -630,10 +630,22 @@ class Tracker:
         """
         return _persist.restore(cls, store, account, options, read_only=read_only)
 
-    def _attach(self, store: ObjectStore, *, next_seq: int, new_account: bool) -> None:
+    def _attach(
+        self,
+        store: ObjectStore,
+        *,
+        next_seq: int,
+        new_account: bool,
+        lock: _persist.AccountLock | None = None,
+    ) -> None:
+        """
+        Start persisting to ``store``: take the account's lock (or own ``lock``, which a
+        restore took before reading) and open the journal at ``next_seq``.
+        """
         opts = self._persistence
-        lock = _persist.AccountLock(store, opts.account)
-        lock.acquire()
+        if lock is None:
+            lock = _persist.AccountLock(store, opts.account)
+            lock.acquire()
         try:
             journal = _persist.Journal(
                 store,

@@ -1195,7 +1195,9 @@ class Alerts:
     def load_delivered(self) -> None:
         """
         Read which alert actions the alert journal already holds, so a replay delivers only
-        what the crash kept from being delivered.
+        what the crash kept from being delivered. A writable restore (which holds the
+        account's lock) also rewrites a journal holding lines that are not whole alerts (a
+        crash cut an append), keeping the whole ones, as the trade journal is repaired.
         """
         store = self._tracker._store
         self._delivered = set()
@@ -1207,13 +1209,29 @@ class Alerts:
         except KeyError:
             return
         self._cut_tail = bool(data) and not data.endswith(b"\n")
-        for line in data.split(b"\n"):
+        lines = data.split(b"\n")
+        if not self._cut_tail:
+            lines.pop()  # the empty string after the last newline
+        kept = []
+        for line in lines:
             try:
                 record = json.loads(line)
             except ValueError:
                 continue  # a cut line: its alert was not delivered, and the replay delivers it
-            if isinstance(record, dict):
+            if isinstance(record, dict) and record.get("event") == "performance.alert":
                 self._delivered.add(f"{record.get('id')}:{record.get('action')}")
+                kept.append(line + b"\n")
+        if len(kept) == len(lines) or self._tracker._read_only:
+            return
+        try:
+            store.put(key, b"".join(kept))
+        except StoreError as e:
+            log.warning("perftrack.alert_journal_failed", key=key, error=str(e))
+            return  # left as it is: the next append still starts a line of its own
+        log.warning(
+            "perftrack.alert_journal_repaired", key=key, dropped_lines=len(lines) - len(kept)
+        )
+        self._cut_tail = False
 
 
 def _journal_problems(key: str, data: bytes) -> list[str]:

@@ -930,6 +930,21 @@ class TestAccount:
         store.put("main/lock", json.dumps({**alive, "time": time.time() - 61}).encode())
         pt.Tracker("1000", store=store).close()
 
+    def test_a_restore_of_a_held_account_reads_and_repairs_nothing(self):
+        """A second bot started by mistake while the first appends: its restore must not
+        take the first's append in flight for a cut tail and rewrite the journal before the
+        lock refuses it. A writable restore takes the lock first."""
+        store = MemoryStore()
+        live = pt.Tracker("1000", store=store)
+        live.record_trade("X", "long", 1, "10", "12", T0, T0)
+        (segment,) = segments(store, "main")
+        store.append(segment, b'0badc0de {"seq":2,"kind":"record_')  # an append in flight
+        before = {k: store.get(k) for k in store.list("main/")}
+        with pytest.raises(errors.LockedError, match="held by pid"):
+            pt.Tracker.restore(store)
+        assert before == {k: store.get(k) for k in store.list("main/")}
+        live.close()
+
     def test_a_tracker_whose_lock_was_taken_over_stops_writing(self):
         store = MemoryStore()
         tracker = pt.Tracker("1000", store=store)
