@@ -1691,17 +1691,21 @@ def _source(ref: list[Any], tracker: Tracker, trades: list[Any]) -> Any:
     return ArchivedSource(ref[1], ref[2], ref[3], ref[4], tuple(ref[5]))
 
 
-def archive_days(tracker: Tracker, store: ObjectStore, ordinals: list[int]) -> None:
+def archive_days(
+    tracker: Tracker, store: ObjectStore, ordinals: list[int], *, write: bool = True
+) -> None:
     """
     Move the raw events and closed trades of ``ordinals`` (session days behind the retention
     horizon) into compressed archive objects; their day buckets, folded, stay in memory.
+    With ``write=False`` (a read-only restore: the writer archived them already) the days
+    only leave memory.
     """
     account = tracker._persistence.account
     tracker._drain()
     gone: set[str] = set()
     try:
         for ordinal in ordinals:
-            _archive_day(tracker, store, account, ordinal, gone)
+            _archive_day(tracker, store, account, ordinal, gone, write=write)
     finally:
         # Whatever was archived before a failing put is gone from memory consistently.
         for trade_id in gone:
@@ -1725,7 +1729,13 @@ def _archived_ref(source: Any) -> list[Any]:
 
 
 def _archive_day(
-    tracker: Tracker, store: ObjectStore, account: str, ordinal: int, gone: set[str]
+    tracker: Tracker,
+    store: ObjectStore,
+    account: str,
+    ordinal: int,
+    gone: set[str],
+    *,
+    write: bool = True,
 ) -> None:
     events = tracker._days[ordinal]
     closing: list[Any] = [e if not isinstance(e, tuple) else e[3] for e in events]
@@ -1755,7 +1765,8 @@ def _archive_day(
         separators=(",", ":"),
     ).encode()
     packed = zlib.compress(body, level=6)
-    store.put(f"{account}/archive/{day}.json.z", b"%08x\n%s" % (zlib.crc32(packed), packed))
+    if write:
+        store.put(f"{account}/archive/{day}.json.z", b"%08x\n%s" % (zlib.crc32(packed), packed))
     # Only once the archive is durable does the day leave memory.
     for series in tracker._series.values():
         i = bisect.bisect_left(series.days, ordinal)
@@ -2232,6 +2243,26 @@ def _stored_config(
 CONFIG_KEYS: Final = ("starting_equity", "timezone", "calendar", "periods_per_year")
 
 
+def _same_setting(name: str, given: object, stored: object) -> bool:
+    """
+    Whether an option given to restore names the stored setting: by value for the numbers
+    (``periods_per_year=252`` is the 252.0 the constructor stored; ``"10000.00"`` the
+    starting equity 10000), by text for the names.
+    """
+    if str(given) == str(stored):
+        return True
+    try:
+        if name == "periods_per_year":
+            return not isinstance(given, bool) and float(given) == float(stored)  # type: ignore[arg-type]
+        if name == "starting_equity":
+            from perftrack._convert import to_decimal  # noqa: PLC0415
+
+            return to_decimal(name, given, error=InvalidInputError) == Decimal(str(stored))
+    except (TypeError, ValueError, ArithmeticError):
+        return False
+    return False
+
+
 def restore(
     cls: type[Tracker],
     store: ObjectStore,
@@ -2280,7 +2311,7 @@ def _restore(
         lock.release()  # nothing to read: the new tracker takes the lock itself
         return cls(store=store, account=account, **options)
     for name in CONFIG_KEYS:
-        if name in options and str(options[name]) != str(config[name]):
+        if name in options and not _same_setting(name, options[name], config[name]):
             msg = (
                 f"{name!r} of account {account!r} is {config[name]!r} in the store "
                 f"(got {options[name]!r})"
@@ -2342,6 +2373,10 @@ def _restore(
         problems=tuple(problems),
     )
     if lock is None:
+        # As the writer did after each of these events: the days behind the horizon leave
+        # memory (their archives are the writer's), or trades(), rolling windows and the
+        # equity curve would cover more than the writer's.
+        tracker._apply_retention("restore", {}, None, [])
         return _read_only(tracker)
     tracker._attach(store, next_seq=expected, new_account=False, lock=lock)
     try:

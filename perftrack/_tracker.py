@@ -723,7 +723,7 @@ class Tracker:
         old = sorted(o for o in self._days if o < horizon)
         if old:
             try:
-                _persist.archive_days(self, self._store, old)
+                _persist.archive_days(self, self._store, old, write=not self._read_only)
             except StoreError as e:
                 # As for snapshots: the event stands; the days archived so far stay archived
                 # (archive_days advances the horizon day by day) and the rest is retried.

@@ -1780,3 +1780,54 @@ class TestLazyRestore:
             lazy = pt.Tracker.restore(store, read_only=True)
             assert (key,) == lazy.restore_report.skipped_snapshots
             assert expected == fingerprint(lazy)
+
+
+# -- audit: restore options and read-only retention ---------------------------------------------
+
+
+def test_restore_accepts_the_options_the_account_was_started_with() -> None:
+    # The documented pattern: one Tracker.restore line serves the first start and every
+    # restart. periods_per_year=252 is stored as 252.0, and the restart must accept it.
+    store = MemoryStore()
+    options: dict[str, Any] = {
+        "starting_equity": "10000.00",
+        "timezone": "Asia/Kolkata",
+        "periods_per_year": 252,
+        "snapshot_interval": None,
+    }
+    first = pt.Tracker.restore(store, **options)
+    first.record_trade("X", "long", 1, "100", "101", T0, T0 + timedelta(minutes=5))
+    live = fingerprint(first)
+    first.close()
+    again = pt.Tracker.restore(store, **options)
+    assert fingerprint(again) == live
+    assert again.periods_per_year == 252.0
+    again.close()
+    with pytest.raises(errors.InvalidInputError, match="periods_per_year"):
+        pt.Tracker.restore(store, periods_per_year=365)
+    with pytest.raises(errors.InvalidInputError, match="starting_equity"):
+        pt.Tracker.restore(store, starting_equity="10001")
+
+
+def test_read_only_restore_applies_retention_to_the_journal_after_the_snapshot() -> None:
+    # The writer archives days as its clock moves; a read-only restore replaying the journal
+    # after the snapshot must leave the same days out of trades(), rolling windows and the
+    # equity curve, as the writer (and a writable restore) do.
+    store = MemoryStore()
+    options: dict[str, Any] = {"retention": timedelta(days=2), "snapshot_interval": None}
+    tracker = pt.Tracker(store=store, **options)
+    for day in range(3):
+        at = T0 + timedelta(days=day)
+        tracker.record_trade("X", "long", 1, "100", str(100 + day), at, at + timedelta(hours=1))
+    tracker.save_snapshot()
+    at = T0 + timedelta(days=6)  # moves the horizon past every earlier day
+    tracker.record_trade("X", "long", 1, "100", "99", at, at + timedelta(hours=1))
+    live = fingerprint(tracker)
+    tracker.close()
+    assert len(live[8]) == 1  # trades(): only the retained one
+    writable = pt.Tracker.restore(store, **options)
+    assert fingerprint(writable) == live
+    writable.close()
+    read_only = pt.Tracker.restore(store, read_only=True, **options)
+    assert [t.to_dict() for t in read_only.trades()] == live[8]
+    assert fingerprint(read_only) == live
