@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -187,7 +187,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--times-in",
         metavar="ZONE",
-        help="ideas: the zone of times written without a UTC offset (default: an error)",
+        help="ideas, mt5, tdameritrade: the zone of times written without a UTC offset "
+        "(default: ideas an error, mt5 UTC, tdameritrade America/New_York)",
     )
     p.add_argument(
         "--starting-equity", help="for a new account (default: from the file, else 10000)"
@@ -677,9 +678,9 @@ def _import_trades(args: argparse.Namespace) -> int:
     elif args.format == "freqtrade":
         result = importers.read_freqtrade(args.files[0])
     elif args.format == "mt5":
-        result = importers.read_mt5(args.files[0])
+        result = importers.read_mt5(args.files[0], timezone=_zone(args.times_in) or UTC)
     elif args.format == "tdameritrade":
-        result = importers.read_td_ameritrade(args.files[0])
+        result = importers.read_td_ameritrade(args.files[0], timezone=_zone(args.times_in))
     else:
         bad = [item for item in args.map if "=" not in item]
         if bad:
@@ -705,6 +706,15 @@ def _import_trades(args: argparse.Namespace) -> int:
         total = len(tracker.trades())
     print(f"{added} trades imported into {args.data} (account {args.account}); {total} in all")
     return EXIT_OK
+
+
+def _zone(name: str | None) -> Any:
+    """The zone --times-in names (None when not given)."""
+    if name is None:
+        return None
+    from perftrack._periods import _resolve_zone  # noqa: PLC0415
+
+    return _resolve_zone(name)
 
 
 def _import_ideas(args: argparse.Namespace) -> int:

@@ -237,7 +237,7 @@ class TestMetaTrader5Charges:
         book.save(path)
         trades = loaded(importers.read_mt5(path)).trades()
         assert [Decimal("10.75"), Decimal("7.75")] == [t.net_pnl for t in trades]
-        assert [Decimal(0), Decimal("2.25")] == [t.fees for t in trades]
+        assert [Decimal("1.5"), Decimal("2.25")] == [t.fees for t in trades]  # each charge
         assert [Decimal("1.08")] * 2 == [t.target_price for t in trades]
 
 
@@ -570,3 +570,171 @@ class TestIdeas:
         first = tracker.ideas.list()
         assert 0 == importers.load_ideas(tracker, importers.read_ideas(path))
         assert first == tracker.ideas.list()
+
+
+# -- review: defects found by comparing with the tools' own files ---------------------------
+
+
+@needs_data
+class TestReviewMetaTrader5:
+    """MetaTrader5.xlsx, checked against what the file itself says."""
+
+    def test_r_multiple_of_a_stopped_out_trade(self):
+        """
+        GOLD_ 275918919 was closed by its stop (Deals comment "[sl 1649.55]") at 1649.63: a
+        short from 1649.16 risking 0.39 per unit that lost 0.47 per unit, R = -1.205 in any
+        unit. Volume is in lots and Profit in USD (contract size 100), so |entry - stop| x
+        lots is not the risk in money: perftrack gave R = -120.5 (and 29378.5 for EURAUD,
+        avg_r_multiple 14629). A risk that cannot be had in money must be None, not wrong.
+        """
+        trades = {
+            t.trade_id: t
+            for t in loaded(importers.read_mt5(EXTERNAL / "MetaTrader5.xlsx")).trades()
+        }
+        gold = trades["mt5-275918919"]
+        expected = -(1649.63 - 1649.16) / (1649.55 - 1649.16)
+        assert gold.r_multiple is None or abs(gold.r_multiple - expected) < 0.01
+        for t in trades.values():
+            assert t.r_multiple is None or abs(t.r_multiple) < 10, t.trade_id
+
+    def test_the_command_takes_the_server_time_zone(self, tmp_path, capfd):
+        """MT5 writes broker-server time; the library has timezone=, the command had no way
+        to say it (--times-in was silently ignored for mt5)."""
+        from perftrack.cli import main
+
+        data = str(tmp_path / "store")
+        path = str(EXTERNAL / "MetaTrader5.xlsx")
+        assert 0 == main(["import", "mt5", path, "--data", data, "--times-in", "Europe/Athens"])
+        capfd.readouterr()
+        assert 0 == main(["export", "trades", "--data", data, "--format", "json"])
+        trades = json.loads(capfd.readouterr().out)
+        gold = next(t for t in trades if t["trade_id"] == "mt5-275918919")
+        # 2022.10.28 13:00:27 in Athens (EEST, UTC+3) is 10:00:27 UTC.
+        assert datetime(2022, 10, 28, 10, 0, 27, tzinfo=UTC) == datetime.fromisoformat(
+            gold["entry_time"]
+        )
+
+
+class TestReviewMetaTrader5Fees:
+    def test_a_swap_credit_does_not_hide_the_commission(self, tmp_path):
+        """Commission -1.5 and a swap credit +2.25: the trade paid 1.5 in fees (its net is
+        Profit + 0.75 either way); netting them reported fees 0."""
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.append(["Positions"])
+        sheet.append(["Time", "Position", "Symbol", "Type", "Volume", "Price", "S / L", "T / P"])
+        sheet.append(
+            [
+                "2024.05.06 10:00:00",
+                1,
+                "EURUSD",
+                "buy",
+                "0.1",
+                1.075,
+                None,
+                None,
+                "2024.05.06 11:00:00",
+                1.076,
+                -1.5,
+                2.25,
+                10,
+            ]
+        )
+        path = tmp_path / "mt5.xlsx"
+        book.save(path)
+        (trade,) = loaded(importers.read_mt5(path)).trades()
+        assert (Decimal("10.75"), Decimal("1.5")) == (trade.net_pnl, trade.fees)
+
+
+@needs_data
+class TestReviewTDAmeritrade:
+    """TD_Ameritrade.csv, checked against what the statement itself says."""
+
+    def test_starting_equity_is_the_statements_opening_balance(self):
+        """The first execution's BALANCE (26,649.04) less its AMOUNT (965) and fee (-0.03) is
+        the opening balance 25,684.07; without it the command used 10000."""
+        result = importers.read_td_ameritrade(EXTERNAL / "TD_Ameritrade.csv")
+        assert Decimal("25684.07") == result.starting_equity
+
+    def test_times_are_the_brokers_eastern_time(self):
+        """TD Ameritrade statements are in US Eastern time; 10:04:09 on 11/12/2022 (EST) is
+        15:04:09 UTC, not 10:04:09 UTC."""
+        result = importers.read_td_ameritrade(EXTERNAL / "TD_Ameritrade.csv")
+        assert datetime(2022, 11, 12, 15, 4, 9, tzinfo=UTC) == result.fills[0].time
+
+
+class TestReviewSkippedRows:
+    """Cash movements the readers do not import must not vanish without a word."""
+
+    def test_td_cash_rows_other_than_executions_are_reported(self, tmp_path):
+        path = tmp_path / "td.csv"
+        path.write_text(
+            "Cash Balance,,,,,,,,\n"
+            "DATE,TIME,TYPE,REF #,DESCRIPTION,Misc Fees,Commissions & Fees,AMOUNT,BALANCE\n"
+            '11/14/2022,09:31:00,TRD,1,BOT +10 X @10,,-1.00,-100.00,"1,899.00"\n'
+            '11/15/2022,00:00:00,DOI,2,ORDINARY DIVIDEND~X,,,5.00,"1,904.00"\n'
+            '11/16/2022,00:00:00,WIN,3,FEE,,,-2.50,"1,901.50"\n'
+            '11/17/2022,09:31:00,TRD,4,SOLD -10 X @11,,-1.00,110.00,"2,010.50"\n'
+        )
+        result = importers.read_td_ameritrade(path)
+        assert Decimal("2000.00") == result.starting_equity
+        assert 2 == len(result.fills)
+        assert any("DOI" in w and "5.00" in w for w in result.warnings)
+        assert any("WIN" in w and "-2.50" in w for w in result.warnings)
+
+    def test_mt5_balance_deals_after_the_first_deposit_are_reported(self, tmp_path):
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        sheet = book.active
+        sheet.append(["Deals"])
+        sheet.append(
+            [
+                "Time",
+                "Deal",
+                "Symbol",
+                "Type",
+                "Direction",
+                "Volume",
+                "Price",
+                "Order",
+                "Commission",
+                "Fee",
+                "Swap",
+                "Profit",
+                "Balance",
+                "Comment",
+            ]
+        )
+        for time, deal, profit, balance, comment in (
+            ("2024.05.06 09:00:00", 1, 3000, 3000, "Deposit"),
+            ("2024.05.07 09:00:00", 2, -500, 2500, "Withdrawal"),
+        ):
+            balance_row = [time, deal, None, "balance", None, None, None, None, 0, 0, 0]
+            sheet.append([*balance_row, profit, balance, comment])
+        sheet.append(
+            [
+                "2024.05.07 10:00:00",
+                3,
+                "EURUSD",
+                "buy",
+                "out",
+                "0.1",
+                1.07,
+                9,
+                0,
+                -0.4,
+                0,
+                5,
+                2504.6,
+                None,
+            ]
+        )
+        path = tmp_path / "mt5.xlsx"
+        book.save(path)
+        result = importers.read_mt5(path)
+        assert Decimal(3000) == result.starting_equity
+        assert any("-500" in w for w in result.warnings)  # a withdrawal, not imported
+        assert any("Fee" in w and "-0.4" in w for w in result.warnings)  # not in Positions

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from perftrack._model import RECORD_TRADE_ARGS
+from perftrack._periods import _resolve_zone
 from perftrack._persist import _collector_paused
 from perftrack.errors import InvalidInputError
 from perftrack.importers._base import Fill, ImportResult
@@ -356,6 +357,7 @@ def read_mt5(path: str | Path, *, timezone: Any = UTC) -> ImportResult:
     trades: list[dict[str, Any]] = []
     starting = None
     reported: dict[str, Any] = {}
+    warnings: list[str] = []
 
     def when(text: str) -> datetime:
         return datetime.strptime(text, "%Y.%m.%d %H:%M:%S").replace(tzinfo=timezone)
@@ -373,7 +375,7 @@ def read_mt5(path: str | Path, *, timezone: Any = UTC) -> ImportResult:
                 kind,
                 volume,
                 price,
-                stop,
+                _stop_loss,
                 target,
                 t_close,
                 close,
@@ -383,11 +385,9 @@ def read_mt5(path: str | Path, *, timezone: Any = UTC) -> ImportResult:
             ) = row[:13]
             side = "short" if str(kind).lower() == "sell" else "long"
             entry = Decimal(str(price))
-            stop_price = Decimal(str(stop)) if stop not in (None, "") else None
-            if stop_price is not None and (
-                stop_price <= entry if side == "short" else stop_price >= entry
-            ):
-                stop_price = None
+            # S / L is not carried as the stop: Volume is in lots and Profit in the account
+            # currency (contract sizes and conversion differ by symbol), so |entry - stop| x
+            # lots is no risk in money and R multiples would be off by the contract size.
             target_price = Decimal(str(target)) if target not in (None, "") else None
             if target_price is not None and (
                 target_price >= entry if side == "short" else target_price <= entry
@@ -395,8 +395,10 @@ def read_mt5(path: str | Path, *, timezone: Any = UTC) -> ImportResult:
                 target_price = None
             # Commission and swap are signed cash flows beside Profit (a swap can be a
             # credit); the trade's net is all three, its fees the costs among them.
-            charges = Decimal(str(commission or 0)) + Decimal(str(swap or 0))
-            fees = max(-charges, Decimal(0))
+            commission_, swap_ = Decimal(str(commission or 0)), Decimal(str(swap or 0))
+            charges = commission_ + swap_
+            # Each charge is a fee on its own: a swap credit does not hide the commission.
+            fees = -(min(commission_, Decimal(0)) + min(swap_, Decimal(0)))
             trades.append(
                 {
                     "trade_id": f"mt5-{ticket}",
@@ -409,38 +411,69 @@ def read_mt5(path: str | Path, *, timezone: Any = UTC) -> ImportResult:
                     "exit_time": when(t_close),
                     "fees": fees,
                     "strategy": "mt5",
-                    "stop_price": stop_price,
                     "target_price": target_price,
                     "net_pnl": Decimal(str(profit)) + charges,
                 }
             )
         elif section == "Deals" and len(row) > 11 and row[3] == "balance" and starting is None:
             starting = Decimal(str(row[11]))  # the Profit column of the first deposit
+        elif (
+            section == "Deals" and len(row) > 11 and isinstance(first, str) and first[:2].isdigit()
+        ):
+            # Not imported: further deposits and withdrawals, credits, charges, corrections
+            # (anything but buy and sell), and deal fees, which the Positions table lacks.
+            if str(row[3]).lower() not in ("buy", "sell"):
+                warnings.append(
+                    f"{path}: deal {row[1]} at {first} ({row[3]}, {row[11]}, {row[13] or ''})"
+                    " is not imported"
+                )
+            elif row[9] not in (None, "", 0):
+                warnings.append(
+                    f"{path}: deal {row[1]} at {first} has a Fee of {row[9]}, which the"
+                    " Positions table leaves out: not imported"
+                )
         elif section == "Results":
             cells = [c for c in row if c is not None]
             for label, value in zip(cells[::2], cells[1::2], strict=False):
                 reported[str(label).rstrip(":")] = value
-    return ImportResult(trades=tuple(trades), starting_equity=starting, reported=reported)
+    return ImportResult(
+        trades=tuple(trades), starting_equity=starting, reported=reported, warnings=tuple(warnings)
+    )
 
 
 _TD_TRADE = re.compile(r"(SOLD|BOT) ([+-]?[\d,]+) (\S+) @([\d.]+)")
 
 
-def read_td_ameritrade(path: str | Path) -> ImportResult:
+def read_td_ameritrade(path: str | Path, *, timezone: Any = None) -> ImportResult:
     """
     A TD Ameritrade account statement (CSV): the executions of its "Cash Balance" section,
-    with their fees, as fills to group into round trips.
+    with their fees, as fills to group into round trips. The statement's opening balance
+    (the first cash row's BALANCE less its AMOUNT and fees) is the starting equity; cash rows
+    that are no execution (dividends, interest, journal entries) are named in warnings. Its
+    times are US Eastern without an offset; ``timezone`` says otherwise (default
+    America/New_York).
     """
+    zone = _resolve_zone("America/New_York") if timezone is None else timezone
     text = Path(path).read_text(encoding="utf-8-sig")
     fills: list[Fill] = []
     section = None
+    opening: Decimal | None = None
+    warnings: list[str] = []
     for row in csv.reader(io.StringIO(text)):
         if not row or not any(row):
             continue
         if len([c for c in row if c]) == 1 and not row[0].startswith(("DATE", ",")):
             section = row[0].strip()
             continue
-        if section != "Cash Balance" or len(row) < 8 or row[2] != "TRD":
+        if section != "Cash Balance" or len(row) < 9 or row[2] in ("", "TYPE"):
+            continue
+        fee = sum((-_money(c) for c in row[5:7] if c.strip()), Decimal(0))
+        if opening is None and row[7].strip() and row[8].strip():
+            opening = _money(row[8]) - _money(row[7]) + fee  # the balance before this row
+        if row[2] != "TRD":
+            warnings.append(
+                f"{path}: {row[0]} {row[2]} {row[4]!r} ({row[7]}) is no execution: not imported"
+            )
             continue
         match = _TD_TRADE.search(row[4])
         if match is None:
@@ -448,8 +481,7 @@ def read_td_ameritrade(path: str | Path) -> ImportResult:
         verb, qty, symbol, price = match.groups()
         quantity = Decimal(qty.replace(",", ""))
         quantity = abs(quantity) if verb == "BOT" else -abs(quantity)
-        fee = sum((-_money(c) for c in row[5:7] if c.strip()), Decimal(0))
-        time = datetime.strptime(f"{row[0]} {row[1]}", "%m/%d/%Y %H:%M:%S").replace(tzinfo=UTC)
+        time = datetime.strptime(f"{row[0]} {row[1]}", "%m/%d/%Y %H:%M:%S").replace(tzinfo=zone)
         fills.append(
             Fill(
                 time=time,
@@ -460,7 +492,7 @@ def read_td_ameritrade(path: str | Path) -> ImportResult:
                 fill_id=f"{row[3]}-{len(fills)}",
             )
         )
-    return ImportResult(fills=tuple(fills))
+    return ImportResult(fills=tuple(fills), starting_equity=opening, warnings=tuple(warnings))
 
 
 def _money(text: str) -> Decimal:
