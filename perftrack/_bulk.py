@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from perftrack import _persist, signals
 from perftrack._convert import (
+    EARLIEST,
+    LATEST,
     generated_number,
     to_decimal,
     to_name,
@@ -41,7 +43,7 @@ from perftrack._convert import (
     to_time,
 )
 from perftrack._model import RECORD_TRADE_ARGS
-from perftrack.errors import DuplicateTradeError, InvalidInputError
+from perftrack.errors import DuplicateTradeError, InvalidInputError, InvalidTradeError
 
 if TYPE_CHECKING:
     from perftrack._model import Trade
@@ -78,6 +80,7 @@ def record_trades(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> int:
         InvalidTradeError, DuplicateTradeError: As the first failing ``record_trade`` call
             would; on the bulk path nothing of the batch is recorded then.
     """
+    _check_row_fields(rows)
     with tracker._lock:
         # Decided under the lock: a close() or a new observer cannot slip in between.
         shapes = _bulk_shapes(tracker, rows)
@@ -109,6 +112,7 @@ def import_into_store(
             ``flush``, ``close`` (which raises while it cannot), snapshot cadence or the same
             import again; until then a restore would not have the import.
     """
+    _check_row_fields(rows)
     journal = tracker._journal
     with tracker._lock:
         # Decided under the lock: a close() or a new observer cannot slip in between.
@@ -168,6 +172,34 @@ def _money() -> Any:
     from perftrack._tracker import MONEY_CONTEXT  # noqa: PLC0415 (cycle: the tracker imports us)
 
     return MONEY_CONTEXT
+
+
+def _check_row_fields(rows: Sequence[Mapping[str, Any]]) -> None:
+    """
+    Raise InvalidTradeError, naming the row, unless every row is a mapping of record_trade's
+    arguments with the required ones: checked before any row is recorded, since the
+    one-by-one path recorded the rows before a malformed one and then raised TypeError.
+    """
+    # The usual batch: dicts of a few shapes, each checked once (a million rows' loop in
+    # Python cost half a second); otherwise row by row, to name the first bad one.
+    if set(map(type, rows)) <= {dict} and all(
+        _REQUIRED <= set(shape) <= _ARGS for shape in set(map(tuple, rows))
+    ):
+        return
+    for i, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            msg = f"'trades[{i}]' must be a mapping of record_trade arguments (got {row!r})"
+            raise InvalidTradeError(msg)
+        fields = set(row)
+        if _REQUIRED <= fields <= _ARGS:
+            continue
+        unknown = sorted(map(repr, fields - _ARGS))
+        if unknown:
+            msg = f"'trades[{i}]' has an unknown field {unknown[0]} (got {dict(row)!r})"
+        else:
+            missing = sorted(_REQUIRED - fields)[0]
+            msg = f"'trades[{i}]' has no {missing!r} (got {dict(row)!r})"
+        raise InvalidTradeError(msg)
 
 
 def _one_by_one(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -291,7 +323,7 @@ def _validated(
             except ValueError:
                 pass
             else:
-                if when.tzinfo is not None:
+                if when.tzinfo is not None and EARLIEST <= when < LATEST:
                     return when  # fromisoformat gives fixed offsets: always aware
         return to_time(field, value)
 
@@ -400,6 +432,8 @@ def _validated_columns(
         return None
     if not all(map(operator.le, t_ins, t_outs)) or any(column("idea_id")):
         return None
+    if t_ins and (min(t_ins) < EARLIEST or max(t_outs) >= LATEST):
+        return None  # out of range: the row-by-row path names the first bad row
     signs = [1 if side == "long" else -1 for side in sides]
     try:
         if stops[0] is not None or len(set(map(_is_none, stops))) > 1:

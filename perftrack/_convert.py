@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Final
+from typing import Final, cast
 
 from perftrack._model import Realization
 from perftrack.errors import InvalidInputError, InvalidTradeError
 
 __all__ = [
+    "EARLIEST",
+    "LATEST",
     "SIDES",
     "fixed_offset",
+    "check_time_range",
     "generated_number",
     "round_trip_fields",
     "to_date_or_time",
@@ -132,6 +135,26 @@ def to_optional_decimal(
     return to_decimal(field, value, minimum=minimum, error=error)
 
 
+#: Times are refused before 1900 and from 2200 on (UTC): the session day, week and month of
+#: a time near datetime's limits (9999-12-31, or year 1 east of UTC) cannot be computed,
+#: which raised OverflowError or ValueError after an event had half-changed the tracker, and
+#: a trade in year 1 made every daily query walk 740,000 days.
+EARLIEST: Final = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def check_time_range(
+    field: str, when: datetime, value: object, error: type[InvalidInputError]
+) -> datetime:
+    """
+    ``when`` (aware) if it lies in [EARLIEST, LATEST), else ``error`` naming ``field``.
+    """
+    if not EARLIEST <= when < LATEST:
+        why = "must be from 1900-01-01 to before 2200-01-01 (UTC)"
+        raise _bad(error, field, why, value)
+    return when
+
+
 #: One fixed-offset zone per offset seen (a few per zone: standard and daylight time).
 _FIXED_OFFSETS: dict[timedelta, timezone] = {}
 
@@ -163,15 +186,20 @@ def to_time(
     if zone is None:
         raise _bad(error, field, "must be timezone-aware", value)
     if type(zone) is timezone:
-        return when
-    offset = zone.utcoffset(when)
+        return check_time_range(field, when, value, error)
+    try:
+        offset = zone.utcoffset(when)
+    except Exception:  # a tzinfo of the caller's that fails: its time is not usable
+        raise _bad(error, field, "must have a working tzinfo", value) from None
     if offset is None:
         raise _bad(error, field, "must be timezone-aware", value)
+    if not isinstance(offset, timedelta) or abs(offset) >= timedelta(days=1):
+        raise _bad(error, field, "must have a UTC offset under 24 hours", value)
     # Two datetimes with the same zone (a ZoneInfo, a dateutil tz) subtract and compare as
     # wall-clock times: a trade held over a DST change would last an hour more or less, and
     # the repeated hour at its end would sort out of order. The same instant with its own
     # fixed offset prints the same (isoformat) and is exact in every comparison.
-    return _with_offset(when, offset)
+    return check_time_range(field, _with_offset(when, offset), value, error)
 
 
 def fixed_offset(when: datetime) -> datetime:
@@ -202,13 +230,22 @@ def to_date_or_time(field: str, value: object) -> date | datetime:
     if isinstance(value, datetime):
         return to_time(field, value, error=InvalidInputError)
     if isinstance(value, date):
-        return value
+        return _check_date_range(field, value, value)
     if isinstance(value, str) and len(value.strip()) == 10:
         try:
-            return date.fromisoformat(value.strip())
+            day = date.fromisoformat(value.strip())
         except ValueError:
             raise _bad(InvalidInputError, field, "must be a date or time", value) from None
+        return _check_date_range(field, day, value)
     return to_time(field, value, error=InvalidInputError)
+
+
+def _check_date_range(field: str, day: date, value: object) -> date:
+    # The dates of the time range (a bound's week or month must still be computable).
+    if not EARLIEST.date() <= day < LATEST.date():
+        why = "must be from 1900-01-01 to before 2200-01-01"
+        raise _bad(InvalidInputError, field, why, value)
+    return day
 
 
 def to_side(value: object, *, error: type[InvalidInputError] = InvalidTradeError) -> str:
@@ -283,7 +320,11 @@ def to_tags(
     if isinstance(value, str):
         items: tuple[object, ...] = (value,)
     elif isinstance(value, (tuple, list, set, frozenset)):
-        items = tuple(sorted(value)) if isinstance(value, (set, frozenset)) else tuple(value)
+        items = tuple(value)
+        # A set is sorted for a stable order, once its items are known to be strings: sorting
+        # one that holds a non-string raised TypeError instead of naming it (below).
+        if isinstance(value, (set, frozenset)) and all(isinstance(i, str) for i in items):
+            items = tuple(sorted(cast("tuple[str, ...]", items)))
     else:
         raise _bad(error, "tags", "must be a string or a sequence of strings", value)
     for item in items:
@@ -416,11 +457,19 @@ def round_trip_fields(
     exit_ = numbers.get(exit_price) if kind is str or kind is int else None
     if exit_ is None or exit_ <= _ZERO:
         exit_ = to_decimal("exit_price", exit_price)
-    if type(entry_time) is datetime and type(entry_time.tzinfo) is timezone:
+    if (
+        type(entry_time) is datetime
+        and type(entry_time.tzinfo) is timezone
+        and EARLIEST <= entry_time < LATEST
+    ):
         t_in = entry_time
     else:
         t_in = to_time("entry_time", entry_time)
-    if type(exit_time) is datetime and type(exit_time.tzinfo) is timezone:
+    if (
+        type(exit_time) is datetime
+        and type(exit_time.tzinfo) is timezone
+        and EARLIEST <= exit_time < LATEST
+    ):
         t_out = exit_time
     else:
         t_out = to_time("exit_time", exit_time)

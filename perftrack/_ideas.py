@@ -21,6 +21,8 @@ import attrs
 
 from perftrack import signals
 from perftrack._convert import (
+    EARLIEST,
+    LATEST,
     generated_number,
     to_decimal,
     to_name,
@@ -808,7 +810,16 @@ class Ideas:
                 msg = f"'expires_after' must be a timedelta (got {expires_after!r})"
                 raise InvalidIdeaError(msg)
             lifetime = expires_after
-            expires = created + lifetime
+            try:
+                expires = created + lifetime
+            except OverflowError:
+                expires = LATEST  # out of range: refused just below, naming expires_after
+        if lifetime > _NO_TIME and not EARLIEST <= expires < LATEST:
+            msg = (
+                f"'expires_after' must end before {LATEST.isoformat()} "
+                f"(got {lifetime!r} from {created.isoformat()})"
+            )
+            raise InvalidIdeaError(msg)
         if lifetime <= _NO_TIME:
             msg = f"'expires_after' must be > 0 (got {lifetime!r})"
             raise InvalidIdeaError(msg)

@@ -30,6 +30,7 @@ import contextlib
 import gc
 import itertools
 import json
+import math
 import operator
 import os
 import re
@@ -2177,12 +2178,7 @@ class Options:
 
     @classmethod
     def checked(cls, **values: Any) -> Options:
-        account = values["account"]
-        try:
-            validate_key(account)
-        except StoreError:
-            msg = f"'account' must be a plain name usable as a store key (got {account!r})"
-            raise InvalidInputError(msg) from None
+        check_account(values["account"])
         if values["durability"] not in DURABILITIES:
             msg = f"'durability' must be one of {DURABILITIES} (got {values['durability']!r})"
             raise InvalidInputError(msg)
@@ -2195,10 +2191,25 @@ class Options:
             value = values[name]
             if value is None and name == "snapshot_interval":
                 continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 < value < math.inf  # (NaN fails both: a timer that never fires)
+            ):
                 msg = f"{name!r} must be a positive number (got {value!r})"
                 raise InvalidInputError(msg)
         return cls(**values)
+
+
+def check_account(account: object) -> None:
+    """
+    Raise InvalidInputError unless ``account`` can name an account's keys in a store.
+    """
+    try:
+        validate_key(account)
+    except StoreError:
+        msg = f"'account' must be a plain name usable as a store key (got {account!r})"
+        raise InvalidInputError(msg) from None
 
 
 def account_has_data(store: ObjectStore, account: str) -> bool:

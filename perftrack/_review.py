@@ -535,6 +535,8 @@ def _idea_rows(ideas: Sequence[Any], zone: Any) -> list[str]:
 
 
 def _markdown(report: WeeklyReport) -> str:
+    from perftrack.reports._text import cents  # noqa: PLC0415 (as the tables above)
+
     s = report.summary
     zone = report.start.tzinfo
     lines = [
@@ -578,7 +580,7 @@ def _markdown(report: WeeklyReport) -> str:
         win = "-" if t.win_rate is None else f"{t.win_rate:.1%}"
         lines += [
             f"{t.trades} trades, {t.wins} won, {t.losses} lost; win rate {win}, "
-            f"net P&L {t.net_pnl.quantize(Decimal('0.01')):,}.",
+            f"net P&L {cents(t.net_pnl):,}.",
             "",
         ]
     lines += ["## Still pending", "", *_idea_rows(report.pending, zone)]

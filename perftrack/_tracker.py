@@ -12,7 +12,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
-from decimal import Context, Decimal, localcontext
+from decimal import Context, Decimal, Inexact, localcontext
 from functools import partial
 from time import monotonic
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -76,6 +76,9 @@ MONEY_CONTEXT: Final = Context(prec=50)
 #: Averages (avg_win, expectancy, average prices) are quotients, inexact by nature: they are
 #: given to Python's familiar 28 significant digits rather than 50.
 AVERAGE_CONTEXT: Final = Context(prec=28)
+#: The context a position's quantity moves in: a scale-in or exit whose quantity the 50
+#: digits cannot hold beside the open one ("2" less "1e-60") is refused, not rounded away.
+_EXACT_QUANTITY: Final = Context(prec=50, traps=[Inexact])
 DIMENSIONS: Final = ("strategy", "symbol", "side", "tag")
 #: How many recent closed trades each dimension value keeps for rolling windows without a scan.
 ROLLING_CAPACITY: Final = 512
@@ -448,6 +451,8 @@ class Tracker:
         if (
             isinstance(periods_per_year, bool)
             or not isinstance(periods_per_year, (int, float))
+            # (an int beyond a float's range: math.isfinite raised OverflowError)
+            or (isinstance(periods_per_year, int) and periods_per_year.bit_length() > 1000)
             or not math.isfinite(periods_per_year)
             or periods_per_year <= 0
         ):
@@ -548,6 +553,7 @@ class Tracker:
         # other, so it sees each event's effect on the ideas.
         self._reviewer = None if schedule is None else WeeklyReviewer(self, schedule)
         if store is not None:
+            _check_store("store", store)
             if _persist.account_has_data(store, account):
                 msg = (
                     f"'store' already holds account {account!r}; "
@@ -628,6 +634,11 @@ class Tracker:
             InvalidInputError: For options that contradict the stored configuration.
             StoreError: When the store fails.
         """
+        _check_store("store", store)
+        if not isinstance(read_only, bool):
+            msg = f"'read_only' must be a bool (got {read_only!r})"
+            raise InvalidInputError(msg)
+        _persist.check_account(account)  # named before any key is built from it
         return _persist.restore(cls, store, account, options, read_only=read_only)
 
     def _attach(
@@ -863,6 +874,7 @@ class Tracker:
             if self._store is None:
                 msg = "'store' is needed to copy an account (the tracker was made without one)"
                 raise InvalidInputError(msg)
+            _check_store("other", other)
             if self._journal is not None:
                 self._journal.flush()
             return _persist.copy_account(self._store, other, self._persistence.account)
@@ -1152,6 +1164,8 @@ class Tracker:
                 return self._view_or_closed(tid)
             pos = self._open_position(tid)
             _check_not_before(when, pos)
+            _check_exact_quantity(pos.qty, qty)
+            _check_exact_quantity(pos.entry_qty, qty)
             self._check_retained(when, "time")
             # The arguments as the journal replays them; no observer reads them here (the
             # Trade says everything), so only a sink makes them worth building.
@@ -1234,6 +1248,8 @@ class Tracker:
             if out > pos.qty:
                 msg = f"'quantity' must not exceed the open quantity {pos.qty} (got {qty!r})"
                 raise InvalidTradeError(msg)
+            _check_exact_quantity(pos.qty, -out)
+            _check_exact_quantity(pos.exit_qty, out)
             self._check_retained(when, "time")
             # The arguments as the journal replays them; no observer reads them here (the
             # Trade says everything), so only a sink makes them worth building.
@@ -2803,6 +2819,27 @@ def _refuse_read_only(kind: str, event: dict[str, Any]) -> None:
 def _refuse_after_close(kind: str, event: dict[str, Any]) -> None:
     msg = f"the tracker is closed; it accepts no more events (got {kind})"
     raise InvalidInputError(msg)
+
+
+def _check_store(field: str, store: object) -> None:
+    if not all(callable(getattr(store, m, None)) for m in ("put", "get", "list", "delete")):
+        msg = f"{field!r} must be an ObjectStore (put, get, list, delete) (got {store!r})"
+        raise InvalidInputError(msg)
+
+
+def _check_exact_quantity(held: Decimal, move: Decimal) -> None:
+    """
+    Refuse a scale-in or exit whose quantity would round when ``held`` moves by ``move``:
+    the open and exited quantities must add up exactly to what was entered.
+    """
+    try:
+        _EXACT_QUANTITY.add(held, move)
+    except Inexact:
+        msg = (
+            f"'quantity' must be booked exactly beside the trade's quantity {held}, "
+            f"within {MONEY_CONTEXT.prec} significant digits (got {abs(move)})"
+        )
+        raise InvalidTradeError(msg) from None
 
 
 def _check_not_before(when: datetime, pos: _Position) -> None:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from perftrack import signals
-from perftrack._convert import to_decimal
+from perftrack._convert import to_decimal, to_name
 from perftrack._log import log
 from perftrack._model import Trade, json_safe
 from perftrack._periods import Calendar
@@ -69,6 +69,44 @@ class Breach:
     severity: str = "warning"
     window: int | None = None
     context: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+def _check_breach(breach: object) -> None:
+    """
+    Raise TypeError unless ``breach`` is a Breach an alert can be made of: the event that ran
+    the rule is applied and journaled already, so a malformed one must fail as its rule does
+    (logged, ignored), not later in the alert's construction or its journal line.
+    """
+    if not isinstance(breach, Breach):
+        msg = f"a custom rule must return Breach objects (got {breach!r})"
+        raise TypeError(msg)
+    problems = []
+    for name in ("key", "metric", "severity"):
+        value = getattr(breach, name)
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{name}={value!r}")
+    for name in ("actual", "target"):
+        value = getattr(breach, name)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, Decimal))
+            or not math.isfinite(value)
+        ):
+            problems.append(f"{name}={value!r}")
+    if breach.window is not None and (
+        isinstance(breach.window, bool) or not isinstance(breach.window, int)
+    ):
+        problems.append(f"window={breach.window!r}")
+    if not isinstance(breach.context, Mapping):
+        problems.append(f"context={breach.context!r}")
+    else:
+        try:
+            json.dumps(json_safe(dict(breach.context)), allow_nan=False)
+        except (TypeError, ValueError):
+            problems.append(f"context={breach.context!r} (not JSON values)")
+    if problems:
+        msg = f"a custom rule returned a malformed Breach ({', '.join(problems)})"
+        raise TypeError(msg)
 
 
 @attrs.frozen
@@ -141,14 +179,22 @@ def _fraction(name: str, value: object, *, above_one: bool = False) -> float | N
         raise ConfigError(msg)
     try:
         number = float(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         msg = f"{name!r} must be a number (got {value!r})"
         raise ConfigError(msg) from None
-    if math.isnan(number) or not (number >= 0 and (above_one or number <= 1)):
-        where = ">= 0" if above_one else "between 0 and 1"
+    # Finite: an infinite (or 1e999999) minimum ratio is a rule that always fires.
+    if not math.isfinite(number) or not (number >= 0 and (above_one or number <= 1)):
+        where = "finite and >= 0" if above_one else "between 0 and 1"
         msg = f"{name!r} must be {where} (got {value!r})"
         raise ConfigError(msg)
     return number
+
+
+def _rules_tuple(value: object) -> tuple[Any, ...]:
+    if callable(value) or isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        msg = f"'custom' must be a sequence of callables (got {value!r})"
+        raise ConfigError(msg)
+    return tuple(value)
 
 
 def _money(name: str, value: object) -> Decimal | None:
@@ -253,7 +299,7 @@ class Targets:
             ),
             "min_sample": _streak("min_sample", self.min_sample),
             "hysteresis": _fraction("hysteresis", self.hysteresis) or 0.0,
-            "custom": tuple(self.custom),
+            "custom": _rules_tuple(self.custom),
         }
         for name, value in fixed.items():
             object.__setattr__(self, name, value)
@@ -271,6 +317,9 @@ class Targets:
         # were built in code without a scope (they would otherwise watch every trade, under
         # the same rule keys as the top-level targets).
         scoped: dict[str, Targets] = {}
+        if not isinstance(self.per_strategy, Mapping):
+            msg = f"'per_strategy' must map strategies to Targets (got {self.per_strategy!r})"
+            raise ConfigError(msg)
         for name, given in self.per_strategy.items():
             if not isinstance(given, Targets):
                 msg = f"'per_strategy' values must be Targets (got {name!r}: {given!r})"
@@ -288,6 +337,9 @@ class Targets:
 
     @scope.validator
     def _check_scope(self, _attribute: object, value: dict[str, str]) -> None:
+        if not isinstance(value, Mapping):
+            msg = f"'scope' must be a mapping such as {{'strategy': 'a'}} (got {value!r})"
+            raise ConfigError(msg)
         for key, name in value.items():
             if key not in _SCOPES or not isinstance(name, str) or not name:
                 msg = f"'scope' keys are {_SCOPES} with a name (got {key!r}: {name!r})"
@@ -317,8 +369,8 @@ class Targets:
             ConfigError: For an unreadable file, an unknown key (named) or an invalid value.
         """
         try:
-            doc = tomllib.loads(Path(path).read_text())
-        except (OSError, tomllib.TOMLDecodeError) as e:
+            doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, TypeError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
             msg = f"'path' is not a readable TOML file ({path}): {e}"
             raise ConfigError(msg) from e
         unknown = set(doc) - {"targets", "review"}
@@ -923,6 +975,8 @@ class Alerts:
         if not isinstance(alert_id, str):
             msg = f"'alert_id' must be a string (got {alert_id!r})"
             raise InvalidInputError(msg)
+        if by is not None:
+            by = to_name("by", by, error=InvalidInputError)
         with tracker._lock:
             if not any(a.id == alert_id for a in self._history):
                 msg = f"'alert_id' names no alert (got {alert_id!r})"
@@ -1023,9 +1077,7 @@ class Alerts:
             try:
                 breaches = list(rule(self._view))
                 for breach in breaches:
-                    if not isinstance(breach, Breach):
-                        msg = f"a custom rule must return Breach objects (got {breach!r})"
-                        raise TypeError(msg)
+                    _check_breach(breach)
             except Exception:
                 # A broken rule must not fail the event (already applied and journaled) nor
                 # resolve its alerts: what it found last time stands until it works again.

@@ -755,3 +755,84 @@ class TestSharedWindows:
         (rule,) = self._rules(tracker).values()
         assert not rule.trades.sums
         self._check(tracker)
+
+
+# -- what a custom rule returns, acknowledge's 'by', ratio targets -------------------
+
+
+@pytest.mark.parametrize(
+    "breach",
+    [
+        pt.Breach("k", "m", 1, 2, context=5),  # type: ignore[arg-type]
+        pt.Breach("k", "m", 1, 2, context={"x": object()}),
+        pt.Breach("k", "m", object(), 2),  # type: ignore[arg-type]
+        pt.Breach("k", "m", float("nan"), 2),
+        pt.Breach(["k"], "m", 1, 2),  # type: ignore[arg-type]
+    ],
+    ids=["context-int", "context-object", "actual-object", "actual-nan", "key-list"],
+)
+@pytest.mark.parametrize("with_store", [False, True])
+def test_a_malformed_breach_fails_as_its_rule_not_the_event(
+    breach: pt.Breach, with_store: bool
+) -> None:
+    """
+    The event that ran the rule is booked and journaled already: a malformed Breach used to
+    raise TypeError out of record_trade (a bot retrying without a trade_id books it twice),
+    with the equity-changed and trade-closed signals lost and the event's bookings left for
+    the next event's rules.
+    """
+    store = MemoryStore() if with_store else None
+    tracker = pt.Tracker("10000", store=store, targets=pt.Targets(custom=(lambda view: [breach],)))
+    got: list[Any] = []
+
+    def on_closed(sender: Any, **kw: Any) -> None:
+        got.append(kw["trade"])
+
+    signals.trade_closed.connect(on_closed, sender=tracker)
+    trade = tracker.record_trade("X", "long", 1, "100", "110", T0, T0 + timedelta(hours=1))
+    assert got == [trade]
+    assert tracker._booked == []
+    assert tracker.alerts.history() == []
+    assert tracker.verify() == []
+    if store is not None:
+        tracker.close()
+        assert len(pt.Tracker.restore(store, read_only=True).trades()) == 1
+
+
+def test_acknowledge_checks_by() -> None:
+    tracker = pt.Tracker("10000", store=MemoryStore(), targets=pt.Targets(max_daily_loss="5"))
+    tracker.record_trade("X", "long", 1, "100", "90", T0, T0 + timedelta(hours=1))
+    (alert,) = tracker.alerts.active()
+    for bad in ["", "  ", 5, ["ops"], object()]:
+        with pytest.raises(errors.InvalidInputError, match="'by'"):
+            tracker.alerts.acknowledge(alert.id, by=bad)  # type: ignore[arg-type]
+        assert tracker.alerts.active()[0].acknowledged_by is None
+    assert tracker.alerts.acknowledge(alert.id, by=" ops ").acknowledged_by == "ops"
+
+
+@pytest.mark.parametrize("name", ["min_risk_reward", "min_profit_factor"])
+@pytest.mark.parametrize("value", [float("inf"), "inf", Decimal("1e999999"), 10**400])
+def test_ratio_targets_must_be_finite(name: str, value: object) -> None:
+    with pytest.raises(errors.ConfigError, match=name):
+        pt.Targets(**{name: value})
+
+
+def test_fraction_target_of_a_huge_int_is_a_config_error() -> None:
+    with pytest.raises(errors.ConfigError, match="min_win_rate"):
+        pt.Targets(min_win_rate=10**400)
+
+
+def test_from_toml_of_a_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "targets.toml"
+    path.write_bytes(b"[targets]\nmin_win_rate = 0.5 # \xff\n")
+    with pytest.raises(errors.ConfigError, match="'path'"):
+        pt.Targets.from_toml(path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("scope", 5), ("custom", 5), ("custom", print), ("per_strategy", 5)],
+)
+def test_targets_of_the_wrong_shape_are_config_errors(field: str, value: object) -> None:
+    with pytest.raises(errors.ConfigError, match=f"'{field}'"):
+        pt.Targets(**{field: value})

@@ -250,11 +250,15 @@ class TestBadRows:
         assert expected == in_bulk(fast, rows)
         assert before == fingerprint(fast)
 
-    def test_a_missing_field_goes_the_long_way(self):
+    def test_a_missing_field_is_refused_before_any_row(self):
+        # (It went the long way: row 0 was recorded, then record_trade raised TypeError.)
         rows = [row(i, random.Random(i)) for i in range(3)]
         del rows[1]["exit_price"]
-        with pytest.raises(TypeError):
-            _bulk.record_trades(pt.Tracker(), rows)
+        tracker = pt.Tracker()
+        before = fingerprint(tracker)
+        with pytest.raises(pt.errors.InvalidTradeError, match=r"'trades\[1\]' has no 'exit_price'"):
+            _bulk.record_trades(tracker, rows)
+        assert fingerprint(tracker) == before
 
 
 def store_rows(n: int = 60) -> list[dict[str, Any]]:

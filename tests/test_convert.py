@@ -240,3 +240,10 @@ class TestRoundTripFields:
         values[7] = "-1"  # fees
         with pytest.raises(InvalidTradeError, match="'quantity'"):
             round_trip_fields(*values)
+
+
+def test_a_set_of_tags_holding_a_non_string_is_an_invalid_trade() -> None:
+    # sorted() of {"a", 1} raised TypeError before the items were checked.
+    with pytest.raises(InvalidTradeError, match="'tags'"):
+        to_tags({"a", 1})
+    assert to_tags({"b", "a"}) == ("a", "b")

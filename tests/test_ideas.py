@@ -835,3 +835,13 @@ class TestSignals:
             for signal in (signals.idea_recorded, signals.idea_triggered):
                 signal.disconnect(on_signal)
         assert [] == got
+
+
+@pytest.mark.parametrize("lifetime", [timedelta(days=999_999_999), timedelta(days=365 * 300)])
+def test_an_expiry_beyond_the_time_range_is_an_invalid_idea(lifetime: timedelta) -> None:
+    tracker = pt.Tracker("10000")
+    with pytest.raises(errors.InvalidIdeaError, match="'expires_after'"):
+        tracker.record_idea(
+            "X", "long", 100, 90, 120, confidence=3, time=T0, expires_after=lifetime
+        )
+    assert len(tracker.ideas) == 0

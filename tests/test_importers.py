@@ -10,12 +10,14 @@ import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import perftrack as pt
 from perftrack import importers
 from perftrack.errors import InvalidInputError
+from tests.observe import fingerprint
 
 EXTERNAL = Path(__file__).parent.parent.parent / "shared" / "data" / "external"
 needs_data = pytest.mark.skipif(
@@ -572,11 +574,11 @@ class TestIdeas:
         assert first == tracker.ideas.list()
 
 
-# -- review: defects found by comparing with the tools' own files ---------------------------
+# -- the tools' own files: stops, fees, times, balances, rows not imported ------------------
 
 
 @needs_data
-class TestReviewMetaTrader5:
+class TestMetaTrader5StopsAndTimes:
     """MetaTrader5.xlsx, checked against what the file itself says."""
 
     def test_r_multiple_of_a_stopped_out_trade(self):
@@ -615,7 +617,7 @@ class TestReviewMetaTrader5:
         )
 
 
-class TestReviewMetaTrader5Fees:
+class TestMetaTrader5Fees:
     def test_a_swap_credit_does_not_hide_the_commission(self, tmp_path):
         """Commission -1.5 and a swap credit +2.25: the trade paid 1.5 in fees (its net is
         Profit + 0.75 either way); netting them reported fees 0."""
@@ -649,7 +651,7 @@ class TestReviewMetaTrader5Fees:
 
 
 @needs_data
-class TestReviewTDAmeritrade:
+class TestTDAmeritradeBalanceAndTimes:
     """TD_Ameritrade.csv, checked against what the statement itself says."""
 
     def test_starting_equity_is_the_statements_opening_balance(self):
@@ -665,7 +667,7 @@ class TestReviewTDAmeritrade:
         assert datetime(2022, 11, 12, 15, 4, 9, tzinfo=UTC) == result.fills[0].time
 
 
-class TestReviewSkippedRows:
+class TestSkippedRows:
     """Cash movements the readers do not import must not vanish without a word."""
 
     def test_td_cash_rows_other_than_executions_are_reported(self, tmp_path):
@@ -738,3 +740,85 @@ class TestReviewSkippedRows:
         assert Decimal(3000) == result.starting_equity
         assert any("-500" in w for w in result.warnings)  # a withdrawal, not imported
         assert any("Fee" in w and "-0.4" in w for w in result.warnings)  # not in Positions
+
+
+# -- rows without record_trade's fields --------------------------------------------
+
+
+_GOOD_ROW = {
+    "symbol": "X",
+    "side": "long",
+    "quantity": "1",
+    "entry_price": "100",
+    "exit_price": "110",
+    "entry_time": "2025-03-03T14:00:00Z",
+    "exit_time": "2025-03-03T15:00:00Z",
+}
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        ({k: v for k, v in _GOOD_ROW.items() if k != "quantity"}, "'quantity'"),
+        ({**_GOOD_ROW, "bogus": 1}, "'bogus'"),
+        (5, "trades\\[1\\]"),
+    ],
+    ids=["missing", "unknown", "not-a-mapping"],
+)
+def test_load_into_refuses_a_malformed_row_before_recording_any(bad: Any, field: str) -> None:
+    # The rows went one record_trade call at a time: the first was recorded, then TypeError.
+    tracker = pt.Tracker("10000")
+    before = fingerprint(tracker)
+    result = importers.ImportResult(trades=({**_GOOD_ROW, "trade_id": "g1"}, bad))
+    with pytest.raises(pt.errors.InvalidTradeError, match=field):
+        importers.load_into(tracker, result)
+    assert fingerprint(tracker) == before
+
+
+def test_a_csv_row_with_an_empty_required_cell_is_a_typed_error(tmp_path: Path) -> None:
+    path = tmp_path / "trades.csv"
+    path.write_text(
+        "symbol,side,quantity,entry_price,exit_price,entry_time,exit_time\n"
+        "X,long,1,100,110,2025-03-03T14:00:00Z,2025-03-03T15:00:00Z\n"
+        "X,long,,100,110,2025-03-03T14:00:00Z,2025-03-03T15:00:00Z\n"
+    )
+    tracker = pt.Tracker("10000")
+    with pytest.raises(pt.errors.InvalidInputError, match="quantity"):
+        importers.load_into(tracker, importers.read_csv(path))
+    assert tracker.trades() == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\xff\xfe{}\n", b"[" * 100_000 + b"]" * 100_000 + b"\n"],
+    ids=["not-utf8", "nested-too-deep"],
+)
+def test_read_jsonl_of_an_unreadable_line_is_a_typed_error(tmp_path: Path, data: bytes) -> None:
+    # UnicodeDecodeError and RecursionError came out of read_jsonl.
+    path = tmp_path / "trades.jsonl"
+    path.write_bytes(data)
+    with pytest.raises(InvalidInputError, match="'file'"):
+        importers.read_jsonl([path])
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "not json",
+        "[1, 2]",
+        '{"strategy": {"s": {"trades": [{"pair": "X/USDT"}]}}}',
+        '{"strategy": {"s": {"trades": [{"pair": "X/USDT", "amount": "x", "open_rate": 1,'
+        ' "close_rate": 1, "fee_open": 0, "fee_close": 0, "open_date": "2025-03-03",'
+        ' "close_date": "2025-03-03", "profit_abs": 0}]}}}',
+        '{"strategy": {"s": {"trades": [{"pair": "X/USDT", "amount": 1, "open_rate": NaN,'
+        ' "close_rate": 1, "fee_open": 0, "fee_close": 0, "open_date": "2025-03-03",'
+        ' "close_date": "2025-03-03", "profit_abs": 0, "initial_stop_loss_abs": 0.5}]}}}',
+    ],
+    ids=["not-json", "not-an-object", "missing-fields", "bad-number", "nan-rate"],
+)
+def test_read_freqtrade_of_a_malformed_file_is_a_typed_error(tmp_path: Path, doc: str) -> None:
+    # JSONDecodeError, AttributeError, KeyError, InvalidOperation came out raw.
+    path = tmp_path / "backtest-result.json"
+    path.write_text(doc)
+    with pytest.raises(InvalidInputError, match="'file'"):
+        importers.read_freqtrade(path)

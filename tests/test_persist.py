@@ -1782,7 +1782,7 @@ class TestLazyRestore:
             assert expected == fingerprint(lazy)
 
 
-# -- audit: restore options and read-only retention ---------------------------------------------
+# -- restore options and read-only retention -----------------------------------------------
 
 
 def test_restore_accepts_the_options_the_account_was_started_with() -> None:
@@ -1831,3 +1831,32 @@ def test_read_only_restore_applies_retention_to_the_journal_after_the_snapshot()
     read_only = pt.Tracker.restore(store, read_only=True, **options)
     assert [t.to_dict() for t in read_only.trades()] == live[8]
     assert fingerprint(read_only) == live
+
+
+# -- persistence arguments -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"store": 5}, "'store'"),
+        ({"read_only": "yes"}, "'read_only'"),
+        ({"account": ""}, "'account'"),
+        ({"snapshot_interval": float("nan")}, "'snapshot_interval'"),
+        ({"batch_max_ms": float("nan")}, "'batch_max_ms'"),
+    ],
+)
+def test_restore_arguments_are_checked(kw: dict[str, Any], field: str) -> None:
+    # store=5 raised AttributeError, read_only="yes" made a read-only tracker, account=""
+    # raised InvalidKeyError about the key '/snapshots', NaN timers were accepted.
+    args: dict[str, Any] = {"store": MemoryStore(), **kw}
+    with pytest.raises(pt.errors.InvalidInputError, match=field):
+        pt.Tracker.restore(**args)
+
+
+def test_copy_to_something_that_is_not_a_store_is_invalid_input() -> None:
+    with (
+        pt.Tracker("10000", store=MemoryStore()) as tracker,
+        pytest.raises(pt.errors.InvalidInputError, match="'other'"),
+    ):
+        tracker.copy_to(5)  # type: ignore[arg-type]

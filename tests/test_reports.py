@@ -16,6 +16,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import hypothesis.strategies as st
@@ -696,3 +697,72 @@ class TestRoundTripProperties:
         with tempfile.TemporaryDirectory() as directory:
             again = re_import(tracker, fmt, Path(directory))
         assert_same_books(tracker, again)
+
+
+# -- export's arguments ----------------------------------------------------------------
+
+
+def _one_trade() -> pt.Tracker:
+    tracker = pt.Tracker("10000")
+    start = datetime(2025, 3, 3, 14, tzinfo=UTC)
+    tracker.record_trade("X", "long", 1, "100", "110", start, start + timedelta(hours=1))
+    return tracker
+
+
+def test_export_writes_to_a_path_given_as_text(tmp_path: Path) -> None:
+    # `out` as a str raised AttributeError ('str' object has no attribute 'with_name').
+    out = tmp_path / "trades.csv"
+    data = reports.export(_one_trade(), "trades", "csv", str(out))  # type: ignore[arg-type]
+    assert out.read_bytes() == data
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [(("bogus", "csv"), "'what'"), (("trades", "pdf"), "'format'")],
+)
+def test_export_refuses_bad_arguments_with_a_typed_error(args: Any, field: str) -> None:
+    with pytest.raises(pt.errors.InvalidInputError, match=field):
+        reports.export(_one_trade(), *args)
+
+
+def test_export_refuses_an_out_that_is_not_a_path() -> None:
+    with pytest.raises(pt.errors.InvalidInputError, match="'out'"):
+        reports.export(_one_trade(), "trades", "csv", 5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        {"start": "2025-03-03"},
+        {"end": "2025-03-04T00:00:00Z"},
+        {"start": datetime(2025, 3, 3, 14, tzinfo=UTC)},
+    ],
+    ids=["start-text", "end-text", "start-datetime"],
+)
+def test_html_takes_the_bounds_the_queries_take(bounds: dict[str, Any]) -> None:
+    # The summary and trades took these; the equity-curve filter then compared a date with a
+    # str or a datetime and raised TypeError.
+    page = reports.html(_one_trade(), **bounds)
+    assert "<svg" in page
+
+
+def test_html_refuses_targets_that_are_not_targets() -> None:
+    with pytest.raises(pt.errors.InvalidInputError, match="'targets'"):
+        reports.html(_one_trade(), targets=5)  # type: ignore[arg-type]
+
+
+def test_html_and_the_weekly_markdown_show_money_of_1e26_and_more() -> None:
+    # Money is accepted below 1e100; the report quantized it to cents in the caller's
+    # 28-digit context and raised decimal.InvalidOperation from 1e26 on.
+    tracker = pt.Tracker("10000")
+    start = datetime(2025, 3, 3, 14, tzinfo=UTC)
+    tracker.record_trade("X", "long", "1e20", "1e10", "2e10", start, start + timedelta(hours=1))
+    assert tracker.summary().net_pnl == Decimal("1e30")
+    assert "1,000,000,000,000,000,000,000,000,000,000.00" in reports.html(tracker)
+    markdown = tracker.ideas.weekly_report(at=start).to_markdown()
+    assert "net P&L 1,000,000,000,000,000,000,000,000,000,000.00" in markdown
+    from perftrack.reports._text import summary_markdown
+
+    assert "1,000,000,000,000,000,000,000,000,000,000.00" in summary_markdown(
+        tracker.summary(), title="t"
+    )

@@ -658,7 +658,7 @@ class TestAgainstRawIdeas:
     """Every ranking and rule equals a slow recomputation from the week's raw ideas."""
 
     @given(st.lists(IDEA_SPECS, max_size=40), st.integers(1, 6))
-    def test_review_matches(self, specs, min_sample):
+    def test_matches(self, specs, min_sample):
         tracker = pt.Tracker("1000")
         desk = Desk(tracker)
         for outcome, edges, confidence, horizon in specs:

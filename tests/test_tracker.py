@@ -1440,3 +1440,117 @@ class TestAllTimeShortcut:
             assert fast == general
             assert fast.to_dict() == general.to_dict()
             assert fast.scope == {} and fast.scope is not tracker.summary().scope
+
+
+# -- times at the edges of datetime's range ------------------------------------------
+
+_EDGE_TIMES = [
+    datetime(9999, 12, 31, 23, tzinfo=UTC),  # its session day ends in year 10000
+    datetime(9999, 12, 31, 22, tzinfo=timezone(timedelta(hours=-5))),  # UTC: year 10000
+    datetime(1, 1, 1, 1, tzinfo=timezone(timedelta(hours=5))),  # UTC: before year 1
+    datetime(1, 1, 1, tzinfo=UTC),  # every daily query would walk 740,000 days
+    "9999-12-31T23:59:59Z",
+]
+
+
+def _seeded() -> pt.Tracker:
+    tracker = pt.Tracker("10000")
+    trade(tracker, "110", 1, trade_id="t1")
+    tracker.open_trade(
+        "o1", symbol="AAPL", side="long", quantity=2, price="100", time=hours(2), fees="1"
+    )
+    tracker.mark_price("AAPL", "105", hours(3))
+    return tracker
+
+
+@pytest.mark.parametrize("when", _EDGE_TIMES, ids=repr)
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t, w: t.record_trade("AAPL", "long", 1, "100", "110", w, w),
+        lambda t, w: t.open_trade("n", symbol="AAPL", side="long", quantity=1, price=1, time=w),
+        lambda t, w: t.open_trade(
+            "n", symbol="AAPL", side="long", quantity=1, price=1, time=w, fees=1
+        ),
+        lambda t, w: t.mark_price("AAPL", "101", w),
+        lambda t, w: t.mark_price("AAPL", "101", w, event_id="e"),
+        lambda t, w: t.add_to_trade("o1", quantity=1, price="100", time=w),
+        lambda t, w: t.close_trade("o1", price="100", time=w),
+        lambda t, w: t.record_idea("AAPL", "long", 100, 90, 120, confidence=3, time=w),
+    ],
+    ids=["record", "open", "open-fee", "mark", "mark-eid", "add", "close", "idea"],
+)
+def test_times_at_datetime_limits_are_refused_and_change_nothing(call: Any, when: Any) -> None:
+    tracker = _seeded()
+    before = fingerprint(tracker)
+    with pytest.raises(errors.InvalidInputError) as info:
+        call(tracker, when)
+    assert "time" in str(info.value)
+    assert fingerprint(tracker) == before  # also: every query still works
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        lambda t: t.summary(end=datetime(1, 1, 1, tzinfo=UTC)),
+        lambda t: t.summary(start=datetime(9999, 12, 31, 23, tzinfo=UTC)),
+        lambda t: t.summary("week", at=date(9999, 12, 31)),
+        lambda t: t.summary("month", at=datetime(9999, 12, 31, 22, tzinfo=UTC)),
+        lambda t: t.periods("week", start=date(9999, 12, 27), end=date(9999, 12, 31)),
+        lambda t: t.trades(start=date(9999, 12, 31)),
+        lambda t: t.daily_returns(start=datetime(1, 1, 1, 1, tzinfo=timezone(timedelta(hours=5)))),
+        lambda t: t.mark_partial(datetime(9999, 12, 31, 23, tzinfo=UTC)),
+    ],
+)
+def test_window_bounds_at_datetime_limits_raise_invalid_input(query: Any) -> None:
+    tracker = _seeded()
+    with pytest.raises(errors.InvalidInputError):
+        query(tracker)
+
+
+def test_a_tzinfo_that_fails_is_an_invalid_trade() -> None:
+    class Broken(__import__("datetime").tzinfo):
+        def utcoffset(self, dt: Any) -> Any:
+            raise RuntimeError("boom")
+
+        def dst(self, dt: Any) -> Any:
+            return None
+
+    tracker = _seeded()
+    when = datetime(2025, 3, 3, 20, tzinfo=Broken())
+    with pytest.raises(errors.InvalidTradeError, match="'time'"):
+        tracker.mark_price("AAPL", "101", when)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda t: t.close_trade("o", price="110", time=hours(1), quantity="1e-60"),
+        lambda t: t.add_to_trade("o", price="110", time=hours(1), quantity="1e-60"),
+        lambda t: t.close_trade("o", price="110", time=hours(1), quantity="1." + "0" * 55 + "1"),
+    ],
+    ids=["close-tiny", "add-tiny", "close-too-precise"],
+)
+def test_a_quantity_the_money_context_would_round_is_refused(call: Any) -> None:
+    """
+    2 less 1e-60 rounds to 2 in 50 digits: the exit was booked (its P&L realized, the
+    exited quantity moved) while the open quantity stayed 2, so a trade's open and exited
+    quantities no longer added up to what was entered.
+    """
+    tracker = pt.Tracker("10000")
+    tracker.open_trade("o", symbol="X", side="long", quantity=2, price="100", time=T0)
+    before = fingerprint(tracker)
+    with pytest.raises(errors.InvalidTradeError, match="'quantity'"):
+        call(tracker)
+    assert fingerprint(tracker) == before
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [({"store": 5}, "'store'"), ({"periods_per_year": 10**400}, "'periods_per_year'")],
+)
+def test_constructor_arguments_of_the_wrong_kind_are_invalid_input(
+    kw: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(errors.InvalidInputError, match=field):
+        pt.Tracker("10000", **kw)

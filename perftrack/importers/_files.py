@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Any, Final
 
@@ -103,7 +103,7 @@ def _parse_lines(items: list[str]) -> list[dict[str, Any]] | None:
     """
     try:
         results = list(map(_SCAN, items, itertools.repeat(0)))
-    except (StopIteration, ValueError):
+    except (StopIteration, ValueError, RecursionError):
         return None
     objects = [obj for obj, _end in results]
     if [end for _obj, end in results] != list(map(len, items)):
@@ -125,7 +125,7 @@ def _objects_one_by_one(
         line = lines[i - 1]
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # (nesting too deep for the decoder: not a trade)
             if i == last_cut:
                 return objects, f"{path}: last line {i} is cut short, skipped"
             raise _bad(path, f"line {i}", "not JSON") from None
@@ -160,6 +160,8 @@ def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
             if match:
                 partial.add(days[-1])
             continue
+        except UnicodeDecodeError as e:
+            raise _bad(path, f"byte {e.start}", "not UTF-8 text") from None
         # A million small dicts, kept for the result: see _collector_paused.
         with _collector_paused(long_lived=True):
             objects, cut = json_objects(path, text)
@@ -273,8 +275,13 @@ def read_freqtrade(path: str | Path, *, strategy: str | None = None) -> ImportRe
     as exact decimals from the file's text. The starting balance and freqtrade's own statistics
     are in ``reported``.
     """
-    doc = json.loads(Path(path).read_text(encoding="utf-8-sig"), parse_float=Decimal)
-    strategies = doc.get("strategy", {})
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8-sig"), parse_float=Decimal)
+    except (UnicodeDecodeError, RecursionError, json.JSONDecodeError) as e:
+        raise _bad(path, "file", f"not a JSON document ({e})") from None
+    strategies = doc.get("strategy", {}) if isinstance(doc, dict) else None
+    if not isinstance(strategies, dict):
+        raise _bad(path, "file", "not a freqtrade backtest result (no 'strategy' object)")
     names = [strategy] if strategy else list(strategies)
     trades = []
     reported: dict[str, Any] = {}
@@ -301,36 +308,46 @@ def read_freqtrade(path: str | Path, *, strategy: str | None = None) -> ImportRe
                 "starting_balance",
             )
         }
-        for i, t in enumerate(result["trades"]):
-            short = bool(t.get("is_short", False))
-            amount = Decimal(t["amount"])
-            entry, exit_ = Decimal(t["open_rate"]), Decimal(t["close_rate"])
-            fees = amount * entry * Decimal(t["fee_open"]) + amount * exit_ * Decimal(
-                t["fee_close"]
-            )
-            stop = t.get("initial_stop_loss_abs")
-            stop = Decimal(stop) if stop is not None else None
-            if stop is not None and (stop >= entry if not short else stop <= entry):
-                stop = None  # a stop on the wrong side carries no risk
-            tag = t.get("enter_tag", t.get("buy_tag"))
-            trades.append(
-                {
-                    "trade_id": f"{name}-{i}",
-                    "symbol": t["pair"],
-                    "side": "short" if short else "long",
-                    "quantity": amount,
-                    "entry_price": entry,
-                    "exit_price": exit_,
-                    "entry_time": _freqtrade_time(t["open_date"]),
-                    "exit_time": _freqtrade_time(t["close_date"]),
-                    "fees": fees,
-                    "strategy": name,
-                    "stop_price": stop,
-                    "tags": tuple(x for x in (tag, t.get("exit_reason")) if x),
-                    "net_pnl": Decimal(t["profit_abs"]),
-                }
-            )
+        for i, t in enumerate(result.get("trades", ()) if isinstance(result, dict) else ()):
+            try:
+                trades.append(_freqtrade_trade(name, i, t))
+            except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as e:
+                # (a missing field, a number or date that is not one: name the trade)
+                why = f"not a freqtrade trade ({type(e).__name__}: {e})"
+                raise _bad(path, f"strategy {name!r} trade {i}", why) from None
     return ImportResult(trades=tuple(trades), starting_equity=starting, reported=reported)
+
+
+def _freqtrade_trade(name: str, i: int, t: dict[str, Any]) -> dict[str, Any]:
+    """
+    One freqtrade trade as record_trade's arguments. Fees are worked out in the tracker's
+    money context (50 digits), not the caller's (28 by default, which rounded them).
+    """
+    with localcontext(Context(prec=50)):
+        short = bool(t.get("is_short", False))
+        amount = Decimal(t["amount"])
+        entry, exit_ = Decimal(t["open_rate"]), Decimal(t["close_rate"])
+        fees = amount * entry * Decimal(t["fee_open"]) + amount * exit_ * Decimal(t["fee_close"])
+        stop = t.get("initial_stop_loss_abs")
+        stop = Decimal(stop) if stop is not None else None
+        if stop is not None and (stop >= entry if not short else stop <= entry):
+            stop = None  # a stop on the wrong side carries no risk
+        tag = t.get("enter_tag", t.get("buy_tag"))
+        return {
+            "trade_id": f"{name}-{i}",
+            "symbol": t["pair"],
+            "side": "short" if short else "long",
+            "quantity": amount,
+            "entry_price": entry,
+            "exit_price": exit_,
+            "entry_time": _freqtrade_time(t["open_date"]),
+            "exit_time": _freqtrade_time(t["close_date"]),
+            "fees": fees,
+            "strategy": name,
+            "stop_price": stop,
+            "tags": tuple(x for x in (tag, t.get("exit_reason")) if x),
+            "net_pnl": Decimal(t["profit_abs"]),
+        }
 
 
 def read_mt5(path: str | Path, *, timezone: Any = UTC) -> ImportResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,7 @@ import attrs
 
 from perftrack._model import Summary, Trade, json_safe
 from perftrack._xlsx import write_book
+from perftrack.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from perftrack._tracker import Tracker
@@ -57,7 +59,7 @@ def export_rows(
         ]
         return SUMMARY_FIELDS, rows
     msg = f"'what' must be 'trades' or 'summaries' (got {what!r})"
-    raise ValueError(msg)
+    raise InvalidInputError(msg)
 
 
 def _text(value: Any) -> Any:
@@ -84,6 +86,13 @@ def write_rows(
     numbers, times as dates in UTC, since Excel has no time zones) on a sheet named
     ``title``, with the exact text of lossy cells on a hidden sheet (see perftrack._xlsx).
     """
+    if out is not None:
+        # A path given as text (the CLI's, a config value) is a path too.
+        if isinstance(out, (str, os.PathLike)) and not isinstance(out, Path):
+            out = Path(out)
+        if not isinstance(out, Path) or not out.name:
+            msg = f"'out' must be a file path or None (got {out!r})"
+            raise InvalidInputError(msg)
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -103,7 +112,7 @@ def write_rows(
         data = write_book(columns, rows, title=title)
     else:
         msg = f"'format' must be one of {FORMATS} (got {fmt!r})"
-        raise ValueError(msg)
+        raise InvalidInputError(msg)
     if out is not None:
         tmp = out.with_name(f".{out.name}.tmp")
         tmp.write_bytes(data)

@@ -12,9 +12,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from perftrack._convert import to_date_or_time
 from perftrack._model import Summary, Trade
+from perftrack.errors import InvalidInputError
 from perftrack.reports import _svg
-from perftrack.reports._text import idea_list_rows, idea_summary_rows, variances
+from perftrack.reports._text import cents, idea_list_rows, idea_summary_rows, variances
 
 if TYPE_CHECKING:
     from perftrack._tracker import Tracker
@@ -104,7 +106,7 @@ IDEA_ROWS = 2000
 
 
 def _money(value: Decimal | None) -> str:
-    return "-" if value is None else f"{value.quantize(CENT):,}"
+    return "-" if value is None else f"{cents(value):,}"
 
 
 def _num(value: float | None, spec: str = ".2f") -> str:
@@ -308,13 +310,23 @@ def render_html(
     Thread-safe (it only queries the tracker). Long series are downsampled without hiding
     the extremes (see docs/charts.md).
     """
+    from perftrack.alerts import Targets  # noqa: PLC0415 (the report imports no alerts else)
+
+    if targets is not None and not isinstance(targets, Targets):
+        msg = f"'targets' must be a perftrack.Targets or None (got {targets!r})"
+        raise InvalidInputError(msg)
+    # The bounds as the tracker's queries read them (dates, aware datetimes or ISO text): the
+    # equity curve is cut the same way, a date by its day and a datetime as [start, end).
+    start = None if start is None else to_date_or_time("start", start)
+    end = None if end is None else to_date_or_time("end", end)
     zone = tracker.timezone
     summary = tracker.summary(start=start, end=end)
     trades = tracker.trades(start=start, end=end)
     curve = [
         (t, e)
         for t, e in tracker.equity_curve()
-        if (start is None or t.date() >= start) and (end is None or t.date() <= end)
+        if (start is None or (t >= start if isinstance(start, datetime) else t.date() >= start))
+        and (end is None or (t < end if isinstance(end, datetime) else t.date() <= end))
     ]
     days = tracker.periods("day", start=start, end=end)
     weeks = tracker.periods("week", start=start, end=end)

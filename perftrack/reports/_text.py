@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from perftrack._model import Summary
@@ -80,8 +80,16 @@ def variances(summary: Summary, targets: Targets | None) -> list[dict[str, Any]]
     return out
 
 
+def cents(value: Decimal) -> Decimal:
+    """
+    ``value`` to the cent, in a context as wide as the amount: the caller's default 28 digits
+    cannot quantize 1e26 and up (InvalidOperation), and money is accepted up to 1e100.
+    """
+    return Context(prec=max(28, value.adjusted() + 4)).quantize(value, CENT)
+
+
 def _money(value: Decimal | None) -> str:
-    return "-" if value is None else f"{value.quantize(CENT):,}"
+    return "-" if value is None else f"{cents(value):,}"
 
 
 def _ratio(value: float | None, percent: bool = False) -> str:
