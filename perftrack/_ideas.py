@@ -141,7 +141,8 @@ class Idea:
         """
         |entry - stop|, the price distance one R stands for.
         """
-        return abs(self.entry - self.stop)
+        # In the R context (as the idea's own distances), not the caller's decimal context.
+        return _R_CONTEXT.abs(_R_CONTEXT.subtract(self.entry, self.stop))
 
     def to_dict(self) -> dict[str, Any]:
         """
@@ -350,6 +351,22 @@ class _Rec:
         return None if self.lo is None else r_multiple(min(self.lo, _ZERO), self.risk)
 
     def view(self) -> Idea:
+        """
+        The public Idea, cached until the record changes. Its ``context`` and ``override``
+        are dicts: each caller (a signal's payload, ``get``, ``list``) gets its own copy of
+        them, so that no caller can change what the tracker hands out next.
+        """
+        idea = self._view()
+        if self.context is None and idea.override is None:
+            return idea
+        override = idea.override
+        return attrs.evolve(
+            idea,
+            context=None if self.context is None else json.loads(self.context),
+            override=None if override is None else dict(override),
+        )
+
+    def _view(self) -> Idea:
         idea = self.idea
         if idea is None:
             # Nothing to derive while no price has moved the idea (every idea just recorded).

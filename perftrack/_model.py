@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Context, Decimal
+from types import MappingProxyType
 from typing import Any, Final, TypeVar, cast
 
 import attrs
@@ -47,6 +48,9 @@ RECORD_TRADE_ARGS: Final = (
 )
 
 _ZERO: Final = Decimal(0)
+#: The tracker's money context (``_tracker.MONEY_CONTEXT``): derived money is exact whatever
+#: the decimal context of the thread that reads it.
+_MONEY: Final = Context(prec=50)
 
 
 def json_safe(value: Any) -> Any:
@@ -62,7 +66,7 @@ def json_safe(value: Any) -> Any:
         return value.total_seconds()
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
-    if isinstance(value, dict):
+    if isinstance(value, (dict, MappingProxyType)):
         return {str(k): json_safe(v) for k, v in value.items()}
     return value
 
@@ -136,7 +140,8 @@ class Trade:
         """
         The P&L before fees.
         """
-        return self.net_pnl + self.fees
+        # Exact whatever the caller's decimal context (the tracker's money context).
+        return _MONEY.add(self.net_pnl, self.fees)
 
     @property
     def outcome(self) -> str:

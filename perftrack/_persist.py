@@ -470,6 +470,9 @@ class AccountLock:
         self.lost = False
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
+        # Held by refresh() from reading the lock to writing it and by release(): a release
+        # between the two would otherwise be undone by the heartbeat's put.
+        self._renewing = threading.Lock()
 
     def _body(self) -> bytes:
         return json.dumps(
@@ -605,6 +608,12 @@ class AccountLock:
         mark the lock lost: the journal then refuses every event, so two writers never
         interleave one journal.
         """
+        with self._renewing:
+            if self._stop.is_set():
+                return  # released: the lock is no longer ours to renew
+            self._refresh()
+
+    def _refresh(self) -> None:
         try:
             holder = self._holder()
             if holder is not None and holder.get("token") == self.token:
@@ -619,7 +628,8 @@ class AccountLock:
         """
         Give the lock up (only if still ours).
         """
-        self._stop.set()
+        with self._renewing:  # waits for a renewal in flight
+            self._stop.set()
         _LIVE_TOKENS.discard(self.token)
         try:
             holder = self._holder()
@@ -2274,6 +2284,10 @@ def _same_setting(name: str, given: object, stored: object) -> bool:
     return False
 
 
+#: How many times a read-only restore reads a store whose writer snapshotted meanwhile.
+READ_ONLY_ATTEMPTS: Final = 3
+
+
 def restore(
     cls: type[Tracker],
     store: ObjectStore,
@@ -2291,6 +2305,19 @@ def restore(
         msg = "'store' is restore()'s first argument, not an option"
         raise InvalidInputError(msg)
     if read_only:
+        # Without the lock a live writer goes on meanwhile: two snapshots it writes while the
+        # restore reads compact away the journal after the snapshot read, which then looks
+        # damaged. Such a restore is done again from the newer snapshot.
+        for _attempt in range(READ_ONLY_ATTEMPTS - 1):
+            newest = snapshots(store, account)[:1]
+            tracker = _restore(cls, store, account, options, None)
+            report = tracker.restore_report
+            if (
+                report is None
+                or not (report.problems or report.dropped_records)
+                or snapshots(store, account)[:1] == newest
+            ):
+                return tracker
         return _restore(cls, store, account, options, None)
     lock = AccountLock(store, account)
     lock.acquire()

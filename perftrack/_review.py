@@ -322,8 +322,14 @@ def _ranked_edges(
 
 def _ranked_ideas(ideas: Iterable[Any], n: int, *, best: bool) -> tuple[Any, ...]:
     scored = [i for i in ideas if i.r_achieved is not None]
-    sign = -1 if best else 1
-    scored.sort(key=lambda i: (sign * Decimal(str(i.r_achieved)), i.created_at, i.idea_id))
+
+    # Exact whatever the caller's decimal context (a product in it rounded R to its prec):
+    # negating a Decimal by copy_negate() uses no context.
+    def score(i: Any) -> Decimal:
+        r = Decimal(str(i.r_achieved))
+        return r.copy_negate() if best else r
+
+    scored.sort(key=lambda i: (score(i), i.created_at, i.idea_id))
     return tuple(scored[:n])
 
 

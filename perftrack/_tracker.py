@@ -62,6 +62,7 @@ from perftrack.errors import (
     InvalidIdeaError,
     InvalidInputError,
     InvalidTradeError,
+    LockedError,
     StoreError,
     UnknownTradeError,
 )
@@ -73,6 +74,8 @@ __all__ = ["Tracker"]
 #: The arithmetic context of every money computation, whatever the calling thread's context
 #: says: 50 significant digits keep sums of prices x quantities exact far beyond any account.
 MONEY_CONTEXT: Final = Context(prec=50)
+#: Per thread, the signals being delivered (``Tracker._send``); None while none are.
+_DELIVERY: Final = threading.local()
 #: Averages (avg_win, expectancy, average prices) are quotients, inexact by nature: they are
 #: given to Python's familiar 28 significant digits rather than 50.
 AVERAGE_CONTEXT: Final = Context(prec=28)
@@ -527,7 +530,8 @@ class Tracker:
         #: True while a bulk import's snapshot failed to be written: the journal holds only
         #: its record, so until a snapshot is written a restore would not have the import.
         self._snapshot_owed = False
-        self._closed_down = False
+        self._closed_down = False  # close() was called: events are refused
+        self._released = False  # close() finished: journal flushed, account released
         #: True while restore replays the journal: components must not deliver again what
         #: they delivered before the restart.
         self._replaying = False
@@ -639,7 +643,10 @@ class Tracker:
             msg = f"'read_only' must be a bool (got {read_only!r})"
             raise InvalidInputError(msg)
         _persist.check_account(account)  # named before any key is built from it
-        return _persist.restore(cls, store, account, options, read_only=read_only)
+        # All of it in the money context: the replay rebuilds trades' P&L and folds buckets,
+        # which the restoring thread's decimal context (a prec of 5) would round.
+        with localcontext(MONEY_CONTEXT):
+            return _persist.restore(cls, store, account, options, read_only=read_only)
 
     def _attach(
         self,
@@ -826,25 +833,36 @@ class Tracker:
         Raises:
             StoreError: When the snapshot an import owes still cannot be written; the
                 tracker stays open (the import is not durable), and close() can be retried.
+                Or when the journal's last write fails: events are refused from then on,
+                the queued ones wait, and close() can be retried.
         """
         with self._lock:
-            if self._closed_down:
+            if self._released:
                 return
             if self._snapshot_owed:
                 self.save_snapshot()
-            self._closed_down = True
             journal, lock = self._journal, self._account_lock
-            try:
-                if journal is not None:
-                    journal.flush()
-            finally:
+            if not self._closed_down:
+                # From now on events are refused, even if the flush below fails.
+                self._closed_down = True
                 if journal is not None:
                     self._sinks.remove(journal.sink)
                 self._sinks.append(_refuse_after_close)
+            lost = None
+            if journal is not None:
+                # A store failure raises with the flusher and the account lock still
+                # running, and close() can be retried: the acknowledged events are queued.
+                try:
+                    journal.flush()
+                except LockedError as e:
+                    lost = e  # another tracker writes the account: nothing ever will be
+            self._released = True
         if journal is not None:
             journal.close()
         if lock is not None:
             lock.release()
+        if lost is not None:
+            raise lost
 
     def __enter__(self) -> Tracker:
         return self
@@ -1744,11 +1762,15 @@ class Tracker:
         curve = self.equity_curve()
         best: tuple[datetime, datetime, Decimal] | None = None
         peak_time, peak = None, None
+        # The depth is money: in the money context, not the caller's (a bot's prec = 5).
+        subtract = MONEY_CONTEXT.subtract
         for when, equity in curve:
             if peak is None or equity > peak:
                 peak_time, peak = when, equity
-            elif peak_time is not None and peak - equity > (best[2] if best else 0):
-                best = (peak_time, when, peak - equity)
+            elif peak_time is not None:
+                depth = subtract(peak, equity)
+                if depth > (best[2] if best else 0):
+                    best = (peak_time, when, depth)
         return best
 
     def trades(
@@ -2137,20 +2159,35 @@ class Tracker:
     def _send(self, pending: list[tuple[Signal, dict[str, Any]]]) -> None:
         """
         Deliver queued signals, outside the lock. A receiver that raises is logged and does not
-        keep the others from the signal.
+        keep the others from the signal. The signals of an event a receiver records (on this
+        thread, into any tracker) follow those being delivered, so receivers see every
+        thread's events in the order they changed the state.
         """
-        for signal, payload in pending:
-            if not signal.receivers:
-                continue
-            for receiver in signal.receivers_for(self):
-                try:
-                    receiver(self, **payload)
-                except Exception:
-                    log.exception(
-                        "perftrack.listener_failed",
-                        signal=getattr(signal, "name", repr(signal)),
-                        receiver=repr(receiver),
-                    )
+        if not pending:
+            return  # the usual call: no receivers (and nothing to order)
+        queue = _DELIVERY.__dict__.get("queue")
+        if queue is not None:
+            # A receiver of this thread called back with an event: its signals go out after
+            # those being delivered, which tell of the state before it (never in between).
+            queue.extend((self, signal, payload) for signal, payload in pending)
+            return
+        queue = _DELIVERY.queue = deque((self, signal, payload) for signal, payload in pending)
+        try:
+            while queue:
+                sender, signal, payload = queue.popleft()
+                if not signal.receivers:
+                    continue
+                for receiver in signal.receivers_for(sender):
+                    try:
+                        receiver(sender, **payload)
+                    except Exception:
+                        log.exception(
+                            "perftrack.listener_failed",
+                            signal=getattr(signal, "name", repr(signal)),
+                            receiver=repr(receiver),
+                        )
+        finally:
+            _DELIVERY.queue = None
 
     # -- internals: views ------------------------------------------------------------------
 

@@ -22,8 +22,9 @@ import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -109,16 +110,23 @@ def _check_breach(breach: object) -> None:
         raise TypeError(msg)
 
 
+def _read_only_copy(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    # An alert is shared: the tracker's history and every listener of its signals hold the
+    # same object, so its mappings are read-only copies (a listener cannot change them).
+    return MappingProxyType(dict(value))
+
+
 @attrs.frozen
 class AlertEvent:
     """
-    One alert: raised when a target was breached, resolved when it recovered.
+    One alert: raised when a target was breached, resolved when it recovered. ``scope`` and
+    ``context`` are read-only mappings.
     """
 
     id: str
     rule: str
     metric: str
-    scope: dict[str, str]
+    scope: Mapping[str, str] = attrs.field(converter=_read_only_copy)
     window: int | None
     actual: float | Decimal
     target: float | Decimal
@@ -127,7 +135,7 @@ class AlertEvent:
     resolved_at: datetime | None = None
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
-    context: dict[str, Any] = attrs.field(factory=dict)
+    context: Mapping[str, Any] = attrs.field(factory=dict, converter=_read_only_copy)
 
     @property
     def active(self) -> bool:
@@ -449,6 +457,8 @@ class Targets:
 #: How far (relative) the bounds of the cheap comparisons are widened: far beyond the
 #: rounding of a 50-digit quotient to a float, and of the products compared instead.
 _DEC_MARGIN: Final = Decimal("1e-9")
+#: What the rules' bounds are worked out in (the tracker's money context).
+_RULE_CONTEXT: Final = Context(prec=50)
 _ZERO: Final = Decimal(0)
 _NEVER: Final = Decimal("Infinity")
 
@@ -908,7 +918,11 @@ class Alerts:
     def __init__(self, tracker: Tracker, targets: Targets) -> None:
         self._tracker = tracker
         self.targets = targets
-        self._rules = targets.rules()
+        # The rules' exact bounds (Decimal(target) x (1 + margin)) in the money context, not
+        # the constructing thread's (a prec of 3 ate the margin; a FloatOperation trap
+        # refused Decimal(float)).
+        with localcontext(_RULE_CONTEXT):
+            self._rules = targets.rules()
         self._by_key: dict[str, _Rule] = {r.key(): r for r in self._rules}
         self._trade_groups = _share_windows(
             [(k, r) for k, r in self._by_key.items() if isinstance(r, _TradeRule)]

@@ -13,8 +13,10 @@ accept ``**extra`` to stay compatible when a key is added::
     signals.trade_closed.connect(on_closed, sender=t)  # only tracker t
 
 Signals are sent after the tracker's lock is released, so a receiver may call back into the
-tracker. A receiver that raises is logged (``perftrack.listener_failed``) and neither changes
-the tracker nor keeps other receivers from the signal.
+tracker; the signals of an event a receiver records are sent once the current ones have
+reached every receiver (in the order the events changed the tracker). A receiver that raises
+is logged (``perftrack.listener_failed``) and neither changes the tracker nor keeps other
+receivers from the signal.
 
 Beware blinker's weak references: ``connect()`` holds receivers weakly by default, so a lambda
 or a closure that nothing else references disappears silently. Keep a reference, or connect

@@ -836,3 +836,31 @@ def test_from_toml_of_a_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) 
 def test_targets_of_the_wrong_shape_are_config_errors(field: str, value: object) -> None:
     with pytest.raises(errors.ConfigError, match=f"'{field}'"):
         pt.Targets(**{field: value})
+
+
+def test_a_listener_that_mutates_its_alert_changes_neither_the_tracker_nor_other_listeners():
+    """review6: AlertEvent is frozen, but its scope and context were the very dicts the
+    tracker keeps in alerts.history(): a listener that wrote into them (then raised) changed
+    the tracker's alerts, what later listeners received, and the alert journal's resolution."""
+    tracker = pt.Tracker("10000", targets=pt.Targets(max_loss_streak=1))
+    got: list[Any] = []
+
+    def meddler(sender: object, *, alert: Any, **extra: object) -> None:
+        with suppress(TypeError):
+            alert.context["injected"] = True
+        with suppress(TypeError):
+            alert.scope["strategy"] = "hacked"
+        raise RuntimeError("listener bug")
+
+    def reader(sender: object, *, alert: Any, **extra: object) -> None:
+        got.append((dict(alert.scope), dict(alert.context)))
+
+    signals.alert_raised.connect(meddler, sender=tracker)
+    signals.alert_raised.connect(reader, sender=tracker)
+    close(tracker, 0, False)
+    close(tracker, 1, False)
+    assert [({}, {})] == got
+    [alert] = tracker.alerts.history()
+    assert {} == dict(alert.scope)
+    assert {} == dict(alert.context)
+    assert "injected" not in json.dumps(alert.to_dict())

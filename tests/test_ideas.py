@@ -845,3 +845,34 @@ def test_an_expiry_beyond_the_time_range_is_an_invalid_idea(lifetime: timedelta)
             "X", "long", 100, 90, 120, confidence=3, time=T0, expires_after=lifetime
         )
     assert len(tracker.ideas) == 0
+
+
+def test_callers_decimal_context_does_not_round_an_ideas_risk(tracker: pt.Tracker) -> None:
+    """review6: Idea.risk subtracted in the caller's decimal context (a bot's prec = 5)."""
+    made = tracker.record_idea(
+        "NVDA", "long", "123456.78", "100000.01", "150000", confidence=3, time=T0
+    )
+    from decimal import localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 5
+        assert Decimal("23456.77") == made.risk
+
+
+def test_a_listener_that_mutates_its_idea_changes_neither_the_tracker_nor_other_listeners(
+    tracker: pt.Tracker,
+) -> None:
+    """review6: Idea is frozen, but its context is a dict, and the view is cached: the very
+    object a listener of idea-recorded gets is what ideas.get() and ideas.list() return
+    afterwards, so a listener that writes into it (then raises) changes the tracker."""
+
+    def meddler(sender: object, *, idea: pt.Idea, **extra: object) -> None:
+        idea.context["setup"] = "changed"
+        raise RuntimeError("listener bug")
+
+    signals.idea_recorded.connect(meddler, sender=tracker)
+    made = idea(tracker, context={"setup": "gap"}, idea_id="i1")
+    assert {"setup": "gap"} == tracker.ideas.get("i1").context == made.context
+    assert {"setup": "gap"} == tracker.ideas.list()[0].context
+    tracker.ideas.get("i1").context["setup"] = "changed too"  # a caller's copy
+    assert {"setup": "gap"} == tracker.ideas.get("i1").context

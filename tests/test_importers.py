@@ -822,3 +822,49 @@ def test_read_freqtrade_of_a_malformed_file_is_a_typed_error(tmp_path: Path, doc
     path.write_text(doc)
     with pytest.raises(InvalidInputError, match="'file'"):
         importers.read_freqtrade(path)
+
+
+def test_fills_are_grouped_exactly_whatever_the_callers_decimal_context() -> None:
+    """review6: apply_fills added up the position and split fees in the caller's decimal
+    context: at prec = 5 a position of 1.23456 + 10 was 11.235, so the sale of 11.23456
+    closed the trade and left 0.00044 'open', and the next fill scaled into a closed trade."""
+    from decimal import localcontext
+
+    t0 = datetime(2025, 3, 3, 14, tzinfo=UTC)
+    fills = tuple(
+        importers.Fill(t0.replace(minute=m), "X", Decimal(q), Decimal(p), Decimal(f))
+        for m, q, p, f in [
+            (0, "1.23456", "100", "0.1"),
+            (1, "10", "101", "0"),
+            (2, "-11.23456", "102", "0.3"),
+            (3, "2", "103", "0"),
+        ]
+    )
+    tracker = pt.Tracker("100000")
+    with localcontext() as ctx:
+        ctx.prec = 5
+        importers.load_into(tracker, importers.ImportResult(fills=fills))
+    [closed] = tracker.trades()
+    assert Decimal("11.23456") == closed.quantity
+    assert [Decimal(2)] == [p.quantity for p in tracker.open_trades]
+
+
+@needs_data
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda: importers.read_freqtrade(EXTERNAL / "backtest-result.json"),
+        lambda: importers.read_mt5(EXTERNAL / "MetaTrader5.xlsx"),
+        lambda: importers.read_td_ameritrade(EXTERNAL / "TD_Ameritrade.csv"),
+    ],
+    ids=["freqtrade", "mt5", "td_ameritrade"],
+)
+def test_readers_compute_fees_and_pnl_whatever_the_callers_decimal_context(read) -> None:
+    """review6: freqtrade's fees (amount x rate x fee), MT5's charges and net P&L and TD
+    Ameritrade's signed quantities and fees were computed in the caller's decimal context."""
+    from decimal import localcontext
+
+    expected = read()
+    with localcontext() as ctx:
+        ctx.prec = 5
+        assert expected == read()

@@ -1860,3 +1860,143 @@ def test_copy_to_something_that_is_not_a_store_is_invalid_input() -> None:
         pytest.raises(pt.errors.InvalidInputError, match="'other'"),
     ):
         tracker.copy_to(5)  # type: ignore[arg-type]
+
+
+def test_close_whose_flush_fails_can_be_retried() -> None:
+    """review6: close() set _closed_down before its journal flush; when the flush raised,
+    the journal's flusher and the account lock (its heartbeat) were left running, and every
+    later close() returned at once: the acknowledged events were never written and the
+    account stayed locked for as long as the process lived."""
+    store = FailingStore()
+    tracker = pt.Tracker(
+        "1000", store=store, durability="batch", batch_max_events=1000, batch_max_ms=60_000
+    )
+    tracker.record_trade("X", "long", 1, "10", "12", T0, T0)  # acknowledged, queued
+    store.failing = True
+    with pytest.raises(errors.StoreError, match="disk full"):
+        tracker.close()
+    store.failing = False
+    tracker.close()  # the retry writes the queued event and releases the account
+    assert tracker._account_lock is not None and tracker._account_lock._stop.is_set()
+    with pt.Tracker.restore(store) as again:
+        assert 1 == again.summary().trades
+    with pytest.raises(errors.InvalidInputError, match="closed"):
+        tracker.record_trade("X", "long", 1, "10", "13", T0, T0 + timedelta(hours=1))
+
+
+def test_a_heartbeat_in_flight_does_not_bring_a_released_lock_back() -> None:
+    """review6: refresh() read the lock (ours), then put it again; a release() between the
+    two deleted it, and the heartbeat's put wrote it back after close(): the account stayed
+    locked by a tracker that no longer runs (for a lease, to other processes of this host;
+    for good to none of them while this process lives and its pid answers)."""
+    store = MemoryStore()
+    lock = _persist.AccountLock(store, "main", lease_seconds=3600)
+    lock.acquire()
+    read, go = threading.Event(), threading.Event()
+    real = lock._holder
+
+    def holder_then_wait() -> dict[str, Any] | None:
+        found = real()
+        if threading.current_thread().name == "beat":
+            read.set()
+            go.wait(5)
+        return found
+
+    lock._holder = holder_then_wait  # type: ignore[method-assign]
+    beat = threading.Thread(target=lock.refresh, name="beat")
+    beat.start()
+    assert read.wait(5)  # the heartbeat has read the lock, its put is next
+    releaser = threading.Thread(target=lock.release)
+    releaser.start()
+    releaser.join(0.2)
+    go.set()
+    beat.join(5)
+    releaser.join(5)
+    with pytest.raises(errors.MissingKeyError):
+        store.get("main/lock")
+
+
+def test_close_after_the_account_was_taken_over_stops_background_work() -> None:
+    """review6: a close() whose flush fails because the lease was lost (another tracker took
+    the account over) can never succeed: it still stops the flusher and the heartbeat."""
+    store = MemoryStore()
+    tracker = pt.Tracker(
+        "1000", store=store, durability="batch", batch_max_events=1000, batch_max_ms=60_000
+    )
+    lock, journal = tracker._account_lock, tracker._journal
+    assert lock is not None and journal is not None and journal._flusher is not None
+    tracker.record_trade("X", "long", 1, "10", "12", T0, T0)
+    lock.lost = True  # what refresh() sets when another tracker holds the lock now
+    with pytest.raises(errors.LockedError):
+        tracker.close()
+    assert lock._stop.is_set()
+    journal._flusher.join(5)
+    assert not journal._flusher.is_alive()
+    tracker.close()  # done: a no-op
+
+
+def test_a_read_only_restore_while_the_writer_snapshots_twice_misses_nothing() -> None:
+    """review6: a reader (the command line, a report) restoring the store of a running bot
+    read the newest snapshot, then listed the journal; two snapshots the bot wrote meanwhile
+    compacted away the segments after the one it read. The reader then reported 'journal
+    jumps' (damage that is not there) and answered with fewer trades than were durable
+    before it started."""
+    store = MemoryStore()
+    writer = pt.Tracker("1000", store=store, snapshot_every=3, retention=None)
+
+    def trade(i: int) -> None:
+        writer.record_trade("X", "long", 1, "10", "11", T0, T0 + timedelta(minutes=i))
+
+    for i in range(10):
+        trade(i)
+
+    class Racing:
+        """The bot goes on between the reader's read of a snapshot and its journal listing."""
+
+        fired = False
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(store, name)
+
+        def get(self, key: str) -> bytes:
+            data = store.get(key)
+            if "/snapshots/" in key and not Racing.fired:
+                Racing.fired = True
+                for i in range(10, 17):  # at least two more snapshots
+                    trade(i)
+            return data
+
+    reader = pt.Tracker.restore(cast("ObjectStore", Racing()), read_only=True, retention=None)
+    assert Racing.fired
+    assert reader.restore_report is not None
+    assert () == reader.restore_report.problems
+    assert reader.summary().trades >= 10
+    writer.close()
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_restore_is_exact_whatever_the_restoring_threads_decimal_context(read_only) -> None:
+    """review6: restore rebuilt the replayed trades' P&L and folded the buckets in the
+    caller's decimal context: a bot restarting in a thread with prec = 5 came back with a
+    different net P&L (1159.57233824 for 1159.56557440: the buckets' sums folded at the end
+    of the replay, rounded to 5 digits), which its next snapshot kept."""
+    from decimal import localcontext
+
+    store = MemoryStore()
+    tracker = pt.Tracker("10000", store=store, retention=None)
+    for i in range(40):
+        at = T0 + timedelta(hours=i)
+        tracker.record_trade(
+            "X", "long", "1.23456", "100.001", "123.457", at, at + timedelta(minutes=5),
+            fees="0.0123",
+        )  # fmt: skip
+    at = T0 + timedelta(days=3)
+    tracker.open_trade("o", symbol="Y", side="long", quantity="2.5", price="10.01", time=at)
+    tracker.close_trade("o", price="11.37", quantity="1.3", time=at + timedelta(hours=1))
+    expected = fingerprint(tracker)
+    tracker.close()
+    with localcontext() as ctx:
+        ctx.prec = 5
+        again = pt.Tracker.restore(store, read_only=read_only, retention=None)
+    assert expected == fingerprint(again)
+    again.close()

@@ -714,3 +714,24 @@ class TestAgainstRawIdeas:
             i.idea_id for i in report.pending
         ]
         validator().validate(report.to_dict())
+
+
+def test_ideas_are_ranked_by_r_whatever_the_callers_decimal_context() -> None:
+    """review6: the rankings multiplied each R by the sign in the caller's decimal context:
+    at prec = 3, 1.2349 R and 1.2345 R were both 1.23 and ranked by creation time."""
+    from decimal import localcontext
+
+    tracker = pt.Tracker()
+    for n, r in enumerate(["1.2345", "1.2349"]):
+        tracker.record_idea(
+            "NVDA", "long", "100", "98", "106", confidence=3, idea_id=f"i{n}",
+            time=MONDAY + timedelta(minutes=n),
+        )  # fmt: skip
+        tracker.ideas.override(f"i{n}", status="win", r_achieved=r, reason="booked")
+    expected = tracker.ideas.weekly_report(at=MONDAY)
+    assert ["i1", "i0"] == [i.idea_id for i in expected.best_ideas]
+    with localcontext() as ctx:
+        ctx.prec = 3
+        report = tracker.ideas.weekly_report(at=MONDAY)
+    assert ["i1", "i0"] == [i.idea_id for i in report.best_ideas]
+    assert ["i0", "i1"] == [i.idea_id for i in report.worst_ideas]

@@ -260,6 +260,27 @@ class TestAccounting:
             assert Decimal("123.507728") == tracker.summary().net_pnl
         assert getcontext().prec == 28
 
+    def test_callers_decimal_context_does_not_round_max_drawdown_period(self, tracker):
+        # review6: the depth was peak - equity in the caller's context (99999 at prec 5).
+        trade(tracker, "12445.678", 1)  # equity 10000 + 123456.78 = 133456.78
+        trade(tracker, "100", 2, fees="99998.78")  # a fall of 99998.78
+        expected = tracker.max_drawdown_period()
+        assert expected is not None
+        assert Decimal("99998.78") == expected[2]
+        with localcontext() as ctx:
+            ctx.prec = 5
+            assert expected == tracker.max_drawdown_period()
+
+    def test_callers_decimal_context_does_not_round_gross_pnl(self, tracker):
+        # review6: gross_pnl (and Trade.to_dict, what exports write) added net + fees in the
+        # caller's context.
+        t = trade(tracker, "12445.678", 1, fees="0.01")
+        assert Decimal("123456.78") == t.gross_pnl
+        with localcontext() as ctx:
+            ctx.prec = 5
+            assert Decimal("123456.78") == t.gross_pnl
+            assert Decimal("123456.78") == Decimal(t.to_dict()["gross_pnl"])
+
     def test_r_multiple(self, tracker):
         t = trade(tracker, "104", 1, stop_price="98")
         assert Decimal(20) == t.risk
@@ -1012,6 +1033,36 @@ class TestSignals:
         tracker.close_trade("t", price="11", time=hours(2), quantity=1)
         tracker.close_trade("t", price="11", time=hours(3))
         assert [("scale_in", Decimal(3)), ("partial_exit", Decimal(2)), ("closed", 1)] == seen
+
+    def test_a_receiver_that_records_sees_every_signal_in_state_order(self, tracker):
+        """review6: a trade-closed receiver that records a trade (a hedge, a re-entry) had the
+        new trade's signals delivered inside its own call: the equity-changed of the first
+        trade, with the equity before the second, reached receivers after the second's, so
+        a dashboard holding the last equity it was sent ended with a stale one."""
+        equities: list[Decimal] = []
+        closed: list[str] = []
+
+        def hedge(sender, *, trade, **extra):
+            closed.append(trade.trade_id)
+            if trade.trade_id == "first":
+                trade_ = {"symbol": "Y", "side": "short", "quantity": 1, "entry_price": "10"}
+                sender.record_trade(
+                    **trade_,
+                    exit_price="9",
+                    entry_time=hours(1),
+                    exit_time=hours(2),
+                    trade_id="second",
+                )
+
+        def equity(sender, *, live, **extra):
+            equities.append(live.equity)
+
+        signals.trade_closed.connect(hedge, sender=tracker)
+        signals.equity_changed.connect(equity, sender=tracker)
+        trade(tracker, "101", 1, trade_id="first", fees="0")
+        assert ["first", "second"] == closed
+        assert [Decimal(10010), Decimal(10011)] == equities
+        assert tracker.live.equity == equities[-1]
 
     def test_failing_receiver_is_logged_and_contained(self, tracker):
         got: list[Decimal] = []

@@ -4,15 +4,36 @@ What every importer returns, and how it goes into a tracker.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from decimal import Context, Decimal, localcontext
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
 from perftrack._log import log
 from perftrack.errors import InvalidInputError
+
+#: The tracker's money context (``_tracker.MONEY_CONTEXT``, not imported: keep this light).
+_MONEY = Context(prec=50)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def exact(function: _F) -> _F:
+    """
+    ``function`` run in the money context: a reader's fees and P&L are exact whatever the
+    caller's decimal context (a bot's ``prec = 5``).
+    """
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with localcontext(_MONEY):
+            return function(*args, **kwargs)
+
+    return cast("_F", run)
+
 
 if TYPE_CHECKING:
     from perftrack._tracker import Tracker
@@ -96,6 +117,13 @@ def apply_fills(tracker: Tracker, fills: Iterable[Fill], *, strategy: str = "imp
     a trade, one in the same direction scales in, one against it exits (partially), and one
     that crosses zero closes the trade and opens the next with the rest.
     """
+    # Quantities and fee shares are money: exact in the tracker's money context, whatever
+    # the caller's decimal context (abs() and + round to the context's precision).
+    with localcontext(_MONEY):
+        _apply_fills(tracker, fills, strategy)
+
+
+def _apply_fills(tracker: Tracker, fills: Iterable[Fill], strategy: str) -> None:
     position: dict[str, tuple[str, Decimal]] = {}  # symbol -> (trade id, signed quantity)
     for n, fill in enumerate(sorted(fills, key=lambda f: f.time)):
         if fill.quantity == 0:

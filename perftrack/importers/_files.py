@@ -20,7 +20,7 @@ from perftrack._model import RECORD_TRADE_ARGS
 from perftrack._periods import _resolve_zone
 from perftrack._persist import _collector_paused
 from perftrack.errors import InvalidInputError
-from perftrack.importers._base import Fill, ImportResult
+from perftrack.importers._base import Fill, ImportResult, exact
 
 __all__ = [
     "json_objects",
@@ -265,6 +265,7 @@ def _freqtrade_time(text: str) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+@exact
 def read_freqtrade(path: str | Path, *, strategy: str | None = None) -> ImportResult:
     """
     A freqtrade backtest result (``backtest-result.json``), both trade schemas (``enter_tag``
@@ -350,6 +351,7 @@ def _freqtrade_trade(name: str, i: int, t: dict[str, Any]) -> dict[str, Any]:
         }
 
 
+@exact
 def read_mt5(path: str | Path, *, timezone: Any = UTC) -> ImportResult:
     """
     A MetaTrader 5 "Trade History Report" (.xlsx; needs the ``xlsx`` extra).
@@ -461,6 +463,7 @@ def read_mt5(path: str | Path, *, timezone: Any = UTC) -> ImportResult:
 _TD_TRADE = re.compile(r"(SOLD|BOT) ([+-]?[\d,]+) (\S+) @([\d.]+)")
 
 
+@exact
 def read_td_ameritrade(path: str | Path, *, timezone: Any = None) -> ImportResult:
     """
     A TD Ameritrade account statement (CSV): the executions of its "Cash Balance" section,
