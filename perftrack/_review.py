@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -417,6 +418,14 @@ def _rate_evidence(s: Any) -> dict[str, Any]:
     }
 
 
+def _shortfall(high: Any, low: Any) -> Fraction:
+    """
+    How far ``high``'s win rate falls below ``low``'s, exactly (a float difference of the
+    rates would make a shortfall equal to the margin look larger than it).
+    """
+    return Fraction(low.wins, low.decided) - Fraction(high.wins, high.decided)
+
+
 def recommend(
     edges: Mapping[str, Any],
     confidence: Mapping[int, Any],
@@ -451,7 +460,7 @@ def recommend(
         and low.decided >= sample
         and high.win_rate is not None
         and low.win_rate is not None
-        and high.win_rate < low.win_rate - limits.confidence_margin
+        and _shortfall(high, low) > Fraction(str(limits.confidence_margin))
     ):
         hc, lc = limits.high_confidence, limits.low_confidence
         out.append(

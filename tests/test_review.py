@@ -394,6 +394,19 @@ class TestConfidenceInverted:
             tracker.ideas.weekly_report(at=MONDAY, thresholds=wide), "confidence_inverted"
         )
 
+    def test_silent_when_the_shortfall_equals_the_margin(self, tracker, desk):
+        # 60% against 80% falls short by exactly 0.2: not *more than* a 0.2 margin.
+        desk.many(3, 2, confidence=5)
+        desk.many(4, 1, confidence=3)
+        exact = pt.ReviewThresholds(confidence_margin=0.2)
+        assert [] == rules(
+            tracker.ideas.weekly_report(at=MONDAY, thresholds=exact), "confidence_inverted"
+        )
+        below = pt.ReviewThresholds(confidence_margin=0.19)
+        assert 1 == len(
+            rules(tracker.ideas.weekly_report(at=MONDAY, thresholds=below), "confidence_inverted")
+        )
+
 
 class TestHorizonSplit:
     """One horizon losing on average while the other earns is flagged."""
