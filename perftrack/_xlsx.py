@@ -65,7 +65,9 @@ def _typed(value: Any) -> tuple[Any, str | None, str | None]:
         lossless = when.utcoffset() == timedelta(0) and value.microsecond % 1000 == 0
         return cell, "yyyy-mm-dd hh:mm:ss", None if lossless else when.isoformat()
     if isinstance(value, tuple):
-        return "|".join(value), None, None
+        from perftrack.reports._export import join_tags  # noqa: PLC0415 (no import cycle)
+
+        return join_tags(value), None, None
     if isinstance(value, timedelta):
         return value.total_seconds(), None, None
     if isinstance(value, dict):
@@ -93,6 +95,10 @@ def write_book(columns: Sequence[str], rows: Sequence[dict[str, Any]], *, title:
             if value is None:
                 continue
             cell = sheet.cell(row=r, column=c, value=value)
+            if isinstance(value, str) and value.startswith("="):
+                # openpyxl makes such text a formula, which Excel would run and the reader
+                # (data_only) would read back empty: a name is text.
+                cell.data_type = "s"
             if shown is not None:
                 cell.number_format = shown
             if text is not None:

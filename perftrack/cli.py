@@ -609,7 +609,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             start = (
                 (window.end - timedelta(microseconds=1)).date()
                 if args.window == "daily"
-                else _first_session(window)
+                else _first_session(window, tracker.calendar)
             )
             end = (window.end - timedelta(microseconds=1)).date()
     page = reports.html(tracker, title=args.title, start=start, end=end, targets=targets)
@@ -619,9 +619,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _first_session(summary: Any) -> date:
+def _first_session(summary: Any, calendar: str) -> date:
+    """
+    The first session day of a week or month: its first day, except that a weekdays
+    calendar has no weekend sessions (its week opens Monday's session on Saturday).
+    """
     first: date = summary.start.date()
-    return first if first.weekday() < 5 else first + timedelta(days=7 - first.weekday())
+    if calendar != "weekdays" or first.weekday() < 5:
+        return first
+    return first + timedelta(days=7 - first.weekday())
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -630,7 +636,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
     tracker = _read(args)
     out = Path(args.out) if args.out else None
     if args.what == "returns":
-        data = reports.daily_returns_csv(tracker).encode()
+        if args.format != "csv":
+            raise CommandError(f"export returns writes CSV only (got --format {args.format})")
+        data = reports.daily_returns_csv(
+            tracker, start=_day(args.start, "start"), end=_day(args.end, "end")
+        ).encode()
         if out is not None:
             _write_atomic(out, data)
     else:

@@ -162,6 +162,49 @@ class TestSummary:
         targets.write_text("[targets]\nmin_win_rate = 0.1\n")
         assert 0 == run("summary", "--data", str(data), "--targets", str(targets))
 
+    def test_markdown_metrics_show_each_target_as_its_figure_is_written(self, tmp_path, capsys):
+        """
+        Money variances to the cent (not 4 significant digits), percentages as percentages,
+        and the daily loss target of a day in its own row: the page an operator reads must
+        show the breach that made the command exit 2.
+        """
+        data = tmp_path / "data"
+        with pt.Tracker("100000", store=LocalStore(data)) as tracker:
+            tracker.record_trade("X", "long", 1, "100", "200", T0, T0)
+            later = T0 + timedelta(hours=1)
+            tracker.record_trade("X", "long", 1, "20000", "7654.33", later, later)
+        targets = tmp_path / "t.toml"
+        targets.write_text(
+            '[targets]\nmin_win_rate = 0.9\nmax_drawdown = "1"\nmax_daily_loss = "1"\n'
+        )
+        args = ("summary", "--data", str(data), "--targets", str(targets), "--format", "markdown")
+        assert 2 == run(*args)
+        metrics = capsys.readouterr().out.split("## Metrics")[1].split("## Alerts")[0]
+        # A drawdown of 12,345.67 against 1.
+        assert "| max_drawdown | 12,345.67 | 1 | +12,344.67 (breached) |" in metrics
+        assert "| win_rate | 50.0% | 90.0% | -40.0% (breached) |" in metrics
+        assert 2 == run(*args, "--window", "daily")
+        day = capsys.readouterr().out.split("## Metrics")[1]
+        assert "| daily_loss | 12,245.67 | 1 | +12,244.67 (breached) |" in day
+
+    def test_a_strategy_row_is_held_to_its_own_targets(self, data, tmp_path, capsys):
+        """[targets.strategy.NAME] applies to that strategy's rows (--strategy, --by strategy)."""
+        targets = tmp_path / "t.toml"
+        targets.write_text(
+            "[targets]\nmin_win_rate = 0.1\n\n[targets.strategy.b]\nmin_win_rate = 0.9\n"
+        )
+        common = ("summary", "--data", str(data), "--targets", str(targets))
+        assert 0 == run(*common)  # the account as a whole: 26 of 40 won, against 0.1
+        capsys.readouterr()
+        assert 2 == run(*common, "--by", "strategy")
+        out = capsys.readouterr().out
+        # b: 6 of 10 won, against its own 0.9; a: 20 of 30 won, against the account's 0.1.
+        assert "b win_rate: 0.6 vs target 0.9, variance -0.3 (BREACHED)" in out
+        assert "a win_rate: 0.6667 vs target 0.1, variance +0.5667 (ok)" in out
+        assert 2 == run(*common, "--strategy", "b", "--format", "json")
+        doc = valid_summary(json.loads(capsys.readouterr().out))
+        assert [(0.9, True)] == [(v["target"], v["breached"]) for v in doc["targets"]]
+
     def test_reading_with_targets_writes_nothing_and_prints_only_json(self, tmp_path):
         """
         Restoring with targets evaluates the history and finds its alerts again: that is a
@@ -866,7 +909,7 @@ class TestReportAndExport:
             ("all", 40, "2025-03-03 to 2025-03-16"),
             ("daily", 2, "2025-03-16"),
             ("weekly", 20, "2025-03-10 to 2025-03-16"),
-            ("monthly", 40, "2025-03-03 to 2025-03-31"),
+            ("monthly", 40, "2025-03-01 to 2025-03-31"),  # every day is a session day
         ],
     )
     def test_report_windows(self, data, tmp_path, window, trades, span):
@@ -875,6 +918,22 @@ class TestReportAndExport:
         page = out.read_text()
         assert f"{trades} trades · {span} · times in Europe/London" in page
         assert [out] == list(tmp_path.glob("*.html")) and not list(tmp_path.glob(".*tmp"))
+
+    def test_report_of_the_month_keeps_its_weekend_days_on_a_round_the_clock_calendar(
+        self, tmp_path
+    ):
+        """March 2025 begins on a Saturday: a 24/7 account traded that day."""
+        data = tmp_path / "crypto"
+        with pt.Tracker("1000", store=LocalStore(data)) as tracker:
+            for day, exit_price in ((1, "150"), (10, "110")):
+                when = datetime(2025, 3, day, 12, tzinfo=UTC)
+                tracker.record_trade("BTC", "long", 1, "100", exit_price, when, when)
+            month = tracker.summary("month", at=tracker.clock)
+        out = tmp_path / "report.html"
+        assert 0 == run("report", "--data", str(data), "--html", str(out), "--window", "monthly")
+        page = out.read_text()
+        assert f"{month.trades} trades · 2025-03-01 to 2025-03-31" in page
+        assert f"<div class='value'>{month.net_pnl:,.2f}</div>" in page  # 60.00, as summary
 
     def test_report_range_and_targets(self, data, tmp_path):
         targets = tmp_path / "t.toml"
@@ -926,6 +985,16 @@ class TestReportAndExport:
         assert 0 == run("export", "returns", "--data", str(data))
         lines = capsysbinary.readouterr().out.decode().splitlines()
         assert "date,return" == lines[0] and 14 == len(lines) - 1
+
+    def test_export_returns_keeps_to_the_window_and_refuses_other_formats(self, data, capsysbinary):
+        assert 0 == run(
+            "export", "returns", "--data", str(data), "--start", "2025-03-05", "--end", "2025-03-07"
+        )
+        lines = capsysbinary.readouterr().out.decode().splitlines()
+        assert ["2025-03-05", "2025-03-06", "2025-03-07"] == [x.split(",")[0] for x in lines[1:]]
+        # Returns are CSV only: asking for JSON must not silently print CSV.
+        assert 1 == run("export", "returns", "--data", str(data), "--format", "json")
+        assert b"" == capsysbinary.readouterr().out
 
 
 class TestImportCommand:

@@ -576,6 +576,53 @@ class TestExports:
         assert list(read.round(12)) == list(series.round(12))
         assert Decimal(0) != tracker.summary().net_pnl
 
+    def _formula_like(self) -> pt.Tracker:
+        """Names that a spreadsheet would read as formulas (user data, from a bot's config)."""
+        tracker = pt.Tracker("10000", timezone="Europe/Paris")
+        names = ("=1+2", "+SUM(A1:A9)", "-2+3", "@SUM(1)", "'=quoted", "plain")
+        for n, name in enumerate(names):
+            when = T0 + timedelta(hours=n)
+            tracker.record_trade(
+                name,
+                "long",
+                "1",
+                "100",
+                "101",
+                when - timedelta(minutes=30),
+                when,
+                strategy=name,
+                tags=(name, "t"),
+                trade_id=f"t{n}",
+            )
+        return tracker
+
+    def test_xlsx_writes_names_like_formulas_as_text(self, tmp_path):
+        openpyxl = pytest.importorskip("openpyxl")
+        tracker = self._formula_like()
+        path = tmp_path / "t.xlsx"
+        reports.export(tracker, "trades", "xlsx", path)
+        sheet = openpyxl.load_workbook(path).worksheets[0]
+        kinds = {cell.data_type for row in sheet.iter_rows(min_row=2) for cell in row}
+        assert "f" not in kinds  # no cell of user text became a formula Excel would run
+        assert_same_books(tracker, re_import(tracker, "xlsx", tmp_path))
+
+    def test_csv_neutralises_names_like_formulas_and_reads_them_back(self, tmp_path):
+        tracker = self._formula_like()
+        rows = list(csv.reader(io.StringIO(reports.export(tracker, "trades", "csv").decode())))
+        head = rows[0]
+        for row in rows[1:]:
+            for name in ("symbol", "strategy", "tags"):
+                assert row[head.index(name)][0] not in "=+-@", (name, row)
+        assert_same_books(tracker, re_import(tracker, "csv", tmp_path))
+
+    @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+    def test_round_trip_of_tags_holding_the_separator(self, fmt, tmp_path):
+        tracker = pt.Tracker("10000")
+        tracker.record_trade("X", "long", 1, "10", "11", T0, T0, tags=("a|b", "c"))
+        tracker.record_trade("X", "long", 1, "10", "11", T0, T0, tags=("[x]", "y"))
+        tracker.record_trade("X", "long", 1, "10", "11", T0, T0, tags=("p", "q"))
+        assert_same_books(tracker, re_import(tracker, fmt, tmp_path))
+
 
 class TestScreenshot:
     """The README shows a screenshot of the demo's report, and says how to take it again."""

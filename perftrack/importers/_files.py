@@ -21,6 +21,7 @@ from perftrack._periods import _resolve_zone
 from perftrack._persist import _collector_paused
 from perftrack.errors import InvalidInputError
 from perftrack.importers._base import Fill, ImportResult, exact
+from perftrack.reports._export import split_tags, unquote_cell
 
 __all__ = [
     "json_objects",
@@ -225,7 +226,7 @@ def _trade_record(path: object, where: str, record: object) -> dict[str, Any]:
         raise _bad(path, where, f"unknown field {sorted(unknown)[0]!r}")
     trade = {k: v for k, v in record.items() if k in TRADE_FIELDS and v not in (None, "")}
     if isinstance(trade.get("tags"), str):
-        trade["tags"] = tuple(trade["tags"].split("|"))
+        trade["tags"] = split_tags(trade["tags"])
     if "realizations" in trade:
         trade["realizations"] = _steps(path, where, trade["realizations"])
     return trade
@@ -556,8 +557,9 @@ def read_csv(
                 value = row.get(mapping.get(name, name))
                 if value in (None, ""):
                     continue
+                value = unquote_cell(value)  # what perftrack's export quoted against formulas
                 if name == "tags":
-                    trade[name] = tuple(value.split("|"))
+                    trade[name] = split_tags(value)
                 elif name == "realizations":
                     trade[name] = _steps(path, f"row {line}", value)
                 else:

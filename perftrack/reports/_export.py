@@ -62,14 +62,59 @@ def export_rows(
     raise InvalidInputError(msg)
 
 
+#: What makes a spreadsheet read a cell as a formula (CSV injection); such text is written
+#: with a leading ``'`` (one more ``'`` for text that already starts with quotes before one),
+#: which ``unquote_cell`` takes off again on import.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def quote_cell(text: str) -> str:
+    """Text a spreadsheet would run as a formula, quoted so that it shows as text."""
+    return "'" + text if text.lstrip("'").startswith(FORMULA_START) else text
+
+
+def unquote_cell(text: str) -> str:
+    """The text ``quote_cell`` quoted."""
+    return text[1:] if text.startswith("'") and text.lstrip("'").startswith(FORMULA_START) else text
+
+
+def join_tags(tags: Sequence[str]) -> str:
+    """
+    Tags in one cell: joined with ``|``, or as a JSON list when a tag holds ``|`` (or the
+    joined text starts with ``[``), so that ``split_tags`` gives the same tags back.
+    """
+    text = "|".join(tags)
+    if any("|" in tag for tag in tags) or text.startswith("["):
+        return json.dumps(list(tags), ensure_ascii=False)
+    return text
+
+
+def split_tags(text: str) -> tuple[str, ...]:
+    """The tags of a cell ``join_tags`` wrote (or of tags a tool wrote joined with ``|``)."""
+    if text.startswith("["):
+        try:
+            tags = json.loads(text)
+        except ValueError:
+            tags = None
+        if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
+            return tuple(tags)
+    return tuple(text.split("|"))
+
+
 def _text(value: Any) -> Any:
     if isinstance(value, tuple):
-        return "|".join(value)
+        return join_tags(value)
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
     if isinstance(value, list):  # a trade's realizations: JSON text in its cell
         return json.dumps(json_safe(value), separators=(",", ":"))
     return json_safe(value)
+
+
+def _csv_cell(value: Any) -> Any:
+    text = _text(value)
+    # Only user text (names, ids, tags): a negative amount is a number, not a formula.
+    return quote_cell(text) if isinstance(value, (str, tuple)) else text
 
 
 def write_rows(
@@ -98,7 +143,7 @@ def write_rows(
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(["" if row[c] is None else _text(row[c]) for c in columns])
+            writer.writerow(["" if row[c] is None else _csv_cell(row[c]) for c in columns])
         data = buffer.getvalue().encode()
     elif fmt == "json":
         data = (
@@ -120,13 +165,16 @@ def write_rows(
     return data
 
 
-def daily_returns_csv(tracker: Tracker) -> str:
+def daily_returns_csv(
+    tracker: Tracker, *, start: date | None = None, end: date | None = None
+) -> str:
     """
-    ``date,return`` per session day: what quantstats, empyrical and pyfolio read
-    (``pd.read_csv(f, index_col=0, parse_dates=True).squeeze()``).
+    ``date,return`` per session day in [start, end] (default: all): what quantstats,
+    empyrical and pyfolio read (``pd.read_csv(f, index_col=0, parse_dates=True).squeeze()``).
     """
+    returns = tracker.daily_returns(start=start, end=end)
     lines = ["date,return"]
-    lines += [f"{d.isoformat()},{'' if r is None else repr(r)}" for d, r in tracker.daily_returns()]
+    lines += [f"{d.isoformat()},{'' if r is None else repr(r)}" for d, r in returns]
     return "\n".join(lines) + "\n"
 
 

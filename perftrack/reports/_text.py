@@ -46,9 +46,16 @@ def variances(summary: Summary, targets: Targets | None) -> list[dict[str, Any]]
     """
     if targets is None:
         return []
+    # A strategy's row is held to its [targets.strategy.NAME] table where that sets a target.
+    own = targets.per_strategy.get(summary.scope.get("strategy", ""))
+
+    def goal(name: str) -> Any:
+        mine = None if own is None else getattr(own, name)
+        return getattr(targets, name) if mine is None else mine
+
     out = []
     for field, target_field, kind in VARIANCES:
-        target = getattr(targets, target_field)
+        target = goal(target_field)
         actual = getattr(summary, field)
         if target is None:
             continue
@@ -66,15 +73,16 @@ def variances(summary: Summary, targets: Targets | None) -> list[dict[str, Any]]
                 "breached": bool(breached),
             }
         )
-    if targets.max_daily_loss is not None and summary.period == "day":
+    daily = goal("max_daily_loss")
+    if daily is not None and summary.period == "day":
         loss = -summary.net_pnl
         out.append(
             {
                 "metric": "daily_loss",
-                "target": targets.max_daily_loss,
+                "target": daily,
                 "actual": loss,
-                "variance": loss - targets.max_daily_loss,
-                "breached": loss > targets.max_daily_loss,
+                "variance": loss - daily,
+                "breached": loss > daily,
             }
         )
     return out
@@ -269,6 +277,7 @@ def summary_markdown(
     rows = [
         ("win_rate", _ratio(s.win_rate, True)),
         ("net_pnl", _money(s.net_pnl)),
+        *([("daily_loss", _money(-s.net_pnl))] if "daily_loss" in checks else []),
         ("fees", _money(s.fees)),
         ("avg_win", _money(s.avg_win)),
         ("avg_loss", _money(s.avg_loss)),
@@ -289,8 +298,7 @@ def summary_markdown(
         check = checks.get(name)
         target = variance = ""
         if check:
-            target = str(check["target"])
-            variance = "-" if check["variance"] is None else f"{check['variance']:+.4g}"
+            target, variance = _target_cells(check)
             if check["breached"]:
                 variance += " (breached)"
         lines.append(f"| {name} | {value} | {target} | {variance} |")
@@ -304,6 +312,26 @@ def summary_markdown(
     else:
         lines.append("No alerts.")
     return "\n".join(lines) + "\n"
+
+
+#: The metrics shown as percentages: their targets and variances are shown so too.
+_PERCENT_METRICS = ("win_rate", "max_drawdown_pct")
+
+
+def _target_cells(check: dict[str, Any]) -> tuple[str, str]:
+    """
+    (target, variance) of a Markdown metrics row, in the units of its value column: money
+    exact to the cent, percentages as percentages, other ratios to 4 significant digits.
+    """
+    target, variance = check["target"], check["variance"]
+    if check["metric"] in _PERCENT_METRICS:
+        shown = _ratio(float(target), True)
+        return shown, "-" if variance is None else f"{variance:+.1%}"
+    if variance is None:
+        return str(target), "-"
+    if isinstance(variance, Decimal):
+        return str(target), f"{cents(variance):+,}"
+    return str(target), f"{variance:+.4g}"
 
 
 def dumps(document: dict[str, Any]) -> str:
