@@ -734,6 +734,9 @@ class Walk(TradeStats):
         "max_dd_pct",
         "opening",
         "peak",
+        "r_days",
+        "r_hi",
+        "r_lo",
         "realized",
         "sum_neg2",
         "sum_r",
@@ -756,6 +759,11 @@ class Walk(TradeStats):
         self.sum_r = ZERO
         self.sum_r2 = ZERO
         self.sum_neg2 = ZERO
+        # The lowest and highest return of the days that moved the path, and how many they
+        # are: the sums above carry rounding, so "every return is the same" is told exactly.
+        self.r_lo: Decimal | None = None
+        self.r_hi: Decimal | None = None
+        self.r_days = 0
         # A day that started with equity <= 0 has no return; the window's ratios are undefined.
         # (Days after the last bucket are the caller's to check: see ``ends_nonpositive``.)
         self.bad_equity = equity <= ZERO
@@ -793,6 +801,11 @@ class Walk(TradeStats):
             self.sum_r2 += r * r
             if r < ZERO:
                 self.sum_neg2 += r * r
+            if self.r_lo is None or r < self.r_lo:
+                self.r_lo = r
+            if self.r_hi is None or r > self.r_hi:
+                self.r_hi = r
+            self.r_days += 1
         else:
             self.bad_equity = True
         self.equity = e0 + day_pnl
@@ -820,7 +833,10 @@ class Walk(TradeStats):
         mean = self.sum_r / days
         var = (self.sum_r2 - self.sum_r * mean) / (days - 1)
         scale = math.sqrt(periods_per_year)
-        sharpe = over_root(mean, var) * scale if var > ZERO else None
+        # Zero deviation: every day returned the same (days without a bucket returned 0). The
+        # sums cannot tell it, as a non-terminating return leaves a rounding residue in var.
+        flat = self.r_lo == self.r_hi and (self.r_days == days or not self.r_lo)
+        sharpe = over_root(mean, var) * scale if var > ZERO and not flat else None
         downside = self.sum_neg2 / days
         sortino = over_root(mean, downside) * scale if downside > ZERO else None
         return sharpe, sortino

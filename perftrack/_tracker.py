@@ -2527,7 +2527,9 @@ def _make_summary(
     if n:
         mean = total / n
         var = walk.sum_sq / n - mean * mean
-        if var > ZERO:
+        # best == worst: every trade has the same P&L, zero deviation however the Decimal
+        # arithmetic above rounds.
+        if var > ZERO and walk.best != walk.worst:
             sqn = math.sqrt(n) * over_root(mean, var)
     # Positionally, in Summary's field order (new_summary skips attrs' frozen __init__).
     return new_summary(

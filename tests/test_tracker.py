@@ -1605,3 +1605,22 @@ def test_constructor_arguments_of_the_wrong_kind_are_invalid_input(
 ) -> None:
     with pytest.raises(errors.InvalidInputError, match=field):
         pt.Tracker("10000", **kw)
+
+
+class TestZeroDeviationIsExact:
+    """Zero deviation is None (docs/metrics.md), even when Decimal rounding leaves a residue."""
+
+    def test_sharpe_is_none_when_every_daily_return_is_the_same_non_terminating_fraction(self):
+        # 243 -> +81 -> +108 -> +144 -> +192 -> +256: every day returns exactly 1/3.
+        tracker = pt.Tracker(starting_equity="243")
+        for day, pnl in enumerate(["81", "108", "144", "192", "256"]):
+            trade(tracker, "100", 24 * day + 1, fees="0", net_pnl=pnl)
+        returns = [r for _day, r in tracker.daily_returns()]
+        assert len(set(returns)) == 1
+        assert tracker.summary().sharpe is None
+
+    def test_sqn_is_none_when_every_trade_has_the_same_pnl_of_many_digits(self):
+        tracker = pt.Tracker(starting_equity="1e40")
+        for k in range(9):
+            trade(tracker, "100", k + 1, fees="0", net_pnl="98478984259174.40475519134185")
+        assert tracker.summary().sqn is None
