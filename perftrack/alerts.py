@@ -463,6 +463,15 @@ _ZERO: Final = Decimal(0)
 _NEVER: Final = Decimal("Infinity")
 
 
+def _band(target: float, hysteresis: float, sign: int) -> float:
+    """
+    ``target x (1 + sign x hysteresis)`` exactly (from the floats' shortest decimal forms, as
+    the operator wrote them), rounded once to a float.
+    """
+    exact = Decimal(repr(float(target))) * (1 + sign * Decimal(repr(float(hysteresis))))
+    return float(exact)
+
+
 class _Rule:
     """
     A built-in rule: its state is updated by events; ``check`` says whether it is breached now
@@ -606,6 +615,8 @@ class _Windowed(_TradeRule):
 
     #: Whether the rule reads the window's P&L sums (not only its counts).
     needs_sums = True
+    #: The highest value the metric can take, when it has one: the band never exceeds it.
+    band_cap: float | None = None
 
     def __init__(
         self,
@@ -618,7 +629,12 @@ class _Windowed(_TradeRule):
         super().__init__(target, scope)
         self.window = window
         self.sample = min(window, sample) if sample is not None else window
-        self.band = target * (1 + hysteresis)
+        # target x (1 + hysteresis) worked out exactly, then rounded once: the float product
+        # can land above it (0.8 x 1.05 = 0.8400000000000001), and a metric exactly at the
+        # band would not resolve.
+        self.band = _band(target, hysteresis, 1)
+        if self.band_cap is not None and self.band > self.band_cap:
+            self.band = self.band_cap
         # The bounds the exact quotient is compared with by cross-multiplying (no 50-digit
         # division, no float conversion), widened far beyond the rounding of the float figure.
         self.target_hi = Decimal(target) * (1 + _DEC_MARGIN)
@@ -654,6 +670,10 @@ class _Windowed(_TradeRule):
 class _WinRate(_Windowed):
     name = metric = "min_win_rate"
     needs_sums = False
+
+    # A win rate is at most 1: a band above it (0.98 x 1.05) would never resolve, and the
+    # alert could never be raised again.
+    band_cap = 1.0
 
     def metric_now(self) -> float | None:
         return self.trades.wins / len(self.trades.nets)
@@ -746,8 +766,10 @@ class _Drawdown(_Rule):
     def __init__(self, metric: str, target: Any, scope: dict[str, str], hysteresis: float) -> None:
         super().__init__(target, scope)
         self.name = self.metric = metric
-        self.band = target * (
-            1 - Decimal(str(hysteresis)) if isinstance(target, Decimal) else 1 - hysteresis
+        self.band = (
+            target * (1 - Decimal(str(hysteresis)))
+            if isinstance(target, Decimal)
+            else _band(target, hysteresis, -1)
         )
         self.money = metric == "max_drawdown"
         if not self.money:
@@ -871,7 +893,8 @@ class _DailyLoss(_Rule):
         """
         ``check`` after ``update``.
         """
-        self.actual = self.pnl
+        # The metric is the day's loss, minus its P&L (what the target limits).
+        self.actual = _ZERO - self.pnl  # (not -0 for a day with nothing realized)
         if -self.pnl > self.target:
             return True
         return False if -self.pnl <= self.band else None
@@ -1043,6 +1066,20 @@ class Alerts:
         if kind != "mark_price":
             for key, daily in self._day_rules:
                 if daily.step_day(tracker, key in active):
+                    self._transition(key, daily, daily.verdict(), pending)
+        elif self._day_rules:
+            # A mark realizes nothing, but one past the end of the day starts the next day
+            # (the newest event's): the day's loss starts again at nothing. One comparison a
+            # rule while the mark stays inside the day.
+            clock = tracker._clock
+            for key, daily in self._day_rules:
+                end = daily.end
+                # (No bounds yet, as after a restore: work them out once.)
+                if (
+                    clock is not None
+                    and (end is None or clock >= end)
+                    and daily.step_day(tracker, key in active)
+                ):
                     self._transition(key, daily, daily.verdict(), pending)
         if self._equity_rules:
             # While no drawdown alert is active, one comparison of live equity with the level

@@ -864,3 +864,105 @@ def test_a_listener_that_mutates_its_alert_changes_neither_the_tracker_nor_other
     assert {} == dict(alert.scope)
     assert {} == dict(alert.context)
     assert "injected" not in json.dumps(alert.to_dict())
+
+
+# -- review9: boundaries of the hysteresis band ------------------------------------------------
+
+
+def _pnl(tracker: pt.Tracker, n: int, pnl: str, **kw: Any) -> pt.Trade:
+    when = T0 + timedelta(minutes=n)
+    exit_price = str(Decimal(100) + Decimal(pnl))
+    return tracker.record_trade("X", "long", 1, "100", exit_price, when, when, **kw)
+
+
+def test_win_rate_alert_resolves_exactly_at_the_band():
+    # min_win_rate 0.8, hysteresis 5 %: resolves at >= 0.84 (21 of 25); 0.8 * 1.05 in floats
+    # is 0.8400000000000001, which 21 / 25 (0.84) is below.
+    tracker = pt.Tracker("10000", targets=pt.Targets(min_win_rate=0.8, rolling_window=25))
+    for n in range(25):
+        _pnl(tracker, n, "1" if n >= 6 else "-1")  # 19 of 25: breached
+    assert ["min_win_rate"] == [a.rule for a in tracker.alerts.active()]
+    _pnl(tracker, 25, "1")
+    _pnl(tracker, 26, "1")  # 21 of 25 = 0.84
+    assert 0.84 == tracker.rolling(25).win_rate
+    assert [] == tracker.alerts.active()
+
+
+def test_payoff_alert_resolves_exactly_at_the_band():
+    # min_risk_reward 1.5: resolves at >= 1.575 (1.5 * 1.05 is 1.5750000000000002 in floats).
+    tracker = pt.Tracker("10000", targets=pt.Targets(min_risk_reward=1.5, risk_reward_window=2))
+    _pnl(tracker, 0, "10")
+    _pnl(tracker, 1, "-10")
+    assert ["risk_reward_breach"] == [a.rule for a in tracker.alerts.active()]
+    _pnl(tracker, 2, "15.75")
+    _pnl(tracker, 3, "-10")  # payoff 15.75 / 10 = 1.575
+    assert [] == tracker.alerts.active()
+
+
+def test_drawdown_pct_alert_resolves_exactly_at_the_band():
+    # max_drawdown_pct 0.12: resolves at <= 0.114 (0.12 * 0.95 is 0.11399999999999999).
+    tracker = pt.Tracker("10000", targets=pt.Targets(max_drawdown_pct=0.12))
+    tracker.open_trade("o", symbol="X", side="long", quantity=100, price="100", time=T0)
+    tracker.mark_price("X", "87", T0 + timedelta(minutes=1))  # 13 %
+    assert ["max_drawdown_pct"] == [a.rule for a in tracker.alerts.active()]
+    tracker.mark_price("X", "88.6", T0 + timedelta(minutes=2))  # 11.4 %
+    assert 0.114 == tracker.live.drawdown_pct
+    assert [] == tracker.alerts.active()
+
+
+def test_high_win_rate_target_alert_can_resolve():
+    # min_win_rate 0.98: target x 1.05 is 1.029, a win rate no window reaches; the alert must
+    # resolve once every trade of the window wins, or it can never be raised again.
+    tracker = pt.Tracker("10000", targets=pt.Targets(min_win_rate=0.98, rolling_window=5))
+    for n in range(5):
+        _pnl(tracker, n, "-1" if n == 0 else "1")
+    assert ["min_win_rate"] == [a.rule for a in tracker.alerts.active()]
+    for n in range(5, 10):
+        _pnl(tracker, n, "1")
+    assert 1.0 == tracker.rolling(5).win_rate
+    assert [] == tracker.alerts.active()
+    _pnl(tracker, 10, "-1")
+    assert 2 == len(tracker.alerts.history())
+
+
+def test_daily_loss_alert_resolves_when_a_mark_starts_the_next_day():
+    # The daily loss is that of the newest event's day: a mark in the next day starts a day
+    # with nothing lost (a bot that stops trading on the alert only sends marks).
+    tracker = pt.Tracker("10000", targets=pt.Targets(max_daily_loss="15"))
+    tracker.open_trade("o", symbol="Y", side="long", quantity=1, price="100", time=T0)
+    _pnl(tracker, 1, "-20")
+    assert ["max_daily_loss"] == [a.rule for a in tracker.alerts.active()]
+    tracker.mark_price("Y", "100", T0 + timedelta(hours=2))  # same day: still breached
+    assert ["max_daily_loss"] == [a.rule for a in tracker.alerts.active()]
+    tracker.mark_price("Y", "100", T0 + timedelta(days=1))
+    assert [] == tracker.alerts.active()
+    (alert,) = tracker.alerts.history()
+    assert T0 + timedelta(days=1) == alert.resolved_at
+
+
+def test_daily_loss_alert_restored_mid_breach_resolves_on_a_mark_in_the_next_day():
+    store = MemoryStore()
+    targets = pt.Targets(max_daily_loss="15")
+    tracker = pt.Tracker("10000", store=store, targets=targets)
+    tracker.open_trade("o", symbol="Y", side="long", quantity=1, price="100", time=T0)
+    _pnl(tracker, 1, "-20")
+    tracker.save_snapshot()
+    tracker.close()
+    again = pt.Tracker.restore(store, targets=targets)
+    assert ["max_daily_loss"] == [a.rule for a in again.alerts.active()]
+    again.mark_price("Y", "100", T0 + timedelta(days=1))
+    assert [] == again.alerts.active()
+    assert ["raised", "resolved"] == [line["action"] for line in journal_lines(store)]
+
+
+def test_daily_loss_alert_actual_is_the_loss_compared_with_the_target():
+    # The metric is minus the day's realized P&L (as the summary report's daily_loss row):
+    # a 20 loss against a 15 limit reads actual 20 > target 15, not -20.
+    tracker = pt.Tracker("10000", targets=pt.Targets(max_daily_loss="15"))
+    _pnl(tracker, 0, "-20")
+    (alert,) = tracker.alerts.active()
+    assert (Decimal(20), Decimal(15)) == (alert.actual, alert.target)
+    assert alert.actual > alert.target
+    _pnl(tracker, 1, "10")  # a 10 loss: <= 15 x 0.95
+    (resolved,) = tracker.alerts.history()
+    assert "10" == resolved.context["recovered_to"]
