@@ -1354,17 +1354,9 @@ class TestBatchDurability:
             assert 3 == again.summary().trades
 
     def test_a_failed_background_write_fails_the_next_call_then_is_retried_in_order(self):
-        failing = threading.Event()
-        failing.set()
-
-        class FullDisk(MemoryStore):
-            def append(self, key: str, data: bytes) -> None:
-                if failing.is_set() and b'"record_trade"' in data:
-                    raise errors.StoreError("disk full")
-                super().append(key, data)
-
-        store = FullDisk()
+        store = FailingStore()
         tracker = pt.Tracker("1000", store=store, durability="batch", batch_max_ms=5)
+        store.failing = True  # (after the init record)
         tracker.record_trade("X", "long", 1, "10", "12", T0, T0)
         journal = tracker._journal
         assert journal is not None
@@ -1374,7 +1366,7 @@ class TestBatchDurability:
         with pytest.raises(errors.StoreError, match="disk full"):
             tracker.record_trade("X", "long", 1, "10", "11", T0, T0 + timedelta(hours=1))
         assert 1 == tracker.summary().trades  # the refused call changed nothing
-        failing.clear()
+        store.failing = False
         tracker.record_trade("X", "long", 1, "10", "13", T0, T0 + timedelta(hours=2))
         tracker.close()
         with pt.Tracker.restore(store) as again:
@@ -1384,24 +1376,16 @@ class TestBatchDurability:
         """The call that fills the batch raises StoreError when the write fails: the tracker
         did not book its trade, so no retry may write it to the journal either (a restart
         would otherwise book a trade the live tracker refused)."""
-        failing = threading.Event()
-        failing.set()
-
-        class FullDisk(MemoryStore):
-            def append(self, key: str, data: bytes) -> None:
-                if failing.is_set() and b'"record_trade"' in data:
-                    raise errors.StoreError("disk full")
-                super().append(key, data)
-
-        store = FullDisk()
+        store = FailingStore()
         tracker = pt.Tracker(
             "1000", store=store, durability="batch", batch_max_events=2, batch_max_ms=60_000
         )
+        store.failing = True  # (after the init record)
         tracker.record_trade("X", "long", 1, "10", "12", T0, T0)  # queued, acknowledged
         with pytest.raises(errors.StoreError, match="disk full"):
             tracker.record_trade("X", "long", 1, "10", "20", T0, T0 + timedelta(hours=1))
         assert 1 == tracker.summary().trades  # the refused call changed nothing
-        failing.clear()
+        store.failing = False
         tracker.record_trade("X", "long", 1, "10", "13", T0, T0 + timedelta(hours=2))
         tracker.close()
         with pt.Tracker.restore(store) as again:
