@@ -1311,17 +1311,12 @@ class Alerts:
             data = store.get(key)
         except KeyError:
             return
-        self._cut_tail = bool(data) and not data.endswith(b"\n")
-        lines = data.split(b"\n")
-        if not self._cut_tail:
-            lines.pop()  # the empty string after the last newline
+        lines, records, self._cut_tail = _journal_lines(data)
         kept = []
-        for line in lines:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a cut line: its alert was not delivered, and the replay delivers it
-            if isinstance(record, dict) and record.get("event") == "performance.alert":
+        # A line that is no whole alert (a cut one): its alert was not delivered, and the
+        # replay delivers it.
+        for line, record in zip(lines, records, strict=True):
+            if record is not None:
                 self._delivered.add(f"{record.get('id')}:{record.get('action')}")
                 kept.append(line + b"\n")
         if len(kept) == len(lines) or self._tracker._read_only:
@@ -1337,24 +1332,39 @@ class Alerts:
         self._cut_tail = False
 
 
+def _journal_lines(data: bytes) -> tuple[list[bytes], list[dict[str, Any] | None], bool]:
+    """
+    The lines of an alert journal (without their newlines), each one's record when it is a
+    whole ``performance.alert`` object (else None), and whether the last line has no
+    newline (an append cut short).
+    """
+    lines = data.split(b"\n")
+    cut = bool(lines[-1])
+    if not cut:
+        lines.pop()  # the empty string after the last newline
+    records: list[dict[str, Any] | None] = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        whole = isinstance(record, dict) and record.get("event") == "performance.alert"
+        records.append(record if whole else None)
+    return lines, records, cut
+
+
 def _journal_problems(key: str, data: bytes) -> list[str]:
     """
     One line per line of an alert journal that is not a whole ``performance.alert`` object
     (``perftrack verify``): a line a crash cut short, or damage.
     """
-    problems = []
-    lines = data.split(b"\n")
-    for n, line in enumerate(lines, 1):
-        if n == len(lines) and not line:
-            break  # after the last newline
-        try:
-            record = json.loads(line)
-        except ValueError:
-            record = None
-        if not isinstance(record, dict) or record.get("event") != "performance.alert":
-            why = "cut short" if n == len(lines) else "not a performance.alert object"
-            problems.append(f"{key} line {n}: {why}")
-    return problems
+    lines, records, cut = _journal_lines(data)
+    return [
+        f"{key} line {n}: "
+        + ("cut short" if cut and n == len(lines) else "not a performance.alert object")
+        for n, record in enumerate(records, 1)
+        if record is None
+    ]
 
 
 _QUERIES: Final = frozenset(
