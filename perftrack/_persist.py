@@ -724,14 +724,20 @@ class Journal:
             try:
                 self._write()
             except StoreError:
-                # The event is not durable: forget it, so the failed call changes nothing (the
-                # tracker does not book it, so no retry may journal it). It is the last line
-                # taken; in batch mode the acknowledged lines before it wait for the retry.
-                self._taken.pop()
-                self.next_seq -= 1
-                if self.durability == "sync" or not self._taken:
-                    self._failure = None
+                self._forget_last()
                 raise
+
+    def _forget_last(self) -> None:
+        """
+        The event just taken could not be written: forget it, so that the failed call changes
+        nothing (the tracker does not book it, so no retry may journal it). It is the last
+        line taken; in batch mode the acknowledged lines before it wait for the retry, with
+        the failure that makes the next call retry first. A torn tail is the next write's.
+        """
+        self._taken.pop()
+        self.next_seq -= 1
+        if self.durability == "sync" or not self._taken:
+            self._failure = None
 
     def _check_lock(self) -> None:
         if self.lock is not None and self.lock.lost:
@@ -840,10 +846,7 @@ class Journal:
         try:
             self._write()
         except StoreError:
-            # Only this record was waiting; a torn tail is handled by the next write.
-            self._taken.pop()
-            self.next_seq -= 1
-            self._failure = None
+            self._forget_last()  # only this record was waiting
             raise
 
     def start_new_segment(self) -> None:
