@@ -42,7 +42,7 @@ from perftrack._convert import (
     to_tags,
     to_time,
 )
-from perftrack._model import RECORD_TRADE_ARGS
+from perftrack._model import MONEY_CONTEXT, RECORD_TRADE_ARGS
 from perftrack.errors import DuplicateTradeError, InvalidInputError, InvalidTradeError
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def record_trades(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> int:
         # Decided under the lock: a close() or a new observer cannot slip in between.
         shapes = _bulk_shapes(tracker, rows)
         if shapes is not None:
-            with localcontext(_money()), _persist._collector_paused(long_lived=True):
+            with localcontext(MONEY_CONTEXT), _persist._collector_paused(long_lived=True):
                 trades = _validated(tracker, rows, shapes)
                 _book_all(tracker, trades)
             return len(trades)
@@ -118,7 +118,7 @@ def import_into_store(
         # Decided under the lock: a close() or a new observer cannot slip in between.
         shapes = None if journal is None else _bulk_shapes(tracker, rows, with_store=True)
         if journal is not None and shapes is not None:
-            with localcontext(_money()), _persist._collector_paused(long_lived=True):
+            with localcontext(MONEY_CONTEXT), _persist._collector_paused(long_lived=True):
                 trades = _validated(tracker, rows, shapes)
                 if trades and not _would_archive(tracker, trades):
                     _import_locked(tracker, journal, trades, partial_days)
@@ -166,12 +166,6 @@ def _fold_all_trades_key(tracker: Tracker) -> None:
     series = tracker._series.get(_NO_SCOPE)
     for bucket in series.buckets if series is not None else ():
         bucket.flush()
-
-
-def _money() -> Any:
-    from perftrack._tracker import MONEY_CONTEXT  # noqa: PLC0415 (cycle: the tracker imports us)
-
-    return MONEY_CONTEXT
 
 
 def _check_row_fields(rows: Sequence[Mapping[str, Any]]) -> None:

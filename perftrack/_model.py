@@ -48,9 +48,10 @@ RECORD_TRADE_ARGS: Final = (
 )
 
 _ZERO: Final = Decimal(0)
-#: The tracker's money context (``_tracker.MONEY_CONTEXT``): derived money is exact whatever
-#: the decimal context of the thread that reads it.
-_MONEY: Final = Context(prec=50)
+#: The arithmetic context of every money computation, whatever the calling thread's context
+#: says: 50 significant digits keep sums of prices x quantities exact far beyond any account.
+#: (Here, the lowest module, so that every other one can share it.)
+MONEY_CONTEXT: Final = Context(prec=50)
 
 
 def json_safe(value: Any) -> Any:
@@ -141,7 +142,7 @@ class Trade:
         The P&L before fees.
         """
         # Exact whatever the caller's decimal context (the tracker's money context).
-        return _MONEY.add(self.net_pnl, self.fees)
+        return MONEY_CONTEXT.add(self.net_pnl, self.fees)
 
     @property
     def outcome(self) -> str:

@@ -50,7 +50,7 @@ import attrs
 from perftrack import signals
 from perftrack._convert import to_name, to_side, to_tags
 from perftrack._log import log
-from perftrack._model import RECORD_TRADE_ARGS, Trade
+from perftrack._model import MONEY_CONTEXT, RECORD_TRADE_ARGS, Trade
 from perftrack.errors import (
     CorruptDataError,
     InvalidInputError,
@@ -1119,7 +1119,7 @@ def _trade_rows(columns: list[tuple[bytes, ...]]) -> TradeRun:
     The TradeRun of ``_ROW_LINE`` matches by column: each field converted in one pass, and
     the Trades built as ``record_trade`` builds them, a column at a time (``_round_trips``).
     """
-    from perftrack._tracker import MONEY_CONTEXT, _round_trips  # noqa: PLC0415
+    from perftrack._tracker import _round_trips  # noqa: PLC0415
 
     tids = _texts(columns[3])
     symbols = _coded(columns[4], partial(to_name, "symbol"))
@@ -1364,8 +1364,6 @@ _IDEA_ID: Final = operator.attrgetter("idea_id")
 
 
 def _book_trusted(tracker: Tracker, trades: list[Trade], ordinals: list[int]) -> None:
-    from perftrack._tracker import MONEY_CONTEXT  # noqa: PLC0415
-
     if trades:
         with tracker._lock, localcontext(MONEY_CONTEXT):
             tracker._book_replayed_trades(trades, ordinals)
@@ -2008,7 +2006,6 @@ def _steps_from_days(state: dict[str, Any], trades: list[Any]) -> bool:
     whose steps ``_position_steps_from_days`` reads back.
     """
     from perftrack._model import Realization  # noqa: PLC0415
-    from perftrack._tracker import MONEY_CONTEXT  # noqa: PLC0415
 
     steps: dict[int, list[Any]] = {}
     closing: dict[int, Any] = {}
@@ -2368,8 +2365,6 @@ def _restore(
         **settings,
     )
     from decimal import localcontext  # noqa: PLC0415
-
-    from perftrack._tracker import MONEY_CONTEXT  # noqa: PLC0415
 
     with localcontext(MONEY_CONTEXT), _collector_paused():
         lazy = read_only and type(tracker) is _tracker_class()  # (a subclass keeps its class)

@@ -36,6 +36,7 @@ from perftrack._convert import (
 from perftrack._ideas import DEFAULT_EXPIRY, Idea, Ideas, check_bar
 from perftrack._log import log
 from perftrack._model import (
+    MONEY_CONTEXT,
     LiveStats,
     OpenTrade,
     Realization,
@@ -71,9 +72,6 @@ from perftrack.stores import ObjectStore
 __all__ = ["Tracker"]
 
 
-#: The arithmetic context of every money computation, whatever the calling thread's context
-#: says: 50 significant digits keep sums of prices x quantities exact far beyond any account.
-MONEY_CONTEXT: Final = Context(prec=50)
 #: Per thread, the signals being delivered (``Tracker._send``); None while none are.
 _DELIVERY: Final = threading.local()
 #: Averages (avg_win, expectancy, average prices) are quotients, inexact by nature: they are

@@ -22,7 +22,7 @@ import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
-from decimal import Context, Decimal, localcontext
+from decimal import Decimal, localcontext
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -32,7 +32,7 @@ import attrs
 from perftrack import signals
 from perftrack._convert import to_decimal, to_name
 from perftrack._log import log
-from perftrack._model import Trade, json_safe
+from perftrack._model import MONEY_CONTEXT, Trade, json_safe
 from perftrack._periods import Calendar
 from perftrack._review import ReviewThresholds, to_thresholds
 from perftrack.errors import (
@@ -457,8 +457,6 @@ class Targets:
 #: How far (relative) the bounds of the cheap comparisons are widened: far beyond the
 #: rounding of a 50-digit quotient to a float, and of the products compared instead.
 _DEC_MARGIN: Final = Decimal("1e-9")
-#: What the rules' bounds are worked out in (the tracker's money context).
-_RULE_CONTEXT: Final = Context(prec=50)
 _ZERO: Final = Decimal(0)
 _NEVER: Final = Decimal("Infinity")
 
@@ -944,7 +942,7 @@ class Alerts:
         # The rules' exact bounds (Decimal(target) x (1 + margin)) in the money context, not
         # the constructing thread's (a prec of 3 ate the margin; a FloatOperation trap
         # refused Decimal(float)).
-        with localcontext(_RULE_CONTEXT):
+        with localcontext(MONEY_CONTEXT):  # the rules' bounds are money
             self._rules = targets.rules()
         self._by_key: dict[str, _Rule] = {r.key(): r for r in self._rules}
         self._trade_groups = _share_windows(

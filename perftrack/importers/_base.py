@@ -7,16 +7,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from decimal import Context, Decimal, localcontext
+from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
 from perftrack._log import log
+from perftrack._model import MONEY_CONTEXT
 from perftrack.errors import InvalidInputError
-
-#: The tracker's money context (``_tracker.MONEY_CONTEXT``, not imported: keep this light).
-_MONEY = Context(prec=50)
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -29,7 +27,7 @@ def exact(function: _F) -> _F:
 
     @functools.wraps(function)
     def run(*args: Any, **kwargs: Any) -> Any:
-        with localcontext(_MONEY):
+        with localcontext(MONEY_CONTEXT):
             return function(*args, **kwargs)
 
     return cast("_F", run)
@@ -119,7 +117,7 @@ def apply_fills(tracker: Tracker, fills: Iterable[Fill], *, strategy: str = "imp
     """
     # Quantities and fee shares are money: exact in the tracker's money context, whatever
     # the caller's decimal context (abs() and + round to the context's precision).
-    with localcontext(_MONEY):
+    with localcontext(MONEY_CONTEXT):
         _apply_fills(tracker, fills, strategy)
 
 

@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from decimal import Context, Decimal, InvalidOperation, localcontext
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
@@ -322,34 +322,33 @@ def read_freqtrade(path: str | Path, *, strategy: str | None = None) -> ImportRe
 
 def _freqtrade_trade(name: str, i: int, t: dict[str, Any]) -> dict[str, Any]:
     """
-    One freqtrade trade as record_trade's arguments. Fees are worked out in the tracker's
-    money context (50 digits), not the caller's (28 by default, which rounded them).
+    One freqtrade trade as record_trade's arguments. Its fees are money: worked out in the
+    money context that ``read_freqtrade`` (``exact``) runs in, not the caller's.
     """
-    with localcontext(Context(prec=50)):
-        short = bool(t.get("is_short", False))
-        amount = Decimal(t["amount"])
-        entry, exit_ = Decimal(t["open_rate"]), Decimal(t["close_rate"])
-        fees = amount * entry * Decimal(t["fee_open"]) + amount * exit_ * Decimal(t["fee_close"])
-        stop = t.get("initial_stop_loss_abs")
-        stop = Decimal(stop) if stop is not None else None
-        if stop is not None and (stop >= entry if not short else stop <= entry):
-            stop = None  # a stop on the wrong side carries no risk
-        tag = t.get("enter_tag", t.get("buy_tag"))
-        return {
-            "trade_id": f"{name}-{i}",
-            "symbol": t["pair"],
-            "side": "short" if short else "long",
-            "quantity": amount,
-            "entry_price": entry,
-            "exit_price": exit_,
-            "entry_time": _freqtrade_time(t["open_date"]),
-            "exit_time": _freqtrade_time(t["close_date"]),
-            "fees": fees,
-            "strategy": name,
-            "stop_price": stop,
-            "tags": tuple(x for x in (tag, t.get("exit_reason")) if x),
-            "net_pnl": Decimal(t["profit_abs"]),
-        }
+    short = bool(t.get("is_short", False))
+    amount = Decimal(t["amount"])
+    entry, exit_ = Decimal(t["open_rate"]), Decimal(t["close_rate"])
+    fees = amount * entry * Decimal(t["fee_open"]) + amount * exit_ * Decimal(t["fee_close"])
+    stop = t.get("initial_stop_loss_abs")
+    stop = Decimal(stop) if stop is not None else None
+    if stop is not None and (stop >= entry if not short else stop <= entry):
+        stop = None  # a stop on the wrong side carries no risk
+    tag = t.get("enter_tag", t.get("buy_tag"))
+    return {
+        "trade_id": f"{name}-{i}",
+        "symbol": t["pair"],
+        "side": "short" if short else "long",
+        "quantity": amount,
+        "entry_price": entry,
+        "exit_price": exit_,
+        "entry_time": _freqtrade_time(t["open_date"]),
+        "exit_time": _freqtrade_time(t["close_date"]),
+        "fees": fees,
+        "strategy": name,
+        "stop_price": stop,
+        "tags": tuple(x for x in (tag, t.get("exit_reason")) if x),
+        "net_pnl": Decimal(t["profit_abs"]),
+    }
 
 
 @exact
