@@ -1061,23 +1061,16 @@ class Alerts:
                 for key, rule in rules:
                     if rule.step(result, key in active):
                         self._transition(key, rule, rule.check(tracker), pending)
-        if kind != "mark_price":
+        if self._day_rules:
+            # A mark realizes nothing, but one past the end of a rule's day (or the first with
+            # no bounds worked out yet, as after a restore) starts the next day (the newest
+            # event's), where the day's loss starts again at nothing. One comparison a rule
+            # while the mark stays inside the day.
+            mark, clock = kind == "mark_price", tracker._clock
             for key, daily in self._day_rules:
+                if mark and (clock is None or (daily.end is not None and clock < daily.end)):
+                    continue
                 if daily.step_day(tracker, key in active):
-                    self._transition(key, daily, daily.verdict(), pending)
-        elif self._day_rules:
-            # A mark realizes nothing, but one past the end of the day starts the next day
-            # (the newest event's): the day's loss starts again at nothing. One comparison a
-            # rule while the mark stays inside the day.
-            clock = tracker._clock
-            for key, daily in self._day_rules:
-                end = daily.end
-                # (No bounds yet, as after a restore: work them out once.)
-                if (
-                    clock is not None
-                    and (end is None or clock >= end)
-                    and daily.step_day(tracker, key in active)
-                ):
                     self._transition(key, daily, daily.verdict(), pending)
         if self._equity_rules:
             # While no drawdown alert is active, one comparison of live equity with the level
@@ -1251,7 +1244,7 @@ class Alerts:
                         tail = store.get(key)
                     except MissingKeyError:
                         tail = b""
-                    self._cut_tail = bool(tail) and not tail.endswith(b"\n")
+                    self._cut_tail = _ends_inside_a_line(tail)
                 try:
                     append(key, (b"\n" + data) if self._cut_tail else data)
                 except StoreError:
@@ -1262,8 +1255,7 @@ class Alerts:
                     old = store.get(key)
                 except MissingKeyError:
                     old = b""
-                cut = bool(old) and not old.endswith(b"\n")
-                store.put(key, old + (b"\n" if cut else b"") + data)
+                store.put(key, old + (b"\n" if _ends_inside_a_line(old) else b"") + data)
         except StoreError as e:
             log.warning(
                 "perftrack.alert_journal_failed", key=key, lines=len(self._unwritten), error=str(e)
@@ -1330,6 +1322,14 @@ class Alerts:
         self._cut_tail = False
 
 
+def _ends_inside_a_line(data: bytes) -> bool:
+    """
+    Whether a journal's bytes end inside a line (an append cut short): then the next line
+    must start with a newline of its own.
+    """
+    return bool(data) and not data.endswith(b"\n")
+
+
 def _journal_lines(data: bytes) -> tuple[list[bytes], list[dict[str, Any] | None], bool]:
     """
     The lines of an alert journal (without their newlines), each one's record when it is a
@@ -1337,7 +1337,7 @@ def _journal_lines(data: bytes) -> tuple[list[bytes], list[dict[str, Any] | None
     newline (an append cut short).
     """
     lines = data.split(b"\n")
-    cut = bool(lines[-1])
+    cut = _ends_inside_a_line(data)
     if not cut:
         lines.pop()  # the empty string after the last newline
     records: list[dict[str, Any] | None] = []
