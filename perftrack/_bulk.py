@@ -80,11 +80,10 @@ def record_trades(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> int:
         InvalidTradeError, DuplicateTradeError: As the first failing ``record_trade`` call
             would; on the bulk path nothing of the batch is recorded then.
     """
-    _check_row_fields(rows)
+    shapes = _row_shapes(rows)
     with tracker._lock:
         # Decided under the lock: a close() or a new observer cannot slip in between.
-        shapes = _bulk_shapes(tracker, rows)
-        if shapes is not None:
+        if _may_go_bulk(tracker, rows, shapes):
             with localcontext(MONEY_CONTEXT), _persist._collector_paused(long_lived=True):
                 trades = _validated(tracker, rows, shapes)
                 _book_all(tracker, trades)
@@ -112,12 +111,11 @@ def import_into_store(
             ``flush``, ``close`` (which raises while it cannot), snapshot cadence or the same
             import again; until then a restore would not have the import.
     """
-    _check_row_fields(rows)
+    shapes = _row_shapes(rows)
     journal = tracker._journal
     with tracker._lock:
         # Decided under the lock: a close() or a new observer cannot slip in between.
-        shapes = None if journal is None else _bulk_shapes(tracker, rows, with_store=True)
-        if journal is not None and shapes is not None:
+        if journal is not None and _may_go_bulk(tracker, rows, shapes, with_store=True):
             with localcontext(MONEY_CONTEXT), _persist._collector_paused(long_lived=True):
                 trades = _validated(tracker, rows, shapes)
                 if trades and not _would_archive(tracker, trades):
@@ -168,18 +166,20 @@ def _fold_all_trades_key(tracker: Tracker) -> None:
         bucket.flush()
 
 
-def _check_row_fields(rows: Sequence[Mapping[str, Any]]) -> None:
+def _row_shapes(rows: Sequence[Mapping[str, Any]]) -> set[tuple[str, ...]]:
     """
-    Raise InvalidTradeError, naming the row, unless every row is a mapping of record_trade's
-    arguments with the required ones: checked before any row is recorded, since the
-    one-by-one path recorded the rows before a malformed one and then raised TypeError.
+    The rows' shapes (their field names, in order; a batch shares one or a few), each row a
+    mapping of record_trade's arguments with the required ones; else InvalidTradeError
+    naming the first row that is not, before any row is recorded (the one-by-one path
+    recorded the rows before a malformed one and then raised TypeError). Finding the shapes
+    hashes every row's fields: done once, for the bulk path's checks too.
     """
     # The usual batch: dicts of a few shapes, each checked once (a million rows' loop in
     # Python cost half a second); otherwise row by row, to name the first bad one.
-    if set(map(type, rows)) <= {dict} and all(
-        _REQUIRED <= set(shape) <= _ARGS for shape in set(map(tuple, rows))
-    ):
-        return
+    if set(map(type, rows)) <= {dict}:
+        shapes = set(map(tuple, rows))
+        if all(_REQUIRED <= set(shape) <= _ARGS for shape in shapes):
+            return shapes
     for i, row in enumerate(rows):
         if not isinstance(row, Mapping):
             msg = f"'trades[{i}]' must be a mapping of record_trade arguments (got {row!r})"
@@ -194,6 +194,7 @@ def _check_row_fields(rows: Sequence[Mapping[str, Any]]) -> None:
             missing = sorted(_REQUIRED - fields)[0]
             msg = f"'trades[{i}]' has no {missing!r} (got {dict(row)!r})"
         raise InvalidTradeError(msg)
+    return set(map(tuple, rows))
 
 
 def _one_by_one(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -203,38 +204,35 @@ def _one_by_one(tracker: Tracker, rows: Sequence[Mapping[str, Any]]) -> int:
     return len(tracker._closed_ids) - before
 
 
-def _bulk_shapes(
-    tracker: Tracker, rows: Sequence[Mapping[str, Any]], *, with_store: bool = False
-) -> set[tuple[str, ...]] | None:
+def _may_go_bulk(
+    tracker: Tracker,
+    rows: Sequence[Mapping[str, Any]],
+    shapes: set[tuple[str, ...]],
+    *,
+    with_store: bool = False,
+) -> bool:
     """
-    The rows' shapes (their field names, in order) when nothing but the tracker's state
-    would see the rows' trades (see the module docstring) and every row has record_trade's
-    shape; else None: anything else goes the long way, to the same result or the same
-    error. (Finding the shapes hashes every row's fields: done once, for the validation
-    too.)
+    Whether the rows (of ``shapes``, from ``_row_shapes``) may take the bulk path: nothing
+    but the tracker's state would see their trades (see the module docstring); anything else
+    goes the long way, to the same result or the same error.
     """
     if with_store:
         own = {tracker._snapshot_cadence, tracker._apply_retention}
         journal = tracker._journal
         if journal is None or tracker._sinks != [journal.sink]:
-            return None
+            return False
         if any(observer not in own for observer in tracker._observers):
-            return None
+            return False
     elif tracker._sinks or tracker._observers:
-        return None
+        return False
     if signals.trade_closed.receivers or signals.equity_changed.receivers:
-        return None
-    # By shape: the rows of a batch share one or a few sets of fields.
-    shapes = set(map(tuple, rows))
-    for shape in shapes:
-        fields = set(shape)
-        if not _REQUIRED <= fields <= _ARGS:
-            return None
-        # An idea to link, or steps to book (record_trade's own path), in any row of it.
-        for name in ("idea_id", "realizations"):
-            if name in fields and any(row.get(name) is not None for row in rows):
-                return None
-    return shapes
+        return False
+    fields = set().union(*shapes)
+    # An idea to link, or steps to book (record_trade's own path), in any row.
+    return not any(
+        name in fields and any(row.get(name) is not None for row in rows)
+        for name in ("idea_id", "realizations")
+    )
 
 
 def _would_archive(tracker: Tracker, trades: list[Trade]) -> bool:
@@ -262,7 +260,7 @@ def _validated(
 ) -> list[Trade]:
     """
     The Trades the rows' record_trade calls would add, in order (``shapes``: the rows'
-    ``_bulk_shapes``); raises what the first failing call would raise. Changes nothing.
+    ``_row_shapes``); raises what the first failing call would raise. Changes nothing.
     Call under the lock, in MONEY_CONTEXT.
     """
     trades = _validated_columns(tracker, rows, shapes)

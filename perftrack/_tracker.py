@@ -79,7 +79,7 @@ _DELIVERY: Final = threading.local()
 AVERAGE_CONTEXT: Final = Context(prec=28)
 #: The context a position's quantity moves in: a scale-in or exit whose quantity the 50
 #: digits cannot hold beside the open one ("2" less "1e-60") is refused, not rounded away.
-_EXACT_QUANTITY: Final = Context(prec=50, traps=[Inexact])
+_EXACT_QUANTITY: Final = Context(prec=MONEY_CONTEXT.prec, traps=[Inexact])
 DIMENSIONS: Final = ("strategy", "symbol", "side", "tag")
 #: How many recent closed trades each dimension value keeps for rolling windows without a scan.
 ROLLING_CAPACITY: Final = 512
