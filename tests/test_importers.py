@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import perftrack as pt
 from perftrack import importers
 from perftrack.errors import InvalidInputError
+from perftrack.importers._files import json_objects
 from tests.observe import fingerprint
 
 EXTERNAL = Path(__file__).parent.parent.parent / "shared" / "data" / "external"
@@ -417,6 +420,116 @@ class TestJsonl:
         assert all(map(gc.is_tracked, result.trades))
         oldest = {id(o) for o in gc.get_objects(generation=2)}
         assert {id(t) for t in result.trades} <= oldest
+
+
+def _read_line_by_line(text: str) -> tuple[list[tuple[int, Any]], str | None] | str:
+    """
+    What a JSON-lines text holds, by the obvious way: json.loads of every non-blank line;
+    a last line without newline that does not parse is cut short. The error, as text, for
+    any other line that is not an object.
+    """
+    lines = text.split("\n")
+    last_cut = None if text.endswith("\n") else len(lines)
+    if last_cut is None:
+        lines.pop()
+    objects = []
+    for i, line in enumerate(lines, 1):
+        if not line or line.isspace():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError:
+            if i == last_cut:
+                return objects, f"f: last line {i} is cut short, skipped"
+            return f"line {i}: not JSON"
+        if not isinstance(value, dict):
+            return f"line {i}: not a JSON object"
+        objects.append((i, value))
+    return objects, None
+
+
+#: Pieces of lines: whole objects, brackets, commas, quotes and spaces.
+_PIECES = st.sampled_from(
+    [
+        '{"a": 1}',
+        '{"b": ["x", "y"]}',
+        '{"c": "{"}',
+        '{"k": [',
+        "]}",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        '"',
+        ":",
+        " ",
+        "\r",
+        "1",
+    ]
+)
+_PIECEWISE = st.lists(st.lists(_PIECES, max_size=6).map("".join), max_size=6).map("\n".join)
+_OBJECTS = st.recursive(
+    st.builds(dict, a=st.integers(0, 9)),
+    lambda inner: st.builds(dict, k=st.lists(inner, min_size=1, max_size=3)),
+    max_leaves=6,
+)
+
+
+@st.composite
+def _cut_at_commas(draw):
+    """
+    Objects of an array (some holding lists of objects), cut into lines at some of its
+    commas, nested ones too: texts that parse as one array when their commas are put back,
+    of which only those cut at exactly the top-level commas are one object per line.
+    """
+    body = ", ".join(json.dumps(o) for o in draw(st.lists(_OBJECTS, min_size=1, max_size=5)))
+    pieces = body.split(", ")
+    cuts = draw(st.lists(st.booleans(), min_size=len(pieces) - 1, max_size=len(pieces) - 1))
+    text = pieces[0]
+    for cut, piece in zip(cuts, pieces[1:], strict=True):
+        text += ("\n" if cut else ", ") + piece
+    return text
+
+
+class TestJsonObjects:
+    """A JSON-lines text parses as one document when its shape allows: the same objects,
+    warnings and errors as json.loads line by line."""
+
+    @given(text=st.one_of(_PIECEWISE, _cut_at_commas()), newline_at_end=st.booleans())
+    def test_same_as_line_by_line(self, text, newline_at_end):
+        text += "\n" if newline_at_end and text else ""
+        expected = _read_line_by_line(text)
+        try:
+            got = json_objects("f", text)
+        except InvalidInputError as e:
+            assert isinstance(expected, str), (text, expected)
+            assert str(e) == f"'file' f: {expected}"
+        else:
+            assert got == expected, text
+
+    def test_lines_that_parse_as_one_array_are_still_lines(self):
+        """Joined by commas these three lines are an array of three objects; the second and
+        third are no objects on their own."""
+        text = '{"a": 1}, {"b": 2}\n{"c": [{"d": 3}\n{"e": 4}]}\n'
+        assert 3 == len(json.loads("[" + text.replace("\n", ",\n", 2) + "]"))
+        with pytest.raises(InvalidInputError, match="line 1: not JSON"):
+            json_objects("f", text)
+
+    def test_a_brace_in_a_value_and_a_cut_last_line(self):
+        text = '{"a": "{"}\r\n{"b": 2}\n{"c": 3}\n{"d"'
+        assert (
+            [(1, {"a": "{"}), (2, {"b": 2}), (3, {"c": 3})],
+            "f: last line 4 is cut short, skipped",
+        ) == json_objects("f", text)
+        whole = '{"b": 2}\n{"c": 3}\n{"d": 4}'
+        assert ([(1, {"b": 2}), (2, {"c": 3}), (3, {"d": 4})], None) == json_objects("f", whole)
+
+    def test_keys_are_shared(self):
+        """(The reason for parsing as one document: one string per key, not per line.)"""
+        objects = json_objects("f", '{"symbol": "a"}\n{"symbol": "b"}\n')[0]
+        (first,), (second,) = (list(o) for _, o in objects)
+        assert first is second
 
 
 class TestCsv:
