@@ -355,7 +355,10 @@ class _LivePath:
             drawdowns = list(map(operator.sub, peaks, committed))
             self.max_dd = max([self.max_dd, *drawdowns])
             # A fall of zero is never above the deepest fraction so far (never below zero).
-            fractions = [d / p for p, d in zip(peaks, drawdowns, strict=True) if d and p > ZERO]
+            if peaks[0] > ZERO:  # (peaks only rise: every one is above zero)
+                fractions = list(map(operator.truediv, drawdowns, peaks))
+            else:
+                fractions = [d / p for p, d in zip(peaks, drawdowns, strict=True) if d and p > ZERO]
             self.max_dd_pct = max([self.max_dd_pct, *fractions])
             self.peak = peaks[-1]
         self.equity = equities[-1]

@@ -267,6 +267,33 @@ class TestRoundTrip:
         with pt.Tracker.restore(store) as third:
             assert before == fingerprint(third)
 
+    @pytest.mark.parametrize("snapshot", [False, True])
+    def test_what_a_restore_builds_sits_in_the_oldest_generation(self, snapshot):
+        """The restored state is kept: the collector does not walk it in a young collection
+        at the first allocation after the restore (a twentieth of a 100,000-event replay)."""
+        store = MemoryStore()
+        tracker = pt.Tracker("10000", store=store)
+        for i in range(50):
+            tracker.record_trade(
+                symbol="X",
+                side="long",
+                quantity=1,
+                entry_price="10",
+                exit_price="11",
+                entry_time=T0 + timedelta(minutes=i),
+                exit_time=T0 + timedelta(minutes=i, seconds=30),
+                tags=["a"],
+            )
+        if snapshot:
+            tracker.save_snapshot()
+        crash(tracker)
+        gc.collect()
+        restored = pt.Tracker.restore(store)
+        assert gc.isenabled()
+        oldest = {id(o) for o in gc.get_objects(generation=2)}
+        assert {id(restored._closed[0]), id(restored._closed[-1])} <= oldest
+        restored.close()
+
 
 class TestFormats:
     """Journal records carry sequence, id and checksum; snapshots a schema, seq and checksum."""
