@@ -466,8 +466,21 @@ def _converted(values: Any, convert: Any) -> list[Any]:
     (or TypeError for an unhashable value).
     """
     values = list(values)
-    memo = {value: convert(value) for value in set(values)}
+    distinct = set(values)
+    if not set(map(type, distinct)) <= _SAME_WHEN_EQUAL and not (
+        set(map(type, values)) <= _SAME_WHEN_EQUAL | {int}
+    ):
+        # Equal numbers of other types or forms (1, True, 1.0, Decimal("1.00"); 0.0 and -0.0)
+        # are one key of a dict: each is converted as it is instead, True to its error.
+        return list(map(convert, values))
+    memo = {value: convert(value) for value in distinct}
     return list(map(memo.__getitem__, values))
+
+
+#: Types whose equal values are one and the same input: a column of these (and of ints, which
+#: only ints equal once bools, floats and Decimals are ruled out) converts once per value.
+#: (Checked on the distinct values first: any number among the values leaves one among them.)
+_SAME_WHEN_EQUAL: Final = frozenset({str, tuple, type(None)})
 
 
 def _ids(tracker: Tracker, given: Any, n: int) -> list[str] | None:

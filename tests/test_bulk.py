@@ -23,7 +23,7 @@ from perftrack.stores import MemoryStore
 from tests.observe import T0, fingerprint
 
 
-def row(n: int, rng: random.Random, **changes: Any) -> dict[str, Any]:
+def row(n: int, rng: random.Random, *, odd: bool = False, **changes: Any) -> dict[str, Any]:
     """
     A trade line as an import gives it: strings for money, ISO times, sometimes an id, a
     stop, a target, a given net, tags as a list or a string; times sometimes out of order,
@@ -37,14 +37,17 @@ def row(n: int, rng: random.Random, **changes: Any) -> dict[str, Any]:
     out: dict[str, Any] = {
         "symbol": rng.choice(["X", "Y", " Z "]),
         "side": side,
-        "quantity": rng.choice(["1", "2", 3, "0.5"]),
+        # (Equal numbers of other types or forms: each is its own input, True none at all.)
+        "quantity": rng.choice(["1", "2", 3, "0.5", 3.0, Decimal("2"), Decimal("2.00")]),
         "entry_price": str(entry),
         "exit_price": f"{entry + rng.randint(-5, 5)}.{rng.randint(0, 99):02d}",
         "entry_time": (exit_time - timedelta(minutes=rng.randint(0, 300))).isoformat(),
         "exit_time": exit_time.isoformat(),
     }
     if rng.random() < 0.7:
-        out["fees"] = rng.choice(["0.10", "1", "0"])
+        out["fees"] = rng.choice(["0.10", "1", "0", 0, 0.0, -0.0, Decimal("1.0")])
+    if odd and rng.random() < 0.02:  # no number at all, equal to 1 and 0 in Python
+        out[rng.choice(["quantity", "fees"])] = rng.choice([True, False])
     if rng.random() < 0.8:
         out["strategy"] = rng.choice(["a", "b"])
     if rng.random() < 0.5:
@@ -94,9 +97,25 @@ def edges(tracker: pt.Tracker) -> Any:
     )
 
 
-def history(seed: int, n: int) -> list[dict[str, Any]]:
+def history(seed: int, n: int, *, odd: bool = False, whole: bool = False) -> list[dict[str, Any]]:
+    """
+    ``n`` rows; ``whole``: all of one shape (the batch a column at a time takes), every row
+    with fees, strategy, tags and a stop, none with an id, a target or a given net P&L.
+    """
     rng = random.Random(seed)
-    rows = [row(i, rng) for i in range(n)]
+    rows = [row(i, rng, odd=odd) for i in range(n)]
+    if whole:
+        for r in rows:
+            sign = 1 if r["side"] == "long" else -1
+            r.setdefault("fees", "0")
+            r.setdefault("strategy", "default")
+            r["stop_price"] = str(int(r["entry_price"]) - 2 * sign)
+            r.setdefault("tags", [])
+            for name in ("target_price", "trade_id", "net_pnl"):
+                r.pop(name, None)
+        order = ["symbol", "side", "quantity", "entry_price", "exit_price", "entry_time"]
+        order += ["exit_time", "fees", "strategy", "stop_price", "tags"]
+        rows = [{f: r[f] for f in order} for r in rows]
     # Some lines sent twice, as a rerun log does.
     rows += [dict(r) for r in rows[: n // 4] if "trade_id" in r]
     rng.shuffle(rows[n // 2 :])
@@ -111,9 +130,9 @@ class TestSameAsOneByOne:
     """A batch leaves the tracker as the same record_trade calls in order would."""
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(st.integers(0, 10**6), st.integers(0, 120), st.integers(0, 30))
-    def test_random_batches(self, seed, n, before):
-        rows = history(seed, n)
+    @given(st.integers(0, 10**6), st.integers(0, 120), st.integers(0, 30), st.booleans())
+    def test_random_batches(self, seed, n, before, whole):
+        rows = history(seed, n, odd=True, whole=whole)
         earlier = history(seed + 1, before)
         slow, fast = pair()
         for tracker in (slow, fast):
