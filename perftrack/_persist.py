@@ -82,6 +82,7 @@ READABLE_SCHEMAS: Final = (1, 2, 3, 4)
 #: Archive objects keep their own schema: 2 ends a trade row with its realizations (1 had a
 #: booked_whole flag there). Nothing reads archives back but people and their tools.
 ARCHIVE_SCHEMA: Final = 2
+ARCHIVE_SCHEMAS: Final = (1, ARCHIVE_SCHEMA)
 DURABILITIES: Final = ("sync", "batch")
 SEGMENT_RECORDS: Final = 50_000  # records per journal segment before a new one starts
 
@@ -370,13 +371,27 @@ def decode_snapshot(data: bytes) -> tuple[int, dict[str, Any]]:
     except (ValueError, zlib.error) as e:
         msg = f"snapshot cannot be read: {e}"
         raise CorruptDataError(msg) from e
-    if doc.get("schema") not in READABLE_SCHEMAS or (detail is None) != (doc["schema"] < 4):
-        msg = f"snapshot schema {doc.get('schema')!r} is not one of {READABLE_SCHEMAS}"
+    if not isinstance(doc, dict):
+        msg = f"snapshot is not a JSON object (got a {type(doc).__name__})"
         raise CorruptDataError(msg)
-    state: dict[str, Any] = doc["state"]
+    schema = doc.get("schema")
+    if (
+        type(schema) is not int
+        or schema not in READABLE_SCHEMAS
+        or (detail is None) != (schema < 4)
+    ):
+        msg = f"snapshot schema {schema!r} is not one of {READABLE_SCHEMAS}"
+        raise CorruptDataError(msg)
+    seq, state = doc.get("seq"), doc.get("state")
+    if type(seq) is not int or seq < 0:
+        msg = f"snapshot 'seq' must be a sequence number (got {seq!r})"
+        raise CorruptDataError(msg)
+    if not isinstance(state, dict):
+        msg = f"snapshot 'state' must be a JSON object (got {state!r:.80})"
+        raise CorruptDataError(msg)
     if detail is not None:
         state["detail"] = detail
-    return int(doc["seq"]), state
+    return seq, state
 
 
 def with_detail(state: dict[str, Any]) -> dict[str, Any]:
@@ -409,18 +424,30 @@ def _seq_of(key: str) -> int:
     return int(key.rsplit("/", 1)[1].split(".", 1)[0])
 
 
+#: The names ``_segment_key`` and ``_snapshot_key`` write: anything else in their folders
+#: (a copy tool's temporary file, an editor's backup) is no segment nor snapshot.
+_SEGMENT_NAME: Final = re.compile(r"[0-9]+\.jsonl")
+_SNAPSHOT_NAME: Final = re.compile(r"[0-9]+\.snap")
+
+
+def _named(keys: list[str], folder: str, name: re.Pattern[str]) -> list[str]:
+    return [k for k in keys if name.fullmatch(k[len(folder) :])]
+
+
 def segments(store: ObjectStore, account: str) -> list[str]:
     """
     The account's journal segment keys in sequence order.
     """
-    return sorted(store.list(f"{account}/journal/"), key=_seq_of)
+    folder = f"{account}/journal/"
+    return sorted(_named(store.list(folder), folder, _SEGMENT_NAME), key=_seq_of)
 
 
 def snapshots(store: ObjectStore, account: str) -> list[str]:
     """
     The account's snapshot keys, newest first.
     """
-    return sorted(store.list(f"{account}/snapshots/"), key=_seq_of, reverse=True)
+    folder = f"{account}/snapshots/"
+    return sorted(_named(store.list(folder), folder, _SNAPSHOT_NAME), key=_seq_of, reverse=True)
 
 
 # -- the account lock ------------------------------------------------------------------------
@@ -1247,21 +1274,49 @@ def _seq_before(line: bytes, after: int) -> bool:
 
 
 def load_latest_snapshot(
-    store: ObjectStore, account: str
-) -> tuple[int | None, dict[str, Any] | None, list[str]]:
+    store: ObjectStore, account: str, skipped: list[str]
+) -> tuple[str | None, int | None, dict[str, Any] | None]:
     """
-    (seq, state, damaged keys) of the newest snapshot that reads back intact.
+    (key, seq, state) of the newest snapshot not in ``skipped`` that reads back intact; the
+    damaged keys met on the way are added to ``skipped``.
     """
-    skipped: list[str] = []
     for key in snapshots(store, account):
+        if key in skipped:
+            continue
         try:
             seq, state = decode_snapshot(store.get(key))
         except (CorruptDataError, MissingKeyError) as e:
-            log.warning("perftrack.snapshot_skipped", key=key, reason=str(e))
-            skipped.append(key)
+            skipped.append(_skipped(key, str(e)))
             continue
-        return seq, state, skipped
-    return None, None, skipped
+        return key, seq, state
+    return None, None, None
+
+
+#: What loading a checksummed snapshot whose content is not what ``tracker_state`` writes
+#: raises (a missing field, a value of the wrong type, text that is no Decimal or time).
+MALFORMED: Final = (
+    CorruptDataError,
+    KeyError,
+    IndexError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    ArithmeticError,
+)
+
+
+class DetailUnreadable(CorruptDataError):
+    """
+    The trade detail of a lazily restored snapshot is not what ``tracker_state`` wrote.
+    """
+
+
+def _skipped(key: str | None, reason: str) -> str:
+    """
+    ``key``, logged as a damaged snapshot that a restore skips.
+    """
+    log.warning("perftrack.snapshot_skipped", key=key, reason=reason)
+    return str(key)
 
 
 def replay(tracker: Tracker, kind: str, data: dict[str, Any]) -> None:
@@ -1460,7 +1515,19 @@ def _time(value: str | None) -> datetime | None:
 
 
 def _dec(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
+    return None if value is None else _money(value)
+
+
+def _money(text: str) -> Decimal:
+    """
+    An amount of a snapshot: finite, as every amount a tracker accepts (a checksummed
+    snapshot holding NaN or an infinity was not written by ``tracker_state``).
+    """
+    value = Decimal(text)
+    if not value.is_finite():
+        msg = f"snapshot amount must be a finite number (got {text!r})"
+        raise CorruptDataError(msg)
+    return value
 
 
 _TRADE_GETTERS: Final = tuple(map(operator.attrgetter, _TRADE_FIELDS))
@@ -1481,7 +1548,7 @@ def _steps_of(rows: list[list[str]]) -> tuple[Any, ...]:
     from perftrack._model import Realization  # noqa: PLC0415
 
     return tuple(
-        Realization(datetime.fromisoformat(t), Decimal(net), Decimal(fee)) for t, net, fee in rows
+        Realization(datetime.fromisoformat(t), _money(net), _money(fee)) for t, net, fee in rows
     )
 
 
@@ -1520,7 +1587,7 @@ def _decimal_column(text: str, n: int) -> list[Decimal | None]:
     parts = text.split(",")
     # Each distinct value is parsed once and shared (Decimals are immutable): prices, sizes
     # and fees repeat across trades.
-    memo = {p: None if p == "None" else Decimal(p) for p in set(parts)}
+    memo = {p: None if p == "None" else _money(p) for p in set(parts)}
     return list(map(memo.__getitem__, parts))
 
 
@@ -1875,14 +1942,19 @@ def load_detail(tracker: Tracker) -> None:
             return
         state = detail.load()
         with _collector_paused(long_lived=True):
-            trades = _trades_of(state)
+            # Read whole before anything is set: a detail that is not what tracker_state
+            # wrote (checksummed all the same) is a typed error, the tracker left as it was.
+            try:
+                trades = _trades_of(state)
+                days: dict[int, list[Any]] = {}
+                for ordinal_text in sorted(state["days"], key=int):
+                    rows = state["days"][ordinal_text]
+                    days[int(ordinal_text)] = _day_events(tracker, rows, trades)[0]
+            except MALFORMED as e:
+                msg = f"snapshot detail cannot be read: {e!r}"
+                raise DetailUnreadable(msg) from e
             tracker._closed = trades
             tracker._closed_ids = dict(zip((t.trade_id for t in trades), trades, strict=True))
-            days: dict[int, list[Any]] = {}
-            for ordinal_text in sorted(state["days"], key=int):
-                days[int(ordinal_text)] = _day_events(tracker, state["days"][ordinal_text], trades)[
-                    0
-                ]
             tracker._days = days
             archived = tracker._archived_before
             wanted = {}
@@ -1943,15 +2015,15 @@ def _load_head(tracker: Tracker, state: dict[str, Any]) -> None:
             pos.steps = list(_steps_of(row[width + 1]))
         tracker._open[pos.trade_id] = pos
     for symbol, (qty, cost, mark, unrealized) in state["symbols"].items():
-        book = _Symbol(Decimal(mark))
-        book.qty, book.cost, book.unrealized = Decimal(qty), Decimal(cost), Decimal(unrealized)
+        book = _Symbol(_money(mark))
+        book.qty, book.cost, book.unrealized = _money(qty), _money(cost), _money(unrealized)
         tracker._symbols[symbol] = book
-    tracker._realized = Decimal(state["realized"])
-    tracker._unrealized = Decimal(state["unrealized"])
+    tracker._realized = _money(state["realized"])
+    tracker._unrealized = _money(state["unrealized"])
     live_time, equity, peak, max_dd, max_pct = state["live"]
-    live = _LivePath(Decimal(equity))
+    live = _LivePath(_money(equity))
     live.time = _time(live_time)
-    live.peak, live.max_dd, live.max_dd_pct = Decimal(peak), Decimal(max_dd), Decimal(max_pct)
+    live.peak, live.max_dd, live.max_dd_pct = _money(peak), _money(max_dd), _money(max_pct)
     tracker._live = live
     tracker._clock = _time(state["clock"])
     tracker._first_day = state["first_day"]
@@ -1988,7 +2060,7 @@ def _day_events(
         when, amount, fee, closed_i, ref = row
         source = _source(ref, tracker, trades)
         closed = None if closed_i is None else trades[closed_i]
-        event = (datetime.fromisoformat(when), Decimal(amount), Decimal(fee), closed, source)
+        event = (datetime.fromisoformat(when), _money(amount), _money(fee), closed, source)
         day.append(event)
         indexed.append((event, source, closed))
     return day, indexed
@@ -2018,7 +2090,7 @@ def _steps_from_days(state: dict[str, Any], trades: list[Any]) -> bool:
             if isinstance(row, int) or row[4][0] != "C":
                 continue
             when, amount, fee, closed_i, ref = row
-            step = Realization(datetime.fromisoformat(when), Decimal(amount), Decimal(fee))
+            step = Realization(datetime.fromisoformat(when), _money(amount), _money(fee))
             if closed_i is None:
                 steps.setdefault(ref[1], []).append(step)
             else:
@@ -2242,7 +2314,10 @@ def _stored_config(
     follows to take instead of reading it again.
     """
     if state is not None:
-        config: dict[str, Any] = state["config"]
+        config = state.get("config")
+        if not isinstance(config, dict) or not all(name in config for name in CONFIG_KEYS):
+            msg = f"snapshot 'config' must hold {CONFIG_KEYS} (got {config!r:.200})"
+            raise CorruptDataError(msg)
         return config
     keys = segments(store, account)
     if keys:
@@ -2338,46 +2413,62 @@ def _restore(
     account: str,
     options: dict[str, Any],
     lock: AccountLock | None,
+    skipped: list[str] | None = None,
 ) -> Tracker:
     read_only = lock is None
-    with _collector_paused():
-        seq, state, skipped = load_latest_snapshot(store, account)
-    read: dict[str, bytes] = {}  # the segment holding the init record, for the replay
-    config = _stored_config(store, account, state, read)
-    if config is None:
-        if account_has_data(store, account):
-            msg = f"account {account!r} has a journal but neither an init record nor a snapshot"
-            raise CorruptDataError(msg)
-        if lock is None:
-            return _read_only(cls(account=account, **options))
-        lock.release()  # nothing to read: the new tracker takes the lock itself
-        return cls(store=store, account=account, **options)
-    for name in CONFIG_KEYS:
-        if name in options and not _same_setting(name, options[name], config[name]):
-            msg = (
-                f"{name!r} of account {account!r} is {config[name]!r} in the store "
-                f"(got {options[name]!r})"
-            )
-            raise InvalidInputError(msg)
-    settings = {k: v for k, v in options.items() if k not in CONFIG_KEYS}
-    tracker = cls(
-        config["starting_equity"],
-        timezone=config["timezone"],
-        calendar=config["calendar"],
-        periods_per_year=config["periods_per_year"],
-        account=account,
-        **settings,
-    )
-    from decimal import localcontext  # noqa: PLC0415
+    skipped = [] if skipped is None else skipped
+    while True:
+        with _collector_paused():
+            key, seq, state = load_latest_snapshot(store, account, skipped)
+        read: dict[str, bytes] = {}  # the segment holding the init record, for the replay
+        try:
+            config = _stored_config(store, account, state, read)
+        except CorruptDataError as e:
+            if state is None:
+                raise
+            skipped.append(_skipped(key, str(e)))
+            continue
+        if config is None:
+            if account_has_data(store, account):
+                msg = f"account {account!r} has a journal but neither an init record nor a snapshot"
+                raise CorruptDataError(msg)
+            if lock is None:
+                return _read_only(cls(account=account, **options))
+            lock.release()  # nothing to read: the new tracker takes the lock itself
+            return cls(store=store, account=account, **options)
+        for name in CONFIG_KEYS:
+            if name in options and not _same_setting(name, options[name], config[name]):
+                msg = (
+                    f"{name!r} of account {account!r} is {config[name]!r} in the store "
+                    f"(got {options[name]!r})"
+                )
+                raise InvalidInputError(msg)
+        settings = {k: v for k, v in options.items() if k not in CONFIG_KEYS}
+        tracker = cls(
+            config["starting_equity"],
+            timezone=config["timezone"],
+            calendar=config["calendar"],
+            periods_per_year=config["periods_per_year"],
+            account=account,
+            **settings,
+        )
+        from decimal import localcontext  # noqa: PLC0415
 
-    # What the restore builds is the tracker's state, kept: it goes to the oldest generation
-    # at once, not walked by a young collection at the first allocation after the pause.
-    with localcontext(MONEY_CONTEXT), _collector_paused(long_lived=True):
-        lazy = read_only and type(tracker) is _tracker_class()  # (a subclass keeps its class)
-        if state is not None and lazy and isinstance(state.get("detail"), SnapshotDetail):
-            load_lazily(tracker, state)  # nothing can change it: the detail waits for a query
-        elif state is not None:
-            load_state(tracker, state)
+        # What the restore builds is the tracker's state, kept: it goes to the oldest generation
+        # at once, not walked by a young collection at the first allocation after the pause.
+        try:
+            with localcontext(MONEY_CONTEXT), _collector_paused(long_lived=True):
+                lazy = read_only and type(tracker) is _tracker_class()  # (a subclass keeps it)
+                if state is not None and lazy and isinstance(state.get("detail"), SnapshotDetail):
+                    load_lazily(tracker, state)  # nothing can change it: the detail waits
+                elif state is not None:
+                    load_state(tracker, state)
+        except MALFORMED as e:
+            # Checksummed, but not what tracker_state writes (another writer's bug): damaged
+            # like a snapshot that fails its checksum, so the previous one and the journal.
+            skipped.append(_skipped(key, f"snapshot content cannot be read: {e!r}"))
+            continue
+        break
     after = -1 if seq is None else seq
     problems: list[str] = [f"damaged snapshot {k} skipped" for k in skipped]
     state_box: dict[str, int] = {}
@@ -2390,12 +2481,21 @@ def _restore(
         if callable(load_delivered):
             load_delivered()
     tracker._replaying = True
+    unreadable: DetailUnreadable | None = None
     try:
         with _collector_paused(long_lived=True):
             _replay_journal_into(tracker, store, account, after, problems, state_box, read)
+    except DetailUnreadable as e:
+        unreadable = e
     finally:
         tracker._replaying = False
-        end_bulk(tracker)
+        if unreadable is None:  # (else the tracker is dropped)
+            end_bulk(tracker)
+    if unreadable is not None:
+        # A lazily loaded detail the replay needed: as damaged as a snapshot failing its
+        # checksum (only read-only restores load lazily, and they change nothing in the store).
+        skipped.append(_skipped(key, str(unreadable)))
+        return _restore(cls, store, account, options, lock, skipped)
     expected, replayed = state_box["expected"], state_box["replayed"]
     damaged_lines, remaining = state_box["damaged"], state_box["remaining"]
     if (damaged_lines or remaining) and not read_only:
@@ -2511,7 +2611,7 @@ def _replay_journal_into(
         if record["kind"] == IMPORT_KIND:
             problems.append(_missing_import(key, record))
         else:
-            replay(tracker, record["kind"], record["data"])
+            _replayed(tracker, key, line_no, record)
         replayed += 1
         expected += 1
     if trades:
@@ -2521,6 +2621,22 @@ def _replay_journal_into(
     if stop_reason is not None:
         problems.append(stop_reason)
     out.update(expected=expected, replayed=replayed, damaged=damaged_lines, remaining=remaining)
+
+
+def _replayed(tracker: Tracker, key: str, line_no: int, record: dict[str, Any]) -> None:
+    """
+    ``replay`` of a record that passed its checksum. One the tracker refuses, or whose
+    arguments are not the call's, was not written by a tracker (another version's, another
+    tool's): CorruptDataError, naming it, instead of the raw error of the call.
+    """
+    try:
+        replay(tracker, record["kind"], record["data"])
+    except StoreError:
+        raise
+    except (TypeError, KeyError, AttributeError, ValueError) as e:
+        what = f"record {record['seq']} ({record['kind']!r})"
+        msg = f"{key} line {line_no + 1}: {what} cannot be replayed: {e}"
+        raise CorruptDataError(msg) from e
 
 
 #: A journal record standing for an import written as one snapshot (perftrack._bulk): the
@@ -2602,17 +2718,40 @@ def verify(store: ObjectStore, account: str) -> list[str]:
     problems = []
     for key in snapshots(store, account):
         try:
-            decode_snapshot(store.get(key))
+            _, state = decode_snapshot(store.get(key))
         except (CorruptDataError, MissingKeyError) as e:
             problems.append(f"{key}: {e}")
+            continue
+        # Checksummed is not enough: it must load as a restore loads it.
+        try:
+            config = _stored_config(store, account, state, {}) or {}  # (never None here)
+            scratch = _tracker_class()(
+                config["starting_equity"],
+                timezone=config["timezone"],
+                calendar=config["calendar"],
+                periods_per_year=config["periods_per_year"],
+            )
+            with localcontext(MONEY_CONTEXT), _collector_paused():
+                load_state(scratch, state)
+        except MALFORMED as e:
+            problems.append(f"{key}: snapshot content cannot be read: {e!r}")
     for key in store.list(f"{account}/archive/"):
         crc, _, packed = store.get(key).partition(b"\n")
         try:
-            ok = int(crc, 16) == zlib.crc32(packed) and bool(zlib.decompress(packed))
-        except (ValueError, zlib.error):
+            ok = int(crc, 16) == zlib.crc32(packed)
+        except ValueError:
             ok = False
         if not ok:
             problems.append(f"{key}: archive fails its checksum")
+            continue
+        try:
+            doc = json.loads(zlib.decompress(packed))
+        except (ValueError, zlib.error) as e:
+            problems.append(f"{key}: archive cannot be read: {e}")
+            continue
+        if not isinstance(doc, dict) or doc.get("schema") not in ARCHIVE_SCHEMAS:
+            schema = doc.get("schema") if isinstance(doc, dict) else None
+            problems.append(f"{key}: archive schema {schema!r} is not one of {ARCHIVE_SCHEMAS}")
     expected: int | None = None
     for key, line_no, record, problem in read_journal(store, account, -1):
         if record is None:

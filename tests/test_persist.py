@@ -635,6 +635,21 @@ class TestExactlyOnce:
         assert before == fingerprint(again)
 
 
+def _two_snapshots() -> tuple[MemoryStore, Any]:
+    """
+    A crashed tracker's store with snapshots after trades 3 and 5 of 6, and its fingerprint.
+    """
+    store = MemoryStore()
+    tracker = pt.Tracker("1000", store=store)
+    for n in range(6):
+        tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=n))
+        if n in (2, 4):
+            tracker.save_snapshot()
+    before = fingerprint(tracker)
+    crash(tracker)
+    return store, before
+
+
 class TestDamage:
     """Damaged data is detected, cut back, logged and reported, never silently misread."""
 
@@ -665,6 +680,31 @@ class TestDamage:
         again = pt.Tracker.restore(store)
         assert (again.summary().trades, again.restore_report.problems) == (10, ())
 
+    @pytest.mark.parametrize(
+        "data",
+        [
+            {"symbol": "X", "colour": "red"},  # an argument record_trade has not
+            {"symbol": "X"},  # arguments missing
+            {
+                "symbol": "X",
+                "side": "long",
+                "quantity": "1",
+                "entry_price": "10",
+                "exit_price": "NaN",
+                "entry_time": "2024-01-02T00:00:00+00:00",
+                "exit_time": "2024-01-02T01:00:00+00:00",
+            },  # a value it refuses
+        ],
+    )
+    def test_a_checksummed_record_that_cannot_be_replayed_is_corrupt_data(self, data):
+        """A record that passes its checksum but was not written by a tracker (another
+        version, another tool) is named, as damage; the restore does not half-apply it."""
+        store, _ = self._written()
+        key = segments(store, "main")[-1]
+        store.append(key, _persist.encode_record(11, "record_trade", data))
+        with pytest.raises(errors.CorruptDataError, match=f"{key} line 12: record 11"):
+            pt.Tracker.restore(store, read_only=True)
+
     def test_corrupted_record_in_the_middle_stops_replay_there(self):
         store, _ = self._written()
         key = segments(store, "main")[-1]
@@ -676,14 +716,7 @@ class TestDamage:
         assert tracker.restore_report.dropped_records == 6
 
     def test_corrupted_snapshot_falls_back_to_the_previous(self):
-        store = MemoryStore()
-        tracker = pt.Tracker("1000", store=store)
-        for n in range(6):
-            tracker.record_trade("X", "long", 1, "10", "12", T0, T0 + timedelta(hours=n))
-            if n in (2, 4):
-                tracker.save_snapshot()
-        before = fingerprint(tracker)
-        crash(tracker)
+        store, before = _two_snapshots()
         newest = snapshots(store, "main")[0]
         data = bytearray(store.get(newest))
         data[-5] ^= 0xFF
@@ -693,6 +726,24 @@ class TestDamage:
         assert (newest,) == restored.restore_report.skipped_snapshots
         assert [f"{newest}: snapshot fails its checksum"] == restored.verify()
 
+    def test_other_objects_beside_segments_and_snapshots_are_not_read_as_them(self):
+        """A copy tool's temporary file or an editor's backup is neither: restore ignores it."""
+        store, before = self._written()
+        with pt.Tracker.restore(store) as tracker:
+            tracker.save_snapshot()
+        store.put("main/snapshots/notes.txt", b"kept by hand")
+        store.put("main/snapshots/.000000000010.snap.Xa81Qz", b"half a copy")
+        store.put("main/journal/000000000000.jsonl.bak", b"deadbeef {}\n")
+        for read_only in (False, True):
+            restored = pt.Tracker.restore(store, read_only=read_only)
+            assert before == fingerprint(restored)
+            assert ((), ()) == (
+                restored.restore_report.skipped_snapshots,
+                restored.restore_report.problems,
+            )
+            assert [] == restored.verify()
+            restored.close()
+
     def test_restore_repairs_a_bad_journal_line(self):
         store, _ = self._written()
         key = segments(store, "main")[-1]
@@ -700,6 +751,87 @@ class TestDamage:
         tracker = pt.Tracker.restore(store)
         assert tracker.verify() == []  # restore repaired it
         tracker.close()
+
+
+def rewrite_snapshot(store: ObjectStore, key: str, change: Any) -> None:
+    """
+    Give the schema 4 snapshot under ``key`` what ``change(doc, detail)`` makes of its head
+    document and detail (or what it returns instead of the head), with a valid checksum.
+    """
+    size, _, rest = store.get(key).partition(b"\n")[2].partition(b"\n")
+    doc = json.loads(zlib.decompress(rest[: int(size)]))
+    detail = json.loads(zlib.decompress(rest[int(size) :]))
+    returned = change(doc, detail)
+    head_z = zlib.compress(json.dumps(doc if returned is None else returned).encode())
+    body = b"%d\n%s%s" % (len(head_z), head_z, zlib.compress(json.dumps(detail).encode()))
+    store.put(key, b"%08x\n%s" % (zlib.crc32(body), body))
+
+
+class TestMalformedSnapshots:
+    """
+    A snapshot that passes its checksum but is not what tracker_state writes is damaged like
+    one that fails it: skipped for the previous one and the journal, named by verify(), and
+    never read as something else (a raw KeyError, or NaN money).
+    """
+
+    def _written(self) -> tuple[MemoryStore, Any, str]:
+        store, before = _two_snapshots()
+        return store, before, snapshots(store, "main")[0]
+
+    @pytest.mark.parametrize(
+        ("change", "reason"),
+        [
+            (lambda doc, detail: [doc], "not a JSON object"),
+            (lambda doc, detail: doc.__delitem__("seq"), "'seq'"),
+            (lambda doc, detail: doc.update(seq="5"), "'seq'"),
+            (lambda doc, detail: doc.update(state=[]), "'state'"),
+            (lambda doc, detail: doc.update(schema=4.0), "schema 4.0"),
+        ],
+    )
+    def test_a_document_of_the_wrong_shape(self, change, reason):
+        store, before, newest = self._written()
+        rewrite_snapshot(store, newest, change)
+        for read_only in (False, True):
+            restored = pt.Tracker.restore(store, read_only=read_only)
+            assert (newest,) == restored.restore_report.skipped_snapshots
+            assert before == fingerprint(restored)
+            (problem,) = restored.verify()
+            assert problem.startswith(newest) and reason in problem
+            restored.close()
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            lambda doc, detail: doc["state"].update(realized="12,5"),
+            lambda doc, detail: doc["state"].update(realized="NaN"),
+            lambda doc, detail: doc["state"].__delitem__("config"),
+            lambda doc, detail: doc["state"].update(live=["2024-01-02T09:30:00+00:00"]),
+            lambda doc, detail: doc["state"]["live"].__setitem__(1, "Infinity"),
+            lambda doc, detail: detail["trades"].update(exit_price="12,12,12,12,x"),
+            lambda doc, detail: detail["trades"].update(fees="0,0,0,0,sNaN"),
+            lambda doc, detail: detail.update(days={"day one": []}),
+            lambda doc, detail: detail["trades"].__delitem__("symbol"),
+        ],
+    )
+    @pytest.mark.parametrize("read_only", [False, True])
+    def test_content_that_does_not_load_falls_back_to_the_previous(self, change, read_only):
+        store, before, newest = self._written()
+        rewrite_snapshot(store, newest, change)
+        restored = pt.Tracker.restore(store, read_only=read_only)
+        assert (newest,) == restored.restore_report.skipped_snapshots
+        assert before == fingerprint(restored)
+        (problem,) = restored.verify()
+        assert problem.startswith(f"{newest}: snapshot")
+        restored.close()
+
+    def test_a_lazily_read_detail_that_does_not_load_is_corrupt_data(self):
+        store, _, newest = self._written()
+        for key in segments(store, "main"):
+            store.delete(key)  # nothing after the snapshot: its detail waits for a query
+        rewrite_snapshot(store, newest, lambda doc, detail: detail["trades"].update(n=9))
+        lazy = pt.Tracker.restore(store, read_only=True)
+        with pytest.raises(errors.CorruptDataError, match="snapshot detail cannot be read"):
+            lazy.trades()
 
 
 class TestVerify:
@@ -732,6 +864,22 @@ class TestVerify:
         store.put(key, bytes(data))
         (problem,) = tracker.verify()
         assert problem.startswith(key)
+
+    @pytest.mark.parametrize(
+        ("content", "reason"),
+        [
+            (zlib.compress(b'{"schema": 2, "day": "2024-01-0'), "cannot be read"),
+            (zlib.compress(b'{"schema": 9, "day": "2024-01-02"}'), "schema 9"),
+            (zlib.compress(b"[]"), "schema None"),
+        ],
+        ids=["cut JSON", "unknown schema", "not an object"],
+    )
+    def test_an_archive_that_passes_its_checksum_but_does_not_read(self, content, reason):
+        store, tracker = self._tracker()
+        key = store.list("main/archive/")[0]
+        store.put(key, b"%08x\n%s" % (zlib.crc32(content), content))
+        (problem,) = tracker.verify()
+        assert problem.startswith(key) and reason in problem
 
     def test_a_gap_in_the_journal(self):
         store = MemoryStore()

@@ -178,6 +178,20 @@ class TestLocalStore:
         (tmp_path / ".tmp-123").write_bytes(b"half")
         assert LocalStore(tmp_path).list() == []
 
+    def test_a_key_named_like_a_temporary_file_is_refused(self, tmp_path):
+        """Its object would never be listed, and removed as an interrupted put's."""
+        store = LocalStore(tmp_path)
+        for call in (
+            lambda: store.put("main/.tmp-notes", b"x"),
+            lambda: store.append("main/.tmp-notes", b"x"),
+            lambda: store.put_if_absent("main/.tmp-notes", b"x"),
+        ):
+            with pytest.raises(errors.InvalidKeyError, match=r"'main/\.tmp-notes'"):
+                call()
+        assert [] == os.listdir(tmp_path)
+        store.put("main/.tmp-dir/x", b"x")  # only a file's own name is reserved
+        assert ["main/.tmp-dir/x"] == store.list()
+
     def test_old_temporary_files_are_removed_when_an_account_is_opened(self, tmp_path):
         store = LocalStore(tmp_path)
         pt.Tracker("1000", store=store).close()
@@ -205,8 +219,27 @@ class TestLocalStore:
 
         monkeypatch.setattr(os, "fsync", fsync)
         monkeypatch.setattr(os, "replace", replace)
+        (tmp_path / "a").mkdir()  # (a directory the put creates is fsynced too: below)
         LocalStore(tmp_path).put("a/b", b"data")
         assert ["fsync-file", "rename", "fsync-dir"] == calls
+
+    @pytest.mark.parametrize("method", ["put", "append", "put_if_absent"])
+    def test_the_directories_a_write_creates_are_durable(self, tmp_path, monkeypatch, method):
+        """Each new directory's entry is fsynced in its parent before the write returns."""
+        synced: list[Path] = []
+        real_fsync = os.fsync
+
+        def fsync(fd: int) -> None:
+            path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+            if path.is_dir():
+                synced.append(path)
+            real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+        store = LocalStore(tmp_path / "data")
+        getattr(store, method)("main/snapshots/1.snap", b"data")
+        wanted = [tmp_path, tmp_path / "data", tmp_path / "data/main"]
+        assert set(wanted) <= set(synced)
 
     def test_short_writes_are_completed(self, tmp_path, monkeypatch):
         real_write = os.write

@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from perftrack.errors import MissingKeyError, StoreError
+from perftrack.errors import InvalidKeyError, MissingKeyError, StoreError
 from perftrack.stores._base import validate_key, validate_prefix
 
 __all__ = ["LocalStore"]
@@ -38,6 +38,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _make_parents(target: Path) -> None:
+    # A new directory is durable only once its entry in its parent is: without this, a put
+    # that returned could vanish with the directory it created ("<account>/snapshots/").
+    missing = []
+    folder = target.parent
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another put
+            folder.mkdir()
+        _fsync_dir(folder.parent)
+
+
 class LocalStore:
     """
     Objects as files under ``path`` (created on the first write).
@@ -58,13 +72,18 @@ class LocalStore:
         return f"LocalStore({str(self.path)!r})"
 
     def _file(self, key: str) -> Path:
-        return self.path.joinpath(*validate_key(key).split("/"))
+        parts = validate_key(key).split("/")
+        if parts[-1].startswith(_TEMP_PREFIX):
+            # Its file would pass for an interrupted put's: never listed, and removed.
+            msg = f"invalid object key {key!r}: a name starting {_TEMP_PREFIX!r} is reserved"
+            raise InvalidKeyError(msg)
+        return self.path.joinpath(*parts)
 
     def put(self, key: str, data: bytes) -> None:
         target = self._file(key)
         tmp = None
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            _make_parents(target)
             fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=target.parent)
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -84,7 +103,7 @@ class LocalStore:
     def append(self, key: str, data: bytes) -> None:
         target = self._file(key)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            _make_parents(target)
             created = not target.exists()
             fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
@@ -102,7 +121,7 @@ class LocalStore:
         target = self._file(key)
         tmp = None
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            _make_parents(target)
             fd, tmp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=target.parent)
             try:
                 _write_all(fd, data)
