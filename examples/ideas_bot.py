@@ -1,5 +1,5 @@
 """
-A bot that publishes trade ideas and lets perftrack judge them (``make demo`` runs it too).
+A bot that publishes trade ideas and lets perftrack judge them.
 
 Seeded and deterministic: a simulated market of four symbols moves in 15-minute bars over
 four weeks of New York sessions. Now and then the bot publishes an idea (an entry, a stop, a
