@@ -839,7 +839,7 @@ def test_targets_of_the_wrong_shape_are_config_errors(field: str, value: object)
 
 
 def test_a_listener_that_mutates_its_alert_changes_neither_the_tracker_nor_other_listeners():
-    """review6: AlertEvent is frozen, but its scope and context were the very dicts the
+    """AlertEvent is frozen, but its scope and context were the very dicts the
     tracker keeps in alerts.history(): a listener that wrote into them (then raised) changed
     the tracker's alerts, what later listeners received, and the alert journal's resolution."""
     tracker = pt.Tracker("10000", targets=pt.Targets(max_loss_streak=1))
@@ -866,7 +866,7 @@ def test_a_listener_that_mutates_its_alert_changes_neither_the_tracker_nor_other
     assert "injected" not in json.dumps(alert.to_dict())
 
 
-# -- review9: boundaries of the hysteresis band ------------------------------------------------
+# -- boundaries of the hysteresis band ------------------------------------------------
 
 
 def _pnl(tracker: pt.Tracker, n: int, pnl: str, **kw: Any) -> pt.Trade:

@@ -848,7 +848,7 @@ def test_an_expiry_beyond_the_time_range_is_an_invalid_idea(lifetime: timedelta)
 
 
 def test_callers_decimal_context_does_not_round_an_ideas_risk(tracker: pt.Tracker) -> None:
-    """review6: Idea.risk subtracted in the caller's decimal context (a bot's prec = 5)."""
+    """Idea.risk subtracted in the caller's decimal context (a bot's prec = 5)."""
     made = tracker.record_idea(
         "NVDA", "long", "123456.78", "100000.01", "150000", confidence=3, time=T0
     )
@@ -862,7 +862,7 @@ def test_callers_decimal_context_does_not_round_an_ideas_risk(tracker: pt.Tracke
 def test_a_listener_that_mutates_its_idea_changes_neither_the_tracker_nor_other_listeners(
     tracker: pt.Tracker,
 ) -> None:
-    """review6: Idea is frozen, but its context is a dict, and the view is cached: the very
+    """Idea is frozen, but its context is a dict, and the view is cached: the very
     object a listener of idea-recorded gets is what ideas.get() and ideas.list() return
     afterwards, so a listener that writes into it (then raises) changes the tracker."""
 

@@ -938,7 +938,7 @@ def test_read_freqtrade_of_a_malformed_file_is_a_typed_error(tmp_path: Path, doc
 
 
 def test_fills_are_grouped_exactly_whatever_the_callers_decimal_context() -> None:
-    """review6: apply_fills added up the position and split fees in the caller's decimal
+    """apply_fills added up the position and split fees in the caller's decimal
     context: at prec = 5 a position of 1.23456 + 10 was 11.235, so the sale of 11.23456
     closed the trade and left 0.00044 'open', and the next fill scaled into a closed trade."""
     from decimal import localcontext
@@ -973,7 +973,7 @@ def test_fills_are_grouped_exactly_whatever_the_callers_decimal_context() -> Non
     ids=["freqtrade", "mt5", "td_ameritrade"],
 )
 def test_readers_compute_fees_and_pnl_whatever_the_callers_decimal_context(read) -> None:
-    """review6: freqtrade's fees (amount x rate x fee), MT5's charges and net P&L and TD
+    """freqtrade's fees (amount x rate x fee), MT5's charges and net P&L and TD
     Ameritrade's signed quantities and fees were computed in the caller's decimal context."""
     from decimal import localcontext
 

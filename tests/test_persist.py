@@ -2022,7 +2022,7 @@ def test_copy_to_something_that_is_not_a_store_is_invalid_input() -> None:
 
 
 def test_close_whose_flush_fails_can_be_retried() -> None:
-    """review6: close() set _closed_down before its journal flush; when the flush raised,
+    """close() set _closed_down before its journal flush; when the flush raised,
     the journal's flusher and the account lock (its heartbeat) were left running, and every
     later close() returned at once: the acknowledged events were never written and the
     account stayed locked for as long as the process lived."""
@@ -2044,7 +2044,7 @@ def test_close_whose_flush_fails_can_be_retried() -> None:
 
 
 def test_a_heartbeat_in_flight_does_not_bring_a_released_lock_back() -> None:
-    """review6: refresh() read the lock (ours), then put it again; a release() between the
+    """refresh() read the lock (ours), then put it again; a release() between the
     two deleted it, and the heartbeat's put wrote it back after close(): the account stayed
     locked by a tracker that no longer runs (for a lease, to other processes of this host;
     for good to none of them while this process lives and its pid answers)."""
@@ -2076,7 +2076,7 @@ def test_a_heartbeat_in_flight_does_not_bring_a_released_lock_back() -> None:
 
 
 def test_close_after_the_account_was_taken_over_stops_background_work() -> None:
-    """review6: a close() whose flush fails because the lease was lost (another tracker took
+    """a close() whose flush fails because the lease was lost (another tracker took
     the account over) can never succeed: it still stops the flusher and the heartbeat."""
     store = MemoryStore()
     tracker = pt.Tracker(
@@ -2095,7 +2095,7 @@ def test_close_after_the_account_was_taken_over_stops_background_work() -> None:
 
 
 def test_a_read_only_restore_while_the_writer_snapshots_twice_misses_nothing() -> None:
-    """review6: a reader (the command line, a report) restoring the store of a running bot
+    """a reader (the command line, a report) restoring the store of a running bot
     read the newest snapshot, then listed the journal; two snapshots the bot wrote meanwhile
     compacted away the segments after the one it read. The reader then reported 'journal
     jumps' (damage that is not there) and answered with fewer trades than were durable
@@ -2135,7 +2135,7 @@ def test_a_read_only_restore_while_the_writer_snapshots_twice_misses_nothing() -
 
 @pytest.mark.parametrize("read_only", [False, True])
 def test_restore_is_exact_whatever_the_restoring_threads_decimal_context(read_only) -> None:
-    """review6: restore rebuilt the replayed trades' P&L and folded the buckets in the
+    """restore rebuilt the replayed trades' P&L and folded the buckets in the
     caller's decimal context: a bot restarting in a thread with prec = 5 came back with a
     different net P&L (1159.57233824 for 1159.56557440: the buckets' sums folded at the end
     of the replay, rounded to 5 digits), which its next snapshot kept."""

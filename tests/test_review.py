@@ -730,7 +730,7 @@ class TestAgainstRawIdeas:
 
 
 def test_ideas_are_ranked_by_r_whatever_the_callers_decimal_context() -> None:
-    """review6: the rankings multiplied each R by the sign in the caller's decimal context:
+    """the rankings multiplied each R by the sign in the caller's decimal context:
     at prec = 3, 1.2349 R and 1.2345 R were both 1.23 and ranked by creation time."""
     from decimal import localcontext
 

@@ -261,7 +261,7 @@ class TestAccounting:
         assert getcontext().prec == 28
 
     def test_callers_decimal_context_does_not_round_max_drawdown_period(self, tracker):
-        # review6: the depth was peak - equity in the caller's context (99999 at prec 5).
+        # the depth was peak - equity in the caller's context (99999 at prec 5).
         trade(tracker, "12445.678", 1)  # equity 10000 + 123456.78 = 133456.78
         trade(tracker, "100", 2, fees="99998.78")  # a fall of 99998.78
         expected = tracker.max_drawdown_period()
@@ -272,7 +272,7 @@ class TestAccounting:
             assert expected == tracker.max_drawdown_period()
 
     def test_callers_decimal_context_does_not_round_gross_pnl(self, tracker):
-        # review6: gross_pnl (and Trade.to_dict, what exports write) added net + fees in the
+        # gross_pnl (and Trade.to_dict, what exports write) added net + fees in the
         # caller's context.
         t = trade(tracker, "12445.678", 1, fees="0.01")
         assert Decimal("123456.78") == t.gross_pnl
@@ -1035,7 +1035,7 @@ class TestSignals:
         assert [("scale_in", Decimal(3)), ("partial_exit", Decimal(2)), ("closed", 1)] == seen
 
     def test_a_receiver_that_records_sees_every_signal_in_state_order(self, tracker):
-        """review6: a trade-closed receiver that records a trade (a hedge, a re-entry) had the
+        """a trade-closed receiver that records a trade (a hedge, a re-entry) had the
         new trade's signals delivered inside its own call: the equity-changed of the first
         trade, with the equity before the second, reached receivers after the second's, so
         a dashboard holding the last equity it was sent ended with a stale one."""
