@@ -2291,11 +2291,17 @@ def check_account(account: object) -> None:
     """
     Raise InvalidInputError unless ``account`` can name an account's keys in a store.
     """
+    # No "/": account "team" would then hold account "team/bot1" under its own prefix (a
+    # copy of "team" took the other's objects and lock, and deleted the other's in the copy).
     try:
         validate_key(account)
     except StoreError:
-        msg = f"'account' must be a plain name usable as a store key (got {account!r})"
-        raise InvalidInputError(msg) from None
+        pass
+    else:
+        if "/" not in str(account):
+            return
+    msg = f"'account' must be a plain name usable as a store key, without '/' (got {account!r})"
+    raise InvalidInputError(msg)
 
 
 def account_has_data(store: ObjectStore, account: str) -> bool:

@@ -2001,6 +2001,7 @@ def test_read_only_restore_applies_retention_to_the_journal_after_the_snapshot()
         ({"store": 5}, "'store'"),
         ({"read_only": "yes"}, "'read_only'"),
         ({"account": ""}, "'account'"),
+        ({"account": "team/bot1"}, "'account'"),  # would live inside account "team"
         ({"snapshot_interval": float("nan")}, "'snapshot_interval'"),
         ({"batch_max_ms": float("nan")}, "'batch_max_ms'"),
     ],
