@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal, localcontext
 from functools import partial
@@ -43,6 +43,7 @@ from perftrack._convert import (
     to_time,
 )
 from perftrack._model import MONEY_CONTEXT, RECORD_TRADE_ARGS
+from perftrack._rows import TradeRows
 from perftrack.errors import DuplicateTradeError, InvalidInputError, InvalidTradeError
 
 if TYPE_CHECKING:
@@ -175,7 +176,10 @@ def _row_shapes(rows: Sequence[Mapping[str, Any]]) -> set[tuple[str, ...]]:
     hashes every row's fields: done once, for the bulk path's checks too.
     """
     # The usual batch: dicts of a few shapes, each checked once (a million rows' loop in
-    # Python cost half a second); otherwise row by row, to name the first bad one.
+    # Python cost half a second), or columns of one; otherwise row by row, to name the first
+    # bad one.
+    if type(rows) is TradeRows and _REQUIRED <= set(rows.fields) <= _ARGS:
+        return {rows.fields}
     if set(map(type, rows)) <= {dict}:
         shapes = set(map(tuple, rows))
         if all(_REQUIRED <= set(shape) <= _ARGS for shape in shapes):
@@ -230,9 +234,18 @@ def _may_go_bulk(
     fields = set().union(*shapes)
     # An idea to link, or steps to book (record_trade's own path), in any row.
     return not any(
-        name in fields and any(row.get(name) is not None for row in rows)
+        name in fields and any(value is not None for value in _values(rows, name))
         for name in ("idea_id", "realizations")
     )
+
+
+def _values(rows: Sequence[Mapping[str, Any]], field: str) -> Iterable[Any]:
+    """
+    Field ``field`` of each row (None where a row has none).
+    """
+    if type(rows) is TradeRows:
+        return rows.column(field)
+    return (row.get(field) for row in rows)
 
 
 def _would_archive(tracker: Tracker, trades: list[Trade]) -> bool:
@@ -394,7 +407,11 @@ def _validated_columns(
         return None
     (fields,) = shapes
     n = len(rows)
-    got = dict(zip(fields, zip(*map(operator.itemgetter(*fields), rows), strict=True), strict=True))
+    if type(rows) is TradeRows:
+        got = dict(zip(fields, map(rows.column, fields), strict=True))
+    else:
+        by_row = map(operator.itemgetter(*fields), rows)
+        got = dict(zip(fields, zip(*by_row, strict=True), strict=True))
     if len(fields) == 1:
         return None  # (itemgetter of one field gives values, not tuples; never a valid row)
 
@@ -465,7 +482,8 @@ def _converted(values: Any, convert: Any) -> list[Any]:
     ``convert`` of each value, calling it once per distinct value. Raises what it raises
     (or TypeError for an unhashable value).
     """
-    values = list(values)
+    if type(values) not in (list, tuple):
+        values = list(values)
     distinct = set(values)
     if not set(map(type, distinct)) <= _SAME_WHEN_EQUAL and not (
         set(map(type, values)) <= _SAME_WHEN_EQUAL | {int}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 import perftrack as pt
 from perftrack import importers
+from perftrack._rows import TradeRows
 from perftrack.errors import InvalidInputError
 from perftrack.importers._files import json_objects
 from tests.observe import fingerprint
@@ -414,12 +416,17 @@ class TestJsonl:
         path = tmp_path / "t.jsonl"
         path.write_text((json.dumps(line) + "\n") * 3)
         gc.collect()
-        result = importers.read_jsonl([path])
+        usual = importers.read_jsonl([path]).trades
+        path.write_text((json.dumps(line) + "\n") * 2 + json.dumps({**line, "fees": None}) + "\n")
+        cleaned = importers.read_jsonl([path]).trades  # (a null: read line by line, as dicts)
         assert gc.isenabled()
-        # (A dict of strings alone is not tracked by the collector; one holding a list is.)
-        assert all(map(gc.is_tracked, result.trades))
+        assert isinstance(usual, TradeRows) and isinstance(cleaned, tuple)
+        # Columns (lists), and dicts: a dict of strings alone is not tracked by the collector,
+        # one holding a list is.
+        kept = [*usual._columns, *cleaned]
+        assert all(map(gc.is_tracked, kept))
         oldest = {id(o) for o in gc.get_objects(generation=2)}
-        assert {id(t) for t in result.trades} <= oldest
+        assert {id(o) for o in kept} <= oldest
 
 
 def _read_line_by_line(text: str) -> tuple[list[tuple[int, Any]], str | None] | str:
@@ -530,6 +537,95 @@ class TestJsonObjects:
         objects = json_objects("f", '{"symbol": "a"}\n{"symbol": "b"}\n')[0]
         (first,), (second,) = (list(o) for _, o in objects)
         assert first is second
+
+
+_FIELD_VALUES = {
+    "symbol": st.sampled_from(["X", "Y{", ""]),
+    "side": st.sampled_from(["long", "short"]),
+    "quantity": st.sampled_from(["1", 2, "0.5"]),
+    "entry_price": st.sampled_from(["10", "11.5"]),
+    "exit_price": st.sampled_from(["12", "9.25"]),
+    "entry_time": st.just("2025-01-06T10:00:00+00:00"),
+    "exit_time": st.sampled_from(["2025-01-06T11:00:00+00:00", "2025-01-07T11:00:00+00:00"]),
+    "fees": st.sampled_from(["0.10", None, ""]),
+    "strategy": st.sampled_from(["a", "b"]),
+    "tags": st.sampled_from([["t"], [], "t|u", ["t", "u"]]),
+    "outcome": st.just("win"),  # (derived: dropped)
+}
+_REQUIRED = ["symbol", "side", "quantity", "entry_price", "exit_price", "entry_time", "exit_time"]
+
+
+@st.composite
+def _trade_lines(draw):
+    """
+    Lines of one shape (often) or several, with the values a cleaning or a refusal needs now
+    and then: empty or null values, tags as text, a derived field, a "{" in a name.
+    """
+    optional = draw(st.lists(st.sampled_from(sorted(set(_FIELD_VALUES) - set(_REQUIRED)))))
+    fields = list(dict.fromkeys(_REQUIRED + optional))
+    lines = []
+    one_shape = draw(st.booleans())  # (the columns' path: every line's fields in one order)
+    clean = draw(st.booleans())  # (no empty or null value: the rest decides the path)
+    for _ in range(draw(st.integers(1, 8))):
+        these = fields if one_shape or draw(st.booleans()) else draw(st.permutations(fields))
+        values = {f: draw(_FIELD_VALUES[f]) for f in these}
+        if clean:
+            values = {f: "1" if v in ("", None) else v for f, v in values.items()}
+        lines.append(values)
+    return lines
+
+
+class TestJsonlAsColumns:
+    """A log read as columns gives what reading it line by line gives, and the same tracker."""
+
+    @given(lines=_trade_lines())
+    def test_same_rows_as_line_by_line(self, tmp_path_factory, lines):
+        from perftrack.importers._files import _trade_record
+
+        path = tmp_path_factory.mktemp("log") / "t.jsonl"
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        expected = [_trade_record(path, f"line {i}", line) for i, line in enumerate(lines, 1)]
+        trades = importers.read_jsonl([path]).trades
+        assert list(trades) == expected and trades == tuple(expected)
+        by_columns, by_dicts = pt.Tracker("10000"), pt.Tracker("10000")
+        try:
+            importers.load_into(by_dicts, importers.ImportResult(trades=tuple(expected)))
+        except InvalidInputError as e:
+            with pytest.raises(type(e), match=re.escape(str(e))):
+                importers.load_into(by_columns, importers.ImportResult(trades=trades))
+        else:
+            importers.load_into(by_columns, importers.ImportResult(trades=trades))
+        assert fingerprint(by_columns) == fingerprint(by_dicts)
+
+    @pytest.mark.parametrize(
+        "change",
+        [{"tags": "t|u"}, {"fees": None}, {"fees": ""}, {"outcome": "win"}, {"strategy": "{a}"}],
+    )
+    def test_a_log_of_one_shape_that_needs_cleaning(self, tmp_path, change):
+        """Every line in one shape, one of them with tags as text, a null or empty value, a
+        derived field, or a brace: cleaned (or read) as line by line."""
+        from perftrack.importers._files import _trade_record
+
+        line = {"symbol": "X", "side": "long", "quantity": "1", "entry_price": "10"}
+        line |= {"exit_price": "12", "entry_time": "2025-01-06T10:00:00+00:00"}
+        line |= {"exit_time": "2025-01-06T11:00:00+00:00", "fees": "1", "tags": ["t"]}
+        line |= {"strategy": "a"}
+        odd = {**line, **change} if "outcome" not in change else {**change, **line}
+        lines = [line, odd, line] if "outcome" not in change else [odd, odd]
+        path = tmp_path / "t.jsonl"
+        path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+        expected = [_trade_record(path, "", x) for x in lines]
+        assert list(importers.read_jsonl([path]).trades) == expected
+
+    def test_the_usual_log_is_read_as_columns(self, tmp_path):
+        line = {"symbol": "X", "side": "long", "quantity": "1", "entry_price": "10"}
+        line |= {"exit_price": "12", "entry_time": "2025-01-06T10:00:00+00:00"}
+        line |= {"exit_time": "2025-01-06T11:00:00+00:00", "tags": ["t"]}
+        files = [tmp_path / "trades-2025-01-06.jsonl", tmp_path / "trades-2025-01-07.jsonl"]
+        for path in files:
+            path.write_text((json.dumps(line) + "\n") * 3)
+        trades = importers.read_jsonl(files).trades
+        assert isinstance(trades, TradeRows) and len(trades) == 6
 
 
 class TestCsv:

