@@ -550,7 +550,7 @@ def _idea_rows(ideas: Sequence[Any], zone: Any) -> list[str]:
 
 
 def _markdown(report: WeeklyReport) -> str:
-    from perftrack.reports._text import cents  # noqa: PLC0415 (as the tables above)
+    from perftrack.reports._text import cents, markdown_text  # noqa: PLC0415 (as above)
 
     s = report.summary
     zone = report.start.tzinfo
@@ -573,7 +573,11 @@ def _markdown(report: WeeklyReport) -> str:
         ]
     lines += ["## Recommendations", ""]
     if report.recommendations:
-        lines += [f"- **{r.rule}**: {r.message}" for r in report.recommendations]
+        # A message names edges, which hold anything: written as text, on one line.
+        lines += [
+            f"- **{markdown_text(r.rule)}**: {markdown_text(r.message)}"
+            for r in report.recommendations
+        ]
     else:
         lines.append(
             "None: no rule fired (a rule judges only groups of at least "

@@ -374,8 +374,14 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     if args.export:
         directory = Path(args.export)
         directory.mkdir(parents=True, exist_ok=True)
+        taken: set[str] = set()
         for label, s in rows:
             name = label.replace("/", "-").replace(" ", "_")
+            if name in taken:
+                # "mean rev" after "mean_rev": its own file, not written over the other's.
+                digest = hashlib.blake2s(label.encode("utf-8", "surrogatepass"), digest_size=4)
+                name += f"-{digest.hexdigest()}"
+            taken.add(name)
             _write_atomic(
                 directory / f"{name}.json",
                 dumps(

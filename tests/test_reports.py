@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -234,6 +234,95 @@ class TestHtml:
         assert f"Highest {best:,.2f}" in description(daily)
         assert f"lowest {worst:,.2f}" in description(daily)
 
+    def test_trade_times_in_the_account_zone(self):
+        """
+        The page says "times in America/New_York": the trade tables write exit times in that
+        zone too (as the ideas table does), so a trade closed at 03:30 UTC shows on the
+        session day it was booked to, the evening before.
+        """
+        tracker = pt.Tracker("1000", timezone="America/New_York")
+        exit_time = datetime(2025, 3, 7, 3, 30, tzinfo=UTC)
+        tracker.record_trade("X", "long", 1, "10", "15", exit_time, exit_time, trade_id="late")
+        page = reports.html(tracker)
+        assert "times in America/New_York" in page and "<td>2025-03-06</td>" in page
+        best = page[page.index("<h2>Best trades</h2>") : page.index("<h2>Worst trades</h2>")]
+        assert "<td>2025-03-06T22:30-05:00</td>" in best
+        assert "+00:00" not in best
+
+    def test_alert_times_in_the_account_zone(self):
+        """
+        The alerts table writes when each alert was raised and resolved in the zone the page
+        names, as the trade and ideas tables do.
+        """
+        tracker = pt.Tracker("1000", targets=pt.Targets(max_loss_streak=1), timezone="Asia/Kolkata")
+        for n, exit_price in enumerate(("9", "9", "12")):
+            when = T0 + timedelta(hours=n)
+            tracker.record_trade("X", "long", 1, "10", exit_price, when, when)
+        page = reports.html(tracker)
+        section = page[page.index("<h2>Alerts</h2>") : page.index("<h2>Best trades</h2>")]
+        assert "times in Asia/Kolkata" in page
+        assert "<td>2025-03-03 20:30:00+05:30</td><td>2025-03-03 21:30:00+05:30</td>" in section
+
+    def test_equity_curve_covers_the_sessions_of_the_window(self):
+        """
+        A weekdays calendar books Saturday's trades to Monday's session: a report from that
+        Monday counts them (its trades and daily bars do), so its equity and underwater
+        charts start from them too, not from the first point dated Monday.
+        """
+        tracker = pt.Tracker("1000", timezone="America/New_York", calendar="weekdays")
+        for when in (
+            datetime(2025, 3, 7, 15, tzinfo=UTC),  # Friday
+            datetime(2025, 3, 8, 17, tzinfo=UTC),  # Saturday: Monday's session
+            datetime(2025, 3, 10, 15, tzinfo=UTC),  # Monday
+        ):
+            tracker.record_trade("X", "long", 1, "10", "11", when, when)
+        monday = date(2025, 3, 10)
+        assert 2 == tracker.summary(start=monday).trades
+        page = reports.html(tracker, start=monday)
+        assert "2 trades · 2025-03-10 ·" in page
+        for chart in ("equity", "underwater"):
+            svg = page[page.index(f'id="{chart}-t"') :]
+            svg = svg[: svg.index("</svg>")]
+            assert 'data-source-points="2"' in svg, chart
+            assert "2 points from 2025-03-08 12:00 to 2025-03-10 " in svg, chart
+        assert "Minimum 1,002.00 (2025-03-08 12:00)" in page
+
+    def test_chart_times_in_the_account_zone_across_dst(self):
+        """
+        The charts' axes say "Date (America/New_York)": their times are New York's on both
+        sides of a daylight-saving change (the equity curve's and the rolling win rate's),
+        not the first point's offset nor UTC.
+        """
+        tracker = pt.Tracker("1000", timezone="America/New_York")
+        first = datetime(2025, 3, 9, 4, tzinfo=UTC)  # Saturday 23:00 EST
+        for n in range(20):
+            when = first + timedelta(hours=n % 2 * 12, minutes=n)  # then Sunday 12:00 EDT
+            tracker.record_trade("X", "long", 1, "10", "11", when, when)
+        page = reports.html(tracker)
+        for chart in ("equity", "rolling-win-rate"):
+            desc = page[page.index(f'id="{chart}-d"') :]
+            desc = desc[: desc.index("</desc>")]
+            assert "to 2025-03-09 12:19." in desc, (chart, desc)
+
+    def test_monthly_return_of_a_window_opened_mid_month(self):
+        """
+        Each monthly return is that month's P&L (the Months table's figure, the whole month)
+        as a share of the equity the month opened with, wherever in it the window starts:
+        the same month shows the same return in every report.
+        """
+        tracker = pt.Tracker("1000", timezone="America/New_York")
+        for day, hour, exit_price in ((7, 14, "1010"), (10, 14, "110"), (10, 15, "30")):
+            when = datetime(2025, 3, day, hour, tzinfo=UTC)
+            tracker.record_trade("X", "long", 1, "10", exit_price, when, when)
+        march = tracker.periods("month")[-1]
+        shown = f"Highest {float(march.net_pnl / tracker.starting_equity):+.1%} (2025 Mar)"
+        assert "Highest +112.0% (2025 Mar)" == shown
+        for start in (None, date(2025, 3, 10), datetime(2025, 3, 10, 14, 30, tzinfo=UTC)):
+            page = reports.html(tracker, start=start)
+            assert "<tr><td>2025-03</td><td>3</td><td>100.0%</td><td>1,120.00</td>" in page
+            monthly = page[page.index('id="monthly-d"') :]
+            assert shown in monthly[: monthly.index("</desc>")], start
+
     def test_renders_in_chromium(self, demo, tmp_path):
         page = tmp_path / "report.html"
         page.write_text(reports.html(demo, title="Demo", targets=pt.Targets(min_win_rate=0.6)))
@@ -382,6 +471,113 @@ def assert_same_books(tracker: pt.Tracker, again: pt.Tracker) -> None:
     assert tracker.equity_curve() == again.equity_curve()
     assert tracker.daily_returns() == again.daily_returns()
     assert tracker.max_drawdown_period() == again.max_drawdown_period()
+
+
+def _gfm_cells(row: str) -> list[str]:
+    """
+    A Markdown table row's cells as GitHub splits them: on every pipe that no backslash
+    escapes (a backslash escapes the next character, a backslash too).
+    """
+    cells, cell, escaped = [], "", False
+    for char in row.strip()[1:-1]:
+        if escaped:
+            cell, escaped = cell + char, False
+        elif char == "\\":
+            cell, escaped = cell + char, True
+        elif char == "|":
+            cells, cell = [*cells, cell], ""
+        else:
+            cell += char
+    return [*cells, cell]
+
+
+class TestText:
+    """Markdown and terminal text: every figure the summary's to the cent, names as text."""
+
+    def test_money_that_is_zero_to_the_cent_has_no_minus_sign(self):
+        """
+        A break-even short realizes Decimal("-0"), and a loss under half a cent is 0.00 to
+        the cent: neither is written "-0.00", which reads as a loss (the charts write 0.00).
+        """
+        from perftrack.reports._text import summary_markdown, summary_table
+
+        tracker = pt.Tracker("1000")
+        tracker.record_trade("X", "short", 1, "10", "10", T0, T0, trade_id="even")
+        tracker.record_trade("Y", "long", 1, "10", "10.001", T0, T0, fees="0.005", trade_id="y")
+        assert "-0" == str(tracker.trades()[0].net_pnl)
+        s = tracker.summary()
+        assert Decimal("-0.004") == s.net_pnl
+        page = reports.html(tracker)
+        markdown = summary_markdown(s, title="t")
+        table = summary_table([("all", s)])
+        for text in (page, markdown, table):
+            assert re.search(r"-0\.00(?![0-9])", text) is None  # (-0.0004% is a chart tick)
+        assert "<td>even</td><td>X</td><td>default</td><td>short</td><td>0.00</td>" in page
+        assert "| net_pnl | 0.00 |" in markdown and "net P&L 0.00." in markdown
+
+    def test_markdown_table_keeps_each_name_in_its_cell(self):
+        """
+        Names hold anything: a line break, a backslash before a pipe, an HTML tag, a code
+        span's backticks. Each stays one cell of its row, written as text, never as markup.
+        """
+        from perftrack.reports._text import markdown_table
+
+        names = [
+            "a\nb",
+            "c\\|d",
+            "e\\",
+            "<script>alert(1)</script>",
+            "`x|y`",
+            "-->\r\u2028z",
+            "[a](javascript:x)",
+            "\u202eright to left",
+        ]
+        out = markdown_table([("edge", "ideas"), *((name, "1") for name in names)])
+        lines = out.splitlines()
+        assert 2 + len(names) == len(lines)
+        for line in lines[2:]:
+            assert 2 == len(_gfm_cells(line)), line
+            assert " 1 " == _gfm_cells(line)[1]
+        assert "\\<script>alert(1)\\</script>" in out and "`x\\|y`" in out
+        assert "\\[a\\](javascript:x)" in out  # no link
+        assert "\u202e" not in out  # which would show the figures after it reversed
+
+    def test_markdown_title_is_one_heading_line(self):
+        """
+        The title (`perftrack summary --by strategy` writes the strategy's name in it) is
+        the page's one level-1 heading, as text: a line break in it opens no section.
+        """
+        from perftrack.reports._text import summary_markdown
+
+        tracker = pt.Tracker("1000")
+        tracker.record_trade("X", "long", 1, "10", "11", T0, T0)
+        title = "evil\n## Alerts\n- fake\n<script>alert(1)</script> summary"
+        lines = summary_markdown(tracker.summary(), title=title).splitlines()
+        assert lines[0].startswith("# evil") and "" == lines[1] and "## Overview" == lines[2]
+        assert ["## Overview", "## Metrics", "## Alerts"] == [
+            line for line in lines if line.startswith("#") and not line.startswith("# ")
+        ]
+        assert "\\<script>" in lines[0]
+        assert not any(re.search(r"(?<!\\)<", line) for line in lines)  # no tag opens
+
+    def test_markdown_alert_names_stay_on_their_line(self):
+        """
+        A custom rule names its key and metric (a bot's text): each alert stays one list
+        item written as text; a line break in a key opens no section, a tag injects no HTML.
+        """
+        from perftrack.reports._text import summary_markdown
+
+        def rule(view: Any) -> list[pt.Breach]:
+            return [pt.Breach("k\n## Metrics\n<img src=x onerror=alert(1)>", "m\n- x", 1, 0)]
+
+        tracker = pt.Tracker("1000", targets=pt.Targets(custom=[rule]))
+        tracker.record_trade("X", "long", 1, "10", "11", T0, T0)
+        page = summary_markdown(tracker.summary(), title="t", alerts=tracker.alerts.history())
+        lines = page.splitlines()
+        assert 1 == lines.count("## Metrics") and not any(line == "- x" for line in lines)
+        assert not any(re.search(r"(?<!\\)<", line) for line in lines)
+        (item,) = [line for line in lines if line.startswith("- ")]
+        assert item.startswith("- warning: k ## Metrics \\<img src=x onerror=alert(1)> (m - x 1")
 
 
 class TestExports:

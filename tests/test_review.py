@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -285,6 +286,20 @@ class TestContents:
             assert heading in page, heading
         for rec in report.recommendations:
             assert rec.message in page
+
+    def test_markdown_writes_an_edge_name_as_text(self, tracker, desk):
+        """
+        An edge's name (a bot's: it may hold anything) reaches the page in a recommendation
+        and in the edge tables: a line break in it opens no section, a tag injects no HTML.
+        """
+        name = "gap\n## Still open\n<img src=x onerror=alert(1)>"
+        desk.many(2, 7, edges=(name,))
+        report = tracker.ideas.weekly_report(at=MONDAY)
+        assert any(name in rec.message for rec in rules(report, "weak_edge"))
+        lines = report.to_markdown().splitlines()
+        assert 1 == lines.count("## Still open")
+        assert not any(re.search(r"(?<!\\)<", line) for line in lines)
+        assert any("consider removing edge gap ## Still open \\<img" in line for line in lines)
 
     def test_schema_rejects_a_broken_document(self, tracker, desk):
         desk.many(1, 0)

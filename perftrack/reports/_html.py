@@ -316,17 +316,23 @@ def render_html(
         msg = f"'targets' must be a perftrack.Targets or None (got {targets!r})"
         raise InvalidInputError(msg)
     # The bounds as the tracker's queries read them (dates, aware datetimes or ISO text): the
-    # equity curve is cut the same way, a date by its day and a datetime as [start, end).
+    # equity curve is cut the same way, at the instants the summary's window opens and closes
+    # (a weekdays calendar books Saturday to Monday's session: a date is not its day's bounds).
     start = None if start is None else to_date_or_time("start", start)
     end = None if end is None else to_date_or_time("end", end)
     zone = tracker.timezone
     summary = tracker.summary(start=start, end=end)
     trades = tracker.trades(start=start, end=end)
+    opens = start if start is None or summary.start is None else summary.start
+    closes = end if end is None or summary.end is None else summary.end
+    local = tracker._calendar.zone  # the zone the page names; times are written in it
+    # In that zone rather than as the points come (a fixed offset, or UTC for the trades): a
+    # chart reads its times in its first point's zone, an hour off across a DST change.
     curve = [
-        (t, e)
+        (t.astimezone(local), e)
         for t, e in tracker.equity_curve()
-        if (start is None or (t >= start if isinstance(start, datetime) else t.date() >= start))
-        and (end is None or (t < end if isinstance(end, datetime) else t.date() <= end))
+        if (opens is None or (t >= opens if isinstance(opens, datetime) else t.date() >= opens))
+        and (closes is None or (t < closes if isinstance(closes, datetime) else t.date() <= closes))
     ]
     days = tracker.periods("day", start=start, end=end)
     weeks = tracker.periods("week", start=start, end=end)
@@ -357,7 +363,10 @@ def render_html(
             chart_id="daily",
         ),
     ]
-    years, cells = _monthly_returns(months, summary_start_equity(tracker, start))
+    # Each month's return is on the equity it opened with: the window may start mid-month,
+    # and its months are whole (as the Months table shows them).
+    opened = None if not months or months[0].start is None else months[0].start
+    years, cells = _monthly_returns(months, summary_start_equity(tracker, opened))
     charts.append(
         _svg.heatmap(
             years,
@@ -371,7 +380,7 @@ def render_html(
     )
     charts.append(
         _svg.line_chart(
-            _rolling_win_rate(trades),
+            [(t.astimezone(local), rate) for t, rate in _rolling_win_rate(trades)],
             title="Rolling 20-trade win rate",
             x_label=axis,
             y_label="Win rate",
@@ -418,6 +427,10 @@ def render_html(
     )
     ideas_html, ideas_script = _ideas_section(tracker, start, end)
     alerts = tracker.alerts.history()
+
+    def at(when: datetime | None) -> datetime | None:
+        return None if when is None else when.astimezone(local)
+
     alert_rows = [
         [
             a.id,
@@ -426,8 +439,8 @@ def render_html(
             a.metric,
             a.actual,
             a.target,
-            a.raised_at,
-            a.resolved_at or "active",
+            at(a.raised_at),
+            at(a.resolved_at) or "active",
             a.acknowledged_by or "",
         ]
         for a in alerts[-50:]
@@ -444,7 +457,7 @@ def render_html(
                 t.side,
                 _money(t.net_pnl),
                 _num(t.r_multiple),
-                t.exit_time.isoformat(timespec="minutes"),
+                t.exit_time.astimezone(local).isoformat(timespec="minutes"),
             ]
             for t in chosen
         ]
@@ -639,15 +652,13 @@ def _ideas_table(ideas: Sequence[Any], total: int, zone: Any) -> str:
     return "".join(out)
 
 
-def summary_start_equity(tracker: Tracker, start: date | None) -> Decimal:
+def summary_start_equity(tracker: Tracker, start: datetime | None) -> Decimal:
     """
-    The account's equity at the start of the report's window.
+    The account's realized equity at the instant ``start``: everything realized before it.
     """
     if start is None:
         return tracker.starting_equity
-    return tracker.starting_equity + sum(
-        (d.net_pnl for d in tracker.periods("day", end=start)[:-1]), Decimal(0)
-    )
+    return tracker.starting_equity + tracker.summary(end=start).net_pnl
 
 
 _ = Any

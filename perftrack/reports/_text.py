@@ -5,6 +5,7 @@ Summaries as text: a terminal table, JSON and Markdown. Pure functions; thread-s
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from decimal import Context, Decimal
 from typing import Any
@@ -20,6 +21,7 @@ __all__ = [
     "idea_list_rows",
     "idea_summary_rows",
     "markdown_table",
+    "markdown_text",
     "summary_json",
     "summary_markdown",
     "summary_table",
@@ -91,9 +93,12 @@ def variances(summary: Summary, targets: Targets | None) -> list[dict[str, Any]]
 def cents(value: Decimal) -> Decimal:
     """
     ``value`` to the cent, in a context as wide as the amount: the caller's default 28 digits
-    cannot quantize 1e26 and up (InvalidOperation), and money is accepted up to 1e100.
+    cannot quantize 1e26 and up (InvalidOperation), and money is accepted up to 1e100. Zero
+    has no sign: "-0.00" (a break-even short's Decimal("-0"), a loss under half a cent) would
+    read as a loss, and the charts write 0.00.
     """
-    return Context(prec=max(28, value.adjusted() + 4)).quantize(value, CENT)
+    rounded = Context(prec=max(28, value.adjusted() + 4)).quantize(value, CENT)
+    return rounded.copy_abs() if rounded.is_zero() else rounded
 
 
 def _money(value: Decimal | None) -> str:
@@ -219,12 +224,28 @@ def idea_list_rows(ideas: Sequence[Any], zone: Any = None) -> list[tuple[str, ..
     return lines
 
 
+#: Line breaks and other control characters (in Markdown a line break ends a row or heading),
+#: and the bidi controls, which would reorder the rest of the line: the figures beside a name.
+_MD_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+#: What makes Markdown text more than text: escapes, cell ends, HTML tags, links.
+_MD_MARKUP = re.compile(r"([\\|<\[\]])")
+
+
+def markdown_text(text: str) -> str:
+    """
+    ``text`` (a name: it may hold anything) as Markdown text on one line: line breaks become
+    spaces, and backslashes, pipes, "<" and brackets are escaped, so it neither ends a table
+    row or a heading, nor opens a cell, nor injects HTML or a link.
+    """
+    return _MD_MARKUP.sub(r"\\\1", _MD_BREAKS.sub(" ", text))
+
+
 def markdown_table(lines: Sequence[Sequence[str]]) -> str:
     """
     Rows of text cells (the first is the header) as a Markdown table.
     """
     out = ["| " + " | ".join(lines[0]) + " |", "|" + "---|" * len(lines[0])]
-    out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in lines[1:]]
+    out += ["| " + " | ".join(markdown_text(c) for c in row) + " |" for row in lines[1:]]
     return "\n".join(out)
 
 
@@ -259,7 +280,7 @@ def summary_markdown(
     A Markdown page with the sections Overview, Metrics and Alerts.
     """
     s = summary
-    lines = [f"# {title}", "", "## Overview", ""]
+    lines = [f"# {markdown_text(title)}", "", "## Overview", ""]
     start = "-" if s.start is None else s.start.isoformat()
     end = "-" if s.end is None else s.end.isoformat()
     lines.append(f"Window: {start} to {end}" + (" (partial input)" if s.partial else ""))
@@ -304,8 +325,10 @@ def summary_markdown(
         lines.append(f"| {name} | {value} | {target} | {variance} |")
     lines += ["", "## Alerts", ""]
     if alerts:
+        # A custom rule's key and metric are a bot's text: written as text, on one line.
         lines += [
-            f"- {a.severity}: {a.rule} ({a.metric} {a.actual} against {a.target}), "
+            f"- {markdown_text(a.severity)}: {markdown_text(a.rule)} "
+            f"({markdown_text(a.metric)} {a.actual} against {a.target}), "
             f"raised {a.raised_at}" + ("" if a.active else f", resolved {a.resolved_at}")
             for a in alerts
         ]
