@@ -325,11 +325,12 @@ def render_html(
     trades = tracker.trades(start=start, end=end)
     opens = start if start is None or summary.start is None else summary.start
     closes = end if end is None or summary.end is None else summary.end
-    local = tracker._calendar.zone  # the zone the page names; times are written in it
-    # In that zone rather than as the points come (a fixed offset, or UTC for the trades): a
-    # chart reads its times in its first point's zone, an hour off across a DST change.
+    # The zone the page names: times are written in it. The charts are given it rather than
+    # read it off their first point (a fixed offset, or UTC for the trades: an hour off across
+    # a DST change).
+    local = tracker._calendar.zone
     curve = [
-        (t.astimezone(local), e)
+        (t, e)
         for t, e in tracker.equity_curve()
         if (opens is None or (t >= opens if isinstance(opens, datetime) else t.date() >= opens))
         and (closes is None or (t < closes if isinstance(closes, datetime) else t.date() <= closes))
@@ -345,6 +346,7 @@ def render_html(
             x_label=axis,
             y_label=f"Equity ({MONEY})",
             chart_id="equity",
+            zone=local,
         ),
         _svg.line_chart(
             _underwater(curve),
@@ -354,6 +356,7 @@ def render_html(
             y_format=".1%",
             fill_to_zero=True,
             chart_id="underwater",
+            zone=local,
         ),
         _svg.bar_chart(
             [(_session_date(d), d.net_pnl) for d in days if d.trades or d.net_pnl],
@@ -380,13 +383,14 @@ def render_html(
     )
     charts.append(
         _svg.line_chart(
-            [(t.astimezone(local), rate) for t, rate in _rolling_win_rate(trades)],
+            _rolling_win_rate(trades),
             title="Rolling 20-trade win rate",
             x_label=axis,
             y_label="Win rate",
             y_format=".0%",
             y_include=(0.0, 1.0),
             chart_id="rolling-win-rate",
+            zone=local,
         )
     )
     charts.append(
