@@ -443,27 +443,20 @@ def _validated_columns(
         return None
     if t_ins and (min(t_ins) < EARLIEST or max(t_outs) >= LATEST):
         return None  # out of range: the row-by-row path names the first bad row
-    signs = [1 if side == "long" else -1 for side in sides]
-    try:
-        if stops[0] is not None or len(set(map(_is_none, stops))) > 1:
-            # A stop on the loss side of the entry: (entry - stop) x sign > 0.
-            levels = map(operator.mul, map(operator.sub, entries, stops), signs)
-            if not all(map(_ZERO.__lt__, levels)):
-                return None
-        if targets[0] is not None or len(set(map(_is_none, targets))) > 1:
-            levels = map(operator.mul, map(operator.sub, targets, entries), signs)
-            if not all(map(_ZERO.__lt__, levels)):
-                return None
-    except TypeError:
-        return None  # some rows without a stop (or target): row by row
+    from perftrack._tracker import _round_trips, levels_hold  # noqa: PLC0415
+
+    # A stop on the loss side of the entry, a target on the profit side (rows without pass).
+    if not (
+        levels_hold(sides, entries, stops, target=False)
+        and levels_hold(sides, entries, targets, target=True)
+    ):
+        return None
     ids = _ids(tracker, column("trade_id"), n)
     if ids is None:
         return None
     horizon = tracker._archived_before
     if horizon is not None and tracker._calendar.session_of(min(t_outs)) < horizon:
         return None
-    from perftrack._tracker import _round_trips  # noqa: PLC0415
-
     no_net = set(map(_is_none, given)) == {True}
     has_stop = set(map(_is_none, stops))
     return _round_trips(

@@ -11,7 +11,7 @@ caller asks for, with a message naming the field and the value received.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Final, cast
@@ -22,6 +22,7 @@ from perftrack.errors import InvalidInputError, InvalidTradeError
 __all__ = [
     "EARLIEST",
     "LATEST",
+    "amounts_hold",
     "SIDES",
     "fixed_offset",
     "check_time_range",
@@ -91,6 +92,25 @@ def to_decimal(
     elif minimum == "nonnegative" and number < _ZERO:
         raise _bad(error, field, "must be >= 0", value)
     return number
+
+
+def amounts_hold(values: Iterable[Decimal], *, minimum: str = "positive") -> bool:
+    """
+    Whether every one of ``values`` (Decimals) passes what ``to_decimal`` checks of a
+    Decimal (finite, within its size range, above ``minimum``), a column at a time: for
+    readers of stored Decimals that judge a whole column before trusting it.
+    """
+    values = list(values)
+    if not values:
+        return True
+    if not all(map(Decimal.is_finite, values)):
+        return False
+    sizes = list(map(Decimal.adjusted, filter(None, values)))  # (zero has no size limit)
+    if sizes and not (min(sizes) >= _MIN_ADJUSTED and max(sizes) <= _MAX_ADJUSTED):
+        return False
+    if minimum == "positive":
+        return min(values) > _ZERO
+    return minimum != "nonnegative" or min(values) >= _ZERO
 
 
 def _parse_decimal(field: str, value: object, error: type[InvalidInputError]) -> Decimal:

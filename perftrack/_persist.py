@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, overload
 import attrs
 
 from perftrack import signals
-from perftrack._convert import to_name, to_side, to_tags
+from perftrack._convert import amounts_hold, to_name, to_side, to_tags
 from perftrack._log import log
 from perftrack._model import MONEY_CONTEXT, RECORD_TRADE_ARGS, Trade
 from perftrack.errors import (
@@ -266,7 +266,24 @@ def decode_record(line: bytes) -> dict[str, Any]:
     if not ok:
         msg = f"journal record fails its checksum: {line[:80]!r}"
         raise CorruptDataError(msg)
+    if not _is_record(record):
+        # Checksummed all the same (another writer's): damage, as a failing checksum is.
+        msg = f"journal line is not a record (seq, kind, data): {line[:80]!r}"
+        raise CorruptDataError(msg)
     return record
+
+
+def _is_record(record: object) -> bool:
+    """
+    Whether a decoded journal line has a record's shape: a sequence number, a kind and data.
+    """
+    return (
+        type(record) is dict
+        and type(record.get("seq")) is int
+        and record["seq"] >= 0
+        and type(record.get("kind")) is str
+        and type(record.get("data")) is dict
+    )
 
 
 def _tagged(value: object) -> object:
@@ -1143,6 +1160,7 @@ def _row_entries(
 
 
 _first: Final = operator.itemgetter(0)
+_ZONE_OF: Final = operator.attrgetter("tzinfo")
 
 
 def _trade_rows(columns: list[tuple[bytes, ...]]) -> TradeRun:
@@ -1150,27 +1168,40 @@ def _trade_rows(columns: list[tuple[bytes, ...]]) -> TradeRun:
     The TradeRun of ``_ROW_LINE`` matches by column: each field converted in one pass, and
     the Trades built as ``record_trade`` builds them, a column at a time (``_round_trips``).
     """
-    from perftrack._tracker import _round_trips  # noqa: PLC0415
+    from perftrack._tracker import _round_trips, levels_hold  # noqa: PLC0415
 
     tids = _texts(columns[3])
     symbols = _coded(columns[4], partial(to_name, "symbol"))
     sides = _coded(columns[5], to_side)
-    qtys, entries, exits = (_coded(columns[i], Decimal) for i in (6, 7, 8))
+    # Checksummed is not enough (another writer's record): each amount as record_trade takes
+    # it (finite, in range, above its minimum: judged on the distinct values), each time with
+    # a zone, no exit before its entry, each stop and target on its side, or the line-by-line
+    # reading judges the record.
+    qtys, entries, exits = (_coded(columns[i], Decimal, check=amounts_hold) for i in (6, 7, 8))
     t_ins, t_outs = (
         list(map(datetime.fromisoformat, map(bytes.decode, columns[i]))) for i in (9, 10)
     )
-    fees = _coded(columns[11], Decimal)
+    if None in map(_ZONE_OF, t_ins) or None in map(_ZONE_OF, t_outs):
+        raise ValueError("a time without a zone")
+    if not all(map(operator.le, t_ins, t_outs)):
+        raise ValueError("an exit before its entry")
+    fees = _coded(columns[11], Decimal, check=partial(amounts_hold, minimum="nonnegative"))
     strategies = _coded(columns[12], partial(to_name, "strategy"))
-    stops = _coded(columns[13], Decimal)
-    given = _coded(columns[16], Decimal)
+    stops = _coded(columns[13], Decimal, check=amounts_hold)
+    targets = _coded(columns[14], Decimal, check=amounts_hold)
+    given = _coded(columns[16], Decimal, check=partial(amounts_hold, minimum="any"))
     with localcontext(MONEY_CONTEXT):
+        if (any(columns[13]) and not levels_hold(sides, entries, stops, target=False)) or (
+            any(columns[14]) and not levels_hold(sides, entries, targets, target=True)
+        ):
+            raise ValueError("a stop or target on the wrong side of its entry")
         # Absent values are found in the raw columns: ``None in`` a list of Decimals would
         # make each Decimal ask the numbers ABCs what None is.
         trades = _round_trips(
             (tids, symbols, strategies, sides, qtys, entries, exits, t_ins, t_outs, fees),
             given if any(columns[16]) else None,  # some net P&L was given
             stops if any(columns[13]) else None,
-            _coded(columns[14], Decimal),  # target prices
+            targets,
             _coded(columns[15], _tag_tuple, empty=()),
             _texts(columns[17]),  # idea ids
             every_stop=all(columns[13]),
@@ -1200,12 +1231,17 @@ def _texts(column: tuple[bytes, ...]) -> list[str | None]:
 
 
 def _coded(
-    column: tuple[bytes, ...], convert: Callable[[str], Any], empty: object = None
+    column: tuple[bytes, ...],
+    convert: Callable[[str], Any],
+    empty: object = None,
+    *,
+    check: Callable[[list[Any]], bool] | None = None,
 ) -> list[Any]:
     """
     ``convert`` of each value of a column (b"" is ``empty``: null, or no tags), once per
     distinct value: names, tags, prices, sizes and fees repeat, and the trades then share
-    one object each.
+    one object each. ``check`` judges the distinct converted values (ValueError when it
+    says no).
     """
     if not any(column):
         return [empty] * len(column)  # stops, targets, given net P&L, ideas: often all absent
@@ -1213,8 +1249,13 @@ def _coded(
     if column[-1] == first and column.count(first) == len(column):
         # One value throughout (a bot's usual size, fee or tags): one C-level comparison per
         # row instead of a hash and a lookup.
-        return [convert(first.decode()) if first else empty] * len(column)
+        value = convert(first.decode()) if first else empty
+        if check is not None and first and not check([value]):
+            raise ValueError(f"a value record_trade refuses: {first!r}")
+        return [value] * len(column)
     memo = {raw: convert(raw.decode()) if raw else empty for raw in set(column)}
+    if check is not None and not check([v for raw, v in memo.items() if raw]):
+        raise ValueError("a value record_trade refuses")
     return list(map(memo.__getitem__, column))
 
 
@@ -1244,7 +1285,7 @@ def _decode_segment(lines: list[bytes], after: int) -> list[dict[str, Any] | Non
         records = json.loads(b"[%s]" % b",".join(bodies))
     except ValueError:
         return out
-    if len(records) != len(at) or not all(isinstance(r, dict) for r in records):
+    if len(records) != len(at) or not all(map(_is_record, records)):
         return out
     for i, record in zip(at, records, strict=True):
         out[i] = record
@@ -1355,8 +1396,8 @@ def replay_trades(tracker: Tracker, trades: list[Trade], given: list[Decimal | N
         or signals.trade_closed.receivers
         or signals.equity_changed.receivers
     ):
-        for trade, net_pnl in zip(trades, given, strict=True):
-            tracker.record_trade(**_record_trade_args(trade, net_pnl))
+        for at, (trade, net_pnl) in enumerate(zip(trades, given, strict=True)):
+            _record_replayed(tracker, at, trade, net_pnl)
         return 0
     ordinals = _session_days(tracker, list(map(_EXIT_TIME, trades)))
     tids = list(map(_TRADE_ID, trades))
@@ -1376,7 +1417,7 @@ def replay_trades(tracker: Tracker, trades: list[Trade], given: list[Decimal | N
     batch: list[Trade] = []
     days: list[int] = []
     taken: set[str] = set()
-    for trade, net_pnl, ordinal in zip(trades, given, ordinals, strict=True):
+    for at, (trade, net_pnl, ordinal) in enumerate(zip(trades, given, ordinals, strict=True)):
         tid = trade.trade_id
         if (
             tid is None
@@ -1390,13 +1431,33 @@ def replay_trades(tracker: Tracker, trades: list[Trade], given: list[Decimal | N
             _book_trusted(tracker, batch, days)
             trusted += len(batch)
             batch, days, taken = [], [], set()
-            tracker.record_trade(**_record_trade_args(trade, net_pnl))
+            _record_replayed(tracker, at, trade, net_pnl)
             continue
         taken.add(tid)
         batch.append(trade)
         days.append(ordinal)
     _book_trusted(tracker, batch, days)
     return trusted + len(batch)
+
+
+class RowRefused(Exception):
+    """
+    The public ``record_trade`` of row ``at`` of a ``replay_trades`` run refused it: the
+    record was not written by a tracker (its error is the cause).
+    """
+
+    def __init__(self, at: int) -> None:
+        super().__init__(at)
+        self.at = at
+
+
+def _record_replayed(tracker: Tracker, at: int, trade: Trade, net_pnl: Decimal | None) -> None:
+    try:
+        tracker.record_trade(**_record_trade_args(trade, net_pnl))
+    except StoreError:
+        raise
+    except (TypeError, KeyError, AttributeError, ValueError, ArithmeticError) as e:
+        raise RowRefused(at) from e
 
 
 def _session_days(tracker: Tracker, times: list[datetime]) -> list[int]:
@@ -2571,6 +2632,8 @@ def _replay_journal_into(
     # and are applied together, before the next record of another kind.
     trades: list[Trade] = []
     given: list[Decimal | None] = []
+    # Where each run of ``trades`` came from: (its first position, segment, sequence numbers).
+    places: list[tuple[int, str, list[int]]] = []
     for key, line_no, record, problem in read_journal(store, account, after, rows=True, read=read):
         if stop_reason is not None:
             remaining += len(record.seqs) if isinstance(record, TradeRun) else 1
@@ -2582,6 +2645,7 @@ def _replay_journal_into(
         if isinstance(record, TradeRun):
             n = len(record.seqs)
             if record.seqs == list(range(expected, expected + n)):  # the usual case
+                places.append((len(trades), key, record.seqs))
                 trades += record.trades
                 given += record.given
                 replayed += n
@@ -2595,6 +2659,7 @@ def _replay_journal_into(
                     stop_reason = f"journal jumps from {expected - 1} to {seq} in {key}"
                     remaining += 1
                 elif seq == expected:
+                    places.append((len(trades), key, [seq]))
                     trades.append(record.trades[at])
                     given.append(record.given[at])
                     replayed += 1
@@ -2612,8 +2677,8 @@ def _replay_journal_into(
             # as the snapshot left it before the first record changes anything.
             load_detail(tracker)
         if trades:
-            replay_trades(tracker, trades, given)
-            trades, given = [], []
+            _replayed_trades(tracker, trades, given, places)
+            trades, given, places = [], [], []
         if record["kind"] == IMPORT_KIND:
             problems.append(_missing_import(key, record))
         else:
@@ -2623,7 +2688,7 @@ def _replay_journal_into(
     if trades:
         if tracker._detail is not None:
             load_detail(tracker)  # as above: before the first change
-        replay_trades(tracker, trades, given)
+        _replayed_trades(tracker, trades, given, places)
     if stop_reason is not None:
         problems.append(stop_reason)
     out.update(expected=expected, replayed=replayed, damaged=damaged_lines, remaining=remaining)
@@ -2643,6 +2708,26 @@ def _replayed(tracker: Tracker, key: str, line_no: int, record: dict[str, Any]) 
         what = f"record {record['seq']} ({record['kind']!r})"
         msg = f"{key} line {line_no + 1}: {what} cannot be replayed: {e}"
         raise CorruptDataError(msg) from e
+
+
+def _replayed_trades(
+    tracker: Tracker,
+    trades: list[Trade],
+    given: list[Decimal | None],
+    places: list[tuple[int, str, list[int]]],
+) -> None:
+    """
+    ``replay_trades``; a row its public call refuses (an id a closed trade holds with other
+    content) is CorruptDataError naming segment and record, as ``_replayed`` names others.
+    ``places``: where the runs of ``trades`` came from, as ``_replay_journal_into`` keeps them.
+    """
+    try:
+        replay_trades(tracker, trades, given)
+    except RowRefused as e:
+        first, key, seqs = places[bisect.bisect_right(places, e.at, key=_first) - 1]
+        seq = seqs[e.at - first]
+        msg = f"{key}: record {seq} ('record_trade') cannot be replayed: {e.__cause__}"
+        raise CorruptDataError(msg) from e.__cause__
 
 
 #: A journal record standing for an import written as one snapshot (perftrack._bulk): the
@@ -2755,8 +2840,8 @@ def verify(store: ObjectStore, account: str) -> list[str]:
         except (ValueError, zlib.error) as e:
             problems.append(f"{key}: archive cannot be read: {e}")
             continue
-        if not isinstance(doc, dict) or doc.get("schema") not in ARCHIVE_SCHEMAS:
-            schema = doc.get("schema") if isinstance(doc, dict) else None
+        schema = doc.get("schema") if isinstance(doc, dict) else None
+        if type(schema) is not int or schema not in ARCHIVE_SCHEMAS:  # (True == 1 == 1.0)
             problems.append(f"{key}: archive schema {schema!r} is not one of {ARCHIVE_SCHEMAS}")
     expected: int | None = None
     for key, line_no, record, problem in read_journal(store, account, -1):

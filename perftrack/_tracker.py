@@ -10,7 +10,7 @@ import math
 import operator
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Context, Decimal, Inexact, localcontext
 from functools import partial
@@ -2837,6 +2837,36 @@ def _check_round_trip(
         raise InvalidTradeError(msg)
     if levels:
         _check_levels(side, entry, stop, target)
+
+
+def levels_hold(
+    sides: Sequence[str],
+    entries: Sequence[Decimal],
+    levels: Sequence[Decimal | None],
+    *,
+    target: bool,
+) -> bool:
+    """
+    ``_check_levels`` a column at a time: whether every stop (or, with ``target``, every
+    target) that is given lies on the loss (profit) side of its entry: one comparison a row,
+    the longs' and the shorts' each in one pass.
+    """
+    # (Presence by identity: comparing a Decimal with None asks the numbers ABCs.)
+    present = list(map(operator.is_not, levels, itertools.repeat(None)))
+    if not any(present):
+        return True
+    longs = list(map(operator.eq, sides, itertools.repeat("long")))
+    shorts = list(map(operator.not_, longs))
+    if not all(present):
+        longs = list(map(operator.and_, longs, present))
+        shorts = list(map(operator.and_, shorts, present))
+    # A long's stop below its entry and its target above; a short's the other way round.
+    long_side: Callable[[Any, Any], bool] = operator.gt if target else operator.lt
+    short_side: Callable[[Any, Any], bool] = operator.lt if target else operator.gt
+    compress = itertools.compress
+    return all(map(long_side, compress(levels, longs), compress(entries, longs))) and all(
+        map(short_side, compress(levels, shorts), compress(entries, shorts))
+    )
 
 
 def _check_levels(side: str, entry: Decimal, stop: Decimal | None, target: Decimal | None) -> None:

@@ -381,6 +381,10 @@ def _cmd_summary(args: argparse.Namespace) -> int:
                 # "mean rev" after "mean_rev": its own file, not written over the other's.
                 digest = hashlib.blake2s(label.encode("utf-8", "surrogatepass"), digest_size=4)
                 name += f"-{digest.hexdigest()}"
+                # (An earlier row may have had that name too: "a b-<digest>" as "a_b-<digest>".)
+                base, n = name, 2
+                while name in taken:
+                    name, n = f"{base}-{n}", n + 1
             taken.add(name)
             _write_atomic(
                 directory / f"{name}.json",

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 
 from perftrack._convert import (
+    amounts_hold,
     generated_number,
     round_trip_fields,
     to_date_or_time,
@@ -247,3 +248,26 @@ def test_a_set_of_tags_holding_a_non_string_is_an_invalid_trade() -> None:
     with pytest.raises(InvalidTradeError, match="'tags'"):
         to_tags({"a", 1})
     assert to_tags({"b", "a"}) == ("a", "b")
+
+
+class TestAmountsHold:
+    """A column of Decimals holds exactly when to_decimal takes each of them."""
+
+    @given(
+        st.lists(
+            st.sampled_from(
+                ["1", "0", "-0", "-1", "1e99", "1e100", "1e-100", "1e-101", "NaN", "Infinity"]
+            ).map(Decimal),
+            max_size=5,
+        ),
+        st.sampled_from(["positive", "nonnegative", "any"]),
+    )
+    def test_same_as_to_decimal(self, values, minimum):
+        def taken(value: Decimal) -> bool:
+            try:
+                to_decimal("x", value, minimum=minimum)
+            except InvalidInputError:
+                return False
+            return True
+
+        assert amounts_hold(values, minimum=minimum) == all(map(taken, values))

@@ -705,6 +705,75 @@ class TestDamage:
         with pytest.raises(errors.CorruptDataError, match=f"{key} line 12: record 11"):
             pt.Tracker.restore(store, read_only=True)
 
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"exit_price": Decimal("NaN")},  # no amount a tracker accepts
+            {"net_pnl": Decimal("-Infinity")},
+            {"quantity": Decimal("-1")},  # values record_trade refuses
+            {"fees": Decimal("-5")},
+            {"stop_price": Decimal("15")},  # a long's stop above its entry
+            {"entry_time": T0 + timedelta(days=1)},  # exit before entry
+            {"exit_time": T0.replace(tzinfo=None)},  # no time zone
+            {"trade_id": "pt-3"},  # a closed trade's id, with other content
+        ],
+    )
+    def test_a_checksummed_trade_row_that_cannot_be_replayed_is_corrupt_data(self, change):
+        """A record_trade record in the layout the tracker writes for a whole trade (read a
+        column at a time, not through record_trade) is judged as record_trade judges it: a
+        value it refuses is named as damage, never booked as it is (a NaN price then broke
+        every summary) nor raised as the raw error of the replay."""
+        store, _ = self._written()
+        key = segments(store, "main")[-1]
+        data = {
+            "trade_id": "pt-99",
+            "symbol": "X",
+            "side": "long",
+            "quantity": Decimal("1"),
+            "entry_price": Decimal("10"),
+            "exit_price": Decimal("20"),
+            "entry_time": T0,
+            "exit_time": T0 + timedelta(hours=20),
+            "fees": Decimal("0"),
+            "strategy": "default",
+            "stop_price": None,
+            "target_price": None,
+            "tags": (),
+            "net_pnl": None,
+            "idea_id": None,
+            **change,
+        }
+        assert tuple(data) == _persist.WHOLE_TRADE_ARGS  # (the row layout)
+        store.append(key, _persist.encode_record(11, "record_trade", data))
+        for read_only in (True, False):
+            with pytest.raises(errors.CorruptDataError, match=f"{key}( line 12)?: record 11 "):
+                pt.Tracker.restore(store, read_only=read_only)
+
+    @pytest.mark.parametrize(
+        "doc",
+        [
+            {"seq": 11, "kind": "import_trades", "data": []},
+            {"seq": 11, "data": {}},
+            {"seq": "11", "kind": "mark_bar", "data": {}},
+            [11],
+        ],
+    )
+    def test_a_checksummed_line_that_is_no_record_is_damage(self, doc):
+        """A line that passes its checksum but is not a record (no kind, a sequence number
+        that is no number, data that is no object) is a damaged line: named by verify,
+        reported and cut back by a restore, never a raw error."""
+        store, _ = self._written()
+        key = segments(store, "main")[-1]
+        body = json.dumps(doc).encode()
+        store.append(key, b"%08x %s\n" % (zlib.crc32(body), body))
+        assert [f"{key} line 12"] == [p[: len(key) + 8] for p in _persist.verify(store, "main")]
+        for read_only in (True, False):
+            restored = pt.Tracker.restore(store, read_only=read_only)
+            assert 10 == restored.summary().trades
+            assert 1 == len(restored.restore_report.problems)
+            restored.close()
+        assert [] == _persist.verify(store, "main")  # (the writable restore cut it back)
+
     def test_corrupted_record_in_the_middle_stops_replay_there(self):
         store, _ = self._written()
         key = segments(store, "main")[-1]
@@ -871,8 +940,10 @@ class TestVerify:
             (zlib.compress(b'{"schema": 2, "day": "2024-01-0'), "cannot be read"),
             (zlib.compress(b'{"schema": 9, "day": "2024-01-02"}'), "schema 9"),
             (zlib.compress(b"[]"), "schema None"),
+            (zlib.compress(b'{"schema": true, "day": "2024-01-02"}'), "schema True"),
+            (zlib.compress(b'{"schema": 1.0, "day": "2024-01-02"}'), "schema 1.0"),
         ],
-        ids=["cut JSON", "unknown schema", "not an object"],
+        ids=["cut JSON", "unknown schema", "not an object", "schema true", "schema 1.0"],
     )
     def test_an_archive_that_passes_its_checksum_but_does_not_read(self, content, reason):
         store, tracker = self._tracker()

@@ -15,8 +15,10 @@ from decimal import Decimal, getcontext, localcontext
 from typing import Any
 
 import attrs
+import hypothesis.strategies as st
 import pytest
 import structlog
+from hypothesis import given
 
 import perftrack as pt
 from perftrack import errors, signals
@@ -1624,3 +1626,36 @@ class TestZeroDeviationIsExact:
         for k in range(9):
             trade(tracker, "100", k + 1, fees="0", net_pnl="98478984259174.40475519134185")
         assert tracker.summary().sqn is None
+
+
+class TestLevelsHold:
+    """A column of stops or targets holds exactly when _check_levels takes each row."""
+
+    @given(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["long", "short"]),
+                st.sampled_from(["10", "10.5"]).map(Decimal),
+                st.sampled_from([None, "9", "10", "10.5", "11"]).map(
+                    lambda v: None if v is None else Decimal(v)
+                ),
+            ),
+            max_size=6,
+        ),
+        st.booleans(),
+    )
+    def test_same_as_check_levels(self, rows, target):
+        from perftrack._tracker import _check_levels, levels_hold
+
+        def taken(side: str, entry: Decimal, level: Decimal | None) -> bool:
+            try:
+                _check_levels(side, entry, None if target else level, level if target else None)
+            except pt.errors.InvalidTradeError:
+                return False
+            return True
+
+        sides, entries, levels = (
+            (list(c) for c in zip(*rows, strict=True)) if rows else ([], [], [])
+        )
+        expected = all(taken(*row) for row in rows)
+        assert levels_hold(sides, entries, levels, target=target) == expected
