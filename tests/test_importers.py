@@ -342,6 +342,19 @@ class TestJsonl:
         assert (date(2025, 1, 6),) == result.partial_days  # the day the log stopped in
         assert any("cut short" in w for w in result.warnings)
 
+    @pytest.mark.parametrize("exit_time", [None, "not a time", 5])
+    def test_a_cut_log_whose_last_whole_line_has_no_exit_reads(self, tmp_path, exit_time):
+        """The day the log stopped in comes from the last whole line's exit; without a readable
+        one no day is marked, and recording that line names what is wrong with it."""
+        line = json.loads(self._line("2025-01-06", "11"))
+        line["exit_time"] = exit_time
+        path = tmp_path / "bot.jsonl"
+        path.write_text(json.dumps(line) + "\n" + self._line("2025-01-09", "9")[:50])
+        result = importers.read_jsonl([path])
+        assert () == result.partial_days and any("cut short" in w for w in result.warnings)
+        with pytest.raises(InvalidInputError, match="exit_time"):
+            loaded(result)
+
     def test_the_command_warns_and_marks_partial(self, tmp_path, capfd):
         from perftrack.cli import main
 

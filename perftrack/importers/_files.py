@@ -215,7 +215,11 @@ def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
             if match:
                 partial.add(days[-1])
             elif objects:
-                partial.add(datetime.fromisoformat(objects[-1][1]["exit_time"]).date())
+                # The day the log stopped in: the last whole line's exit (one without a
+                # readable exit marks none; recording it names what is wrong with it).
+                stopped = _date_of(objects[-1][1].get("exit_time"))
+                if stopped is not None:
+                    partial.add(stopped)
     if days:
         present = set(days)
         day = min(days)
@@ -227,6 +231,13 @@ def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
     return ImportResult(
         trades=_joined(parts), warnings=tuple(warnings), partial_days=tuple(sorted(partial))
     )
+
+
+def _date_of(text: object) -> date | None:
+    try:
+        return datetime.fromisoformat(text).date() if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 #: Characters of a JSON-lines log read at a time when it is the usual one (some 10,000 lines).
