@@ -1440,6 +1440,12 @@ def replay_trades(tracker: Tracker, trades: list[Trade], given: list[Decimal | N
     return trusted + len(batch)
 
 
+#: What replaying a checksummed record that no tracker wrote raises: arguments that are not
+#: the call's, or values it refuses (its InvalidInputError and DuplicateTradeError are
+#: ValueErrors, UnknownTradeError a KeyError). A StoreError is the store's, and stays one.
+_REFUSED: Final = (TypeError, KeyError, AttributeError, ValueError, ArithmeticError)
+
+
 class RowRefused(Exception):
     """
     The public ``record_trade`` of row ``at`` of a ``replay_trades`` run refused it: the
@@ -1456,7 +1462,7 @@ def _record_replayed(tracker: Tracker, at: int, trade: Trade, net_pnl: Decimal |
         tracker.record_trade(**_record_trade_args(trade, net_pnl))
     except StoreError:
         raise
-    except (TypeError, KeyError, AttributeError, ValueError, ArithmeticError) as e:
+    except _REFUSED as e:
         raise RowRefused(at) from e
 
 
@@ -2355,14 +2361,12 @@ def check_account(account: object) -> None:
     # No "/": account "team" would then hold account "team/bot1" under its own prefix (a
     # copy of "team" took the other's objects and lock, and deleted the other's in the copy).
     try:
-        validate_key(account)
+        plain = "/" not in validate_key(account)
     except StoreError:
-        pass
-    else:
-        if "/" not in str(account):
-            return
-    msg = f"'account' must be a plain name usable as a store key, without '/' (got {account!r})"
-    raise InvalidInputError(msg)
+        plain = False
+    if not plain:
+        msg = f"'account' must be a plain name usable as a store key, without '/' (got {account!r})"
+        raise InvalidInputError(msg)
 
 
 def account_has_data(store: ObjectStore, account: str) -> bool:
@@ -2474,6 +2478,19 @@ def restore(
         raise
 
 
+def _configured(cls: type[Tracker], config: dict[str, Any], **settings: Any) -> Tracker:
+    """
+    A new ``cls`` with an account's stored configuration (``CONFIG_KEYS``) and ``settings``.
+    """
+    return cls(
+        config["starting_equity"],
+        timezone=config["timezone"],
+        calendar=config["calendar"],
+        periods_per_year=config["periods_per_year"],
+        **settings,
+    )
+
+
 def _restore(
     cls: type[Tracker],
     store: ObjectStore,
@@ -2511,16 +2528,7 @@ def _restore(
                 )
                 raise InvalidInputError(msg)
         settings = {k: v for k, v in options.items() if k not in CONFIG_KEYS}
-        tracker = cls(
-            config["starting_equity"],
-            timezone=config["timezone"],
-            calendar=config["calendar"],
-            periods_per_year=config["periods_per_year"],
-            account=account,
-            **settings,
-        )
-        from decimal import localcontext  # noqa: PLC0415
-
+        tracker = _configured(cls, config, account=account, **settings)
         # What the restore builds is the tracker's state, kept: it goes to the oldest generation
         # at once, not walked by a young collection at the first allocation after the pause.
         try:
@@ -2704,7 +2712,7 @@ def _replayed(tracker: Tracker, key: str, line_no: int, record: dict[str, Any]) 
         replay(tracker, record["kind"], record["data"])
     except StoreError:
         raise
-    except (TypeError, KeyError, AttributeError, ValueError) as e:
+    except _REFUSED as e:
         what = f"record {record['seq']} ({record['kind']!r})"
         msg = f"{key} line {line_no + 1}: {what} cannot be replayed: {e}"
         raise CorruptDataError(msg) from e
@@ -2816,12 +2824,7 @@ def verify(store: ObjectStore, account: str) -> list[str]:
         # Checksummed is not enough: it must load as a restore loads it.
         try:
             config = _stored_config(store, account, state, {}) or {}  # (never None here)
-            scratch = _tracker_class()(
-                config["starting_equity"],
-                timezone=config["timezone"],
-                calendar=config["calendar"],
-                periods_per_year=config["periods_per_year"],
-            )
+            scratch = _configured(_tracker_class(), config)
             with localcontext(MONEY_CONTEXT), _collector_paused():
                 load_state(scratch, state)
         except MALFORMED as e:

@@ -274,16 +274,8 @@ class TestRoundTrip:
         store = MemoryStore()
         tracker = pt.Tracker("10000", store=store)
         for i in range(50):
-            tracker.record_trade(
-                symbol="X",
-                side="long",
-                quantity=1,
-                entry_price="10",
-                exit_price="11",
-                entry_time=T0 + timedelta(minutes=i),
-                exit_time=T0 + timedelta(minutes=i, seconds=30),
-                tags=["a"],
-            )
+            at = T0 + timedelta(minutes=i)
+            tracker.record_trade("X", "long", 1, "10", "11", at, at, tags=["a"])
         if snapshot:
             tracker.save_snapshot()
         crash(tracker)
