@@ -58,7 +58,6 @@ _REQUIRED: Final = frozenset(
 )
 IMPORT_KIND: Final = _persist.IMPORT_KIND
 _exit_time: Final = operator.attrgetter("exit_time")
-_ZERO: Final = Decimal(0)
 #: record_trade's defaults, for the columns a batch's rows leave out.
 _DEFAULTS: Final[dict[str, Any]] = {
     "fees": 0,
