@@ -431,7 +431,7 @@ class TestJsonl:
         gc.collect()
         usual = importers.read_jsonl([path]).trades
         path.write_text((json.dumps(line) + "\n") * 2 + json.dumps({**line, "fees": None}) + "\n")
-        cleaned = importers.read_jsonl([path]).trades  # (a null: read line by line, as dicts)
+        cleaned = importers.read_jsonl([path]).trades  # (a null: cleaned, as dicts)
         assert gc.isenabled()
         assert isinstance(usual, TradeRows) and isinstance(cleaned, tuple)
         # Columns (lists), and dicts: a dict of strings alone is not tracked by the collector,

@@ -204,9 +204,11 @@ def read_jsonl(paths: Iterable[str | Path]) -> ImportResult:
             raise _bad(path, f"byte {e.start}", "not UTF-8 text") from None
         # What is read is kept for the result: see _collector_paused.
         with _collector_paused(long_lived=True):
-            columns = _usual_columns(text)
-            if columns is not None:
-                parts.append(columns)
+            rows = _rows_of_one_shape(text)
+            if rows is not None:
+                # Every line is one object here: row i is line i, for the cleaning's errors.
+                usual = _taken_as_they_are(rows)
+                parts.append(rows if usual else _trade_records(path, "line", enumerate(rows, 1)))
                 continue
             objects, cut = json_objects(path, text)
             parts.append(_trade_records(path, "line", objects))
@@ -244,14 +246,11 @@ def _date_of(text: object) -> date | None:
 _CHUNK: Final = 2_500_000
 
 
-def _usual_columns(text: str) -> TradeRows | None:
+def _rows_of_one_shape(text: str) -> TradeRows | None:
     """
-    The trades of a JSON-lines text as columns, when it is the usual log: it ends with a
-    newline, each line is one object, a chunk at a time parsed as one document
-    (``_whole_lines``), all of one shape (the same fields in one order, only record_trade's
-    and no ``realizations``), with no null or empty value and tags never as text: the lines
-    ``_trade_record`` takes as they are. None otherwise (``read_jsonl`` then reads it line by
-    line, to the same rows, the same cleaning and the same errors).
+    The objects of a JSON-lines text as columns, when every line is one and all share their
+    fields in one order: it ends with a newline, and a chunk at a time parses as one document
+    (``_whole_lines``). None otherwise (``read_jsonl`` then reads it line by line).
 
     A chunk's dicts are dropped once their values are in the columns: the million dicts of a
     million-line log are never held at once (1.2 GB at the peak instead of 1.8 GB).
@@ -271,8 +270,8 @@ def _usual_columns(text: str) -> TradeRows | None:
             return None
         (shape,) = shapes
         if fields is None:
-            if len(shape) < 2 or not set(shape) <= _TRADE_FIELD_SET or "realizations" in shape:
-                return None
+            if len(shape) < 2:
+                return None  # (itemgetter of one field gives values, not tuples)
             fields, columns = shape, [[] for _ in shape]
         elif shape != fields:
             return None
@@ -280,15 +279,25 @@ def _usual_columns(text: str) -> TradeRows | None:
         for column, chunk in zip(columns, values, strict=True):
             column.extend(chunk)
         start = end
-    if fields is None:
-        return None
-    for field, column in zip(fields, columns, strict=True):
+    return None if fields is None else TradeRows(fields, columns)
+
+
+def _taken_as_they_are(rows: TradeRows) -> bool:
+    """
+    Whether every row is what ``_trade_record`` takes as it is (``_trade_records``' test of
+    the usual record, a column at a time): only record_trade's fields and no
+    ``realizations``, no null or empty value, tags never as text.
+    """
+    if not set(rows.fields) <= _TRADE_FIELD_SET or "realizations" in rows.fields:
+        return False
+    for field in rows.fields:
+        column = rows.column(field)
         kinds = set(map(type, column))
         if type(None) in kinds or (str in kinds and "" in column):
-            return None
+            return False
         if field == "tags" and str in kinds:
-            return None
-    return TradeRows(fields, columns)
+            return False
+    return True
 
 
 def _joined(parts: list[TradeRows | list[dict[str, Any]]]) -> Sequence[dict[str, Any]]:
